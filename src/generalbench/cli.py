@@ -1,0 +1,90 @@
+"""The `generalbench` command line: a thin typer layer over the library, no logic of its own.
+
+Every user-facing failure is a GeneralBenchError, shown as one line on stderr with exit code 2;
+`--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from generalbench import __version__
+from generalbench.errors import GeneralBenchError
+
+app = typer.Typer(
+    name="generalbench",
+    help="Evaluate multimodal generalists on General-Bench and score them with General-Level.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"generalbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+CatalogExtra = Annotated[list[Path] | None, typer.Option(
+    "--catalog-extra", help="Extra task catalog (CSV/JSON/YAML) adding tasks or modalities.")]
+SotaOverrides = Annotated[list[Path] | None, typer.Option(
+    "--sota-overrides", help="File of task -> sota updating specialist scores.")]
+
+
+def load_catalog_opts(extra: list[Path] | None, overrides: list[Path] | None):
+    from generalbench.catalog import load_catalog
+
+    return load_catalog(extra or (), overrides or ())
+
+
+# --- commands -------------------------------------------------------------------------------
+from generalbench.commands import register_all  # noqa: E402
+
+register_all(app)
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turning user errors into one clear line."""
+    try:
+        app(standalone_mode=False)
+    except GeneralBenchError as exc:
+        if _state["debug"]:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

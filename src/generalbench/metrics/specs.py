@@ -1,0 +1,138 @@
+"""Metric specifications as data (specs.yaml): units, direction, normalisation, requirements.
+
+The spec registry is deliberately free of heavy imports: the catalog and the General-Level math
+read it, and neither may pull in numpy-heavy metric code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+
+from generalbench.errors import UnknownMetricError
+
+Direction = Literal["higher", "lower"]
+Needs = Literal["none", "model", "judge", "human"]
+
+
+@dataclass(frozen=True)
+class NormaliseRule:
+    """How a raw metric value becomes a General-Level score in [0, 100] (higher is better)."""
+
+    kind: Literal["identity", "sigmoid", "tanh", "affine", "complement"]
+    params: tuple[float, ...] = ()
+
+    def apply(self, x: float) -> float:
+        """Map one raw value; the result is clipped to [0, 100].
+
+        Lower-is-better metrics use y = 100 * (2 * sigmoid(T / x) - 1), so a raw 0 is a perfect
+        score and maps to exactly 100 (the limit of the formula), not to 'unsupported'.
+        """
+        if math.isnan(x):
+            raise ValueError("cannot normalise NaN")
+        if self.kind == "identity":
+            y = x
+        elif self.kind == "sigmoid":
+            (t,) = self.params
+            if x < 0:
+                raise ValueError(f"lower-is-better metric value {x} is negative")
+            y = 100.0 if x == 0 else 100.0 * (2.0 / (1.0 + math.exp(-t / x)) - 1.0)
+        elif self.kind == "tanh":
+            (s,) = self.params
+            y = 100.0 * math.tanh(x / s)
+        elif self.kind == "affine":
+            lo, hi = self.params
+            y = 100.0 * (x - lo) / (hi - lo)
+        elif self.kind == "complement":
+            y = 100.0 - x
+        else:  # pragma: no cover - guarded by parsing
+            raise AssertionError(self.kind)
+        return min(100.0, max(0.0, y))
+
+    def describe(self) -> str:
+        if self.kind == "identity":
+            return "x"
+        if self.kind == "sigmoid":
+            return f"100*(2*sigmoid({self.params[0]:g}/x)-1)"
+        if self.kind == "tanh":
+            return f"100*tanh(x/{self.params[0]:g})"
+        if self.kind == "affine":
+            lo, hi = self.params
+            return f"100*(x-({lo:g}))/({hi:g}-({lo:g}))"
+        return "100-x"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One canonical metric: a distinct way of computing a number."""
+
+    name: str
+    spellings: tuple[str, ...]
+    family: str
+    unit: Literal["percent", "raw"]
+    direction: Direction
+    normalise: NormaliseRule
+    needs: Needs
+    output: str
+
+    @property
+    def can_be_negative(self) -> bool:
+        """Whether a negative raw value is meaningful (correlations, CLIP-like cosines)."""
+        return self.name in {"pcc", "chroma_pcc", "clip_score", "clip_image_score", "clip_style"}
+
+
+def _parse_rule(raw: Any, name: str) -> NormaliseRule:
+    if raw == "identity":
+        return NormaliseRule("identity")
+    if raw == "complement":
+        return NormaliseRule("complement")
+    if isinstance(raw, dict) and len(raw) == 1:
+        (kind, value), = raw.items()
+        params = tuple(float(v) for v in (value if isinstance(value, list) else [value]))
+        if kind in {"sigmoid", "tanh", "affine"}:
+            return NormaliseRule(kind, params)
+    raise UnknownMetricError(f"metrics/specs.yaml: metric={name!r}: bad normalise rule {raw!r}")
+
+
+@lru_cache(maxsize=1)
+def load_specs() -> dict[str, MetricSpec]:
+    """All canonical metric specs shipped with the package, keyed by canonical name."""
+    text = resources.files("generalbench.metrics").joinpath("specs.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    specs: dict[str, MetricSpec] = {}
+    for name, entry in data.items():
+        specs[name] = MetricSpec(
+            name=name,
+            spellings=tuple(entry.get("spellings", [])),
+            family=entry["family"],
+            unit=entry["unit"],
+            direction=entry["direction"],
+            normalise=_parse_rule(entry["normalise"], name),
+            needs=entry["needs"],
+            output=entry["output"],
+        )
+    return specs
+
+
+def get_spec(name: str) -> MetricSpec:
+    """The spec of a canonical metric name or of an official spelling (its default metric)."""
+    specs = load_specs()
+    if name in specs:
+        return specs[name]
+    for spec in specs.values():
+        if name in spec.spellings:
+            return spec
+    folded = name.strip().lower()
+    for spec in specs.values():
+        if any(folded == s.lower() for s in spec.spellings):
+            return spec
+    choices = list(specs) + [s for spec in specs.values() for s in spec.spellings]
+    close = difflib.get_close_matches(name, choices, n=3)
+    hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+    raise UnknownMetricError(f"unknown metric {name!r}{hint}; see `generalbench metrics`")
