@@ -1,0 +1,355 @@
+"""Detection, grounding and scene-graph metrics over boxes: COCO AP family, R@50, 3D mAP.
+
+2-D AP is computed by pycocotools (the reference implementation of COCO AP) on COCO objects
+built in memory: no temporary files, and its console chatter is suppressed. The 3-D metrics
+(oriented-box mAP@0.25 and point-mask mAP@50) have no light well-kept library, so they are short
+numpy code following the VoteNet / ScanNet evaluation scripts; docs/metrics.md says how.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from generalbench.errors import MetricError
+from generalbench.metrics.registry import MetricResult, register
+
+Box = dict[str, Any]
+
+# --------------------------------------------------------------------------------------------
+# COCO AP (2-D boxes) via pycocotools
+
+
+def _coco_ap(predictions: Sequence[Sequence[Box] | None], references: Sequence[Sequence[Box]],
+             iou_thresholds: Sequence[float] | None, max_dets: int = 100) -> MetricResult:
+    """COCO box AP (x100) averaged over `iou_thresholds` (None = COCO's .50:.05:.95).
+
+    Categories are the distinct labels; a category with no reference box is ignored (COCO rule).
+    A dataset with no reference box at all scores 100 when nothing is predicted, else 0.
+    """
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    labels = sorted({str(b.get("label", "")) for boxes in (*references, *predictions)
+                     for b in (boxes or [])})
+    cat_id = {lab: i + 1 for i, lab in enumerate(labels)}
+    images, gts, dts = [], [], []
+    for img_id, (pred, ref) in enumerate(zip(predictions, references, strict=True), start=1):
+        images.append({"id": img_id})
+        for b in ref or []:
+            x, y, w, h = (float(v) for v in b["bbox"])
+            gts.append({"id": len(gts) + 1, "image_id": img_id, "bbox": [x, y, w, h],
+                        "area": w * h, "iscrowd": int(b.get("iscrowd", 0)),
+                        "category_id": cat_id[str(b.get("label", ""))]})
+        for b in pred or []:
+            x, y, w, h = (float(v) for v in b["bbox"])
+            dts.append({"image_id": img_id, "bbox": [x, y, w, h],
+                        "score": float(b.get("score", 1.0)),
+                        "category_id": cat_id[str(b.get("label", ""))]})
+    thr_desc = "0.50:0.95" if iou_thresholds is None else ",".join(f"{t:g}" for t in iou_thresholds)
+    details: dict[str, Any] = {"iou_thresholds": thr_desc, "n_references": len(gts),
+                               "n_predictions": len(dts), "max_dets": max_dets}
+    if not gts:
+        return MetricResult(100.0 if not dts else 0.0, None, details)
+    if not dts:
+        return MetricResult(0.0, None, details)
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = {"images": images, "annotations": gts,
+                      "categories": [{"id": i} for i in cat_id.values()]}
+        gt.createIndex()
+        dt = gt.loadRes(dts)
+        ev = COCOeval(gt, dt, "bbox")
+        if iou_thresholds is not None:
+            ev.params.iouThrs = np.asarray(iou_thresholds, dtype=float)
+        ev.params.maxDets = [max_dets]
+        ev.evaluate()
+        ev.accumulate()
+    # precision: [T, R, K, A, M]; area range 0 = "all", the single maxDets setting.
+    prec = ev.eval["precision"][:, :, :, 0, -1]
+    valid = prec > -1
+    value = float(prec[valid].mean() * 100.0) if valid.any() else 0.0
+    return MetricResult(value, None, details)
+
+
+@register("ap")
+def ap(predictions: Sequence[Sequence[Box]], references: Sequence[Sequence[Box]],
+       max_dets: int = 100, **_: Any) -> MetricResult:
+    """COCO AP@[.50:.95] (x100), the primary COCO box metric."""
+    return _coco_ap(predictions, references, None, max_dets)
+
+
+@register("ap50")
+def ap50(predictions: Sequence[Sequence[Box]], references: Sequence[Sequence[Box]],
+         max_dets: int = 100, **_: Any) -> MetricResult:
+    """COCO AP at IoU 0.50 (x100)."""
+    return _coco_ap(predictions, references, [0.5], max_dets)
+
+
+@register("ap75")
+def ap75(predictions: Sequence[Sequence[Box]], references: Sequence[Sequence[Box]],
+         max_dets: int = 100, **_: Any) -> MetricResult:
+    """COCO AP at IoU 0.75 (x100)."""
+    return _coco_ap(predictions, references, [0.75], max_dets)
+
+
+@register("ap10")
+def ap10(predictions: Sequence[Sequence[Box]], references: Sequence[Sequence[Box]],
+         max_dets: int = 100, **_: Any) -> MetricResult:
+    """COCO-style AP at IoU 0.10 (x100): the loose-overlap grounding metric of two VG tasks."""
+    return _coco_ap(predictions, references, [0.1], max_dets)
+
+
+# --------------------------------------------------------------------------------------------
+# R@50 for scene graphs / spatial relationships
+
+
+def _norm_text(s: Any) -> str:
+    return re.sub(r"\s+", " ", str(s).strip().lower())
+
+
+def _triplet(t: Any) -> tuple[tuple[str, str, str], Any, Any]:
+    """(subject, predicate, object) text plus optional subject/object boxes."""
+    if isinstance(t, dict):
+        subj, obj = t.get("subject"), t.get("object")
+        sb = subj.get("bbox") if isinstance(subj, dict) else None
+        ob = obj.get("bbox") if isinstance(obj, dict) else None
+        sl = subj.get("label") if isinstance(subj, dict) else subj
+        ol = obj.get("label") if isinstance(obj, dict) else obj
+        pred = t.get("predicate", t.get("relation", ""))
+        return (_norm_text(sl), _norm_text(pred), _norm_text(ol)), sb, ob
+    if isinstance(t, str):
+        parts = [p for p in re.split(r"\s*[,;|]\s*", t.strip()) if p]
+        if len(parts) != 3:
+            parts = t.split()
+            if len(parts) < 3:
+                return (_norm_text(t), "", ""), None, None
+            parts = [parts[0], " ".join(parts[1:-1]), parts[-1]]
+        return tuple(_norm_text(p) for p in parts), None, None  # type: ignore[return-value]
+    items = list(t)
+    if len(items) != 3:
+        raise MetricError(f"R@50: a triplet must have 3 parts (subject, predicate, object), got {t!r}")
+    return tuple(_norm_text(p) for p in items), None, None  # type: ignore[return-value]
+
+
+def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of [x, y, w, h] boxes: (N, 4) x (M, 4) -> (N, M)."""
+    a = np.asarray(a, dtype=float).reshape(-1, 4)
+    b = np.asarray(b, dtype=float).reshape(-1, 4)
+    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+@register("recall_at_50")
+def recall_at_50(predictions: Sequence[Sequence[Any] | None], references: Sequence[Sequence[Any]],
+                 k: int = 50, iou: float = 0.5, **_: Any) -> MetricResult:
+    """Triplet recall within the top-k predictions (x100), mean over images with reference triplets.
+
+    A prediction (already ranked, best first) matches an unmatched reference triplet when subject,
+    predicate and object agree after lower-casing and whitespace folding and, where both sides give
+    subject/object boxes, both boxes overlap with IoU >= `iou` (the scene-graph-detection rule).
+    """
+    per: list[float] = []
+    for pred, ref in zip(predictions, references, strict=True):
+        gts = [_triplet(t) for t in (ref or [])]
+        if not gts:
+            continue
+        used = [False] * len(gts)
+        hits = 0
+        for p in list(pred or [])[:k]:
+            (ptxt, psb, pob) = _triplet(p)
+            for j, (gtxt, gsb, gob) in enumerate(gts):
+                if used[j] or gtxt != ptxt:
+                    continue
+                if psb is not None and gsb is not None and box_iou_xywh(psb, gsb)[0, 0] < iou:
+                    continue
+                if pob is not None and gob is not None and box_iou_xywh(pob, gob)[0, 0] < iou:
+                    continue
+                used[j] = True
+                hits += 1
+                break
+        per.append(100.0 * hits / len(gts))
+    value = float(np.mean(per)) if per else 100.0
+    return MetricResult(value, per, {"k": k, "images_with_references": len(per)})
+
+
+# --------------------------------------------------------------------------------------------
+# 3-D detection mAP@0.25 (VoteNet / ScanNet / SUN RGB-D protocol) and 3-D instance mAP@50
+
+
+def voc_ap(recall: np.ndarray, precision: np.ndarray) -> float:
+    """Area under the monotone precision envelope (VOC 2010+ / VoteNet `voc_ap`, all points)."""
+    mrec = np.concatenate(([0.0], recall, [1.0]))
+    mpre = np.concatenate(([0.0], precision, [0.0]))
+    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+    idx = np.where(mrec[1:] != mrec[:-1])[0]
+    return float(np.sum((mrec[idx + 1] - mrec[idx]) * mpre[idx + 1]))
+
+
+def _class_ap(preds: list[tuple[int, float, Any]], gts: dict[int, list[Any]],
+              iou_fn: Callable[[Any, Any], float], thr: float) -> float:
+    """AP of one class: detections by score, each to its best-overlap reference if IoU > thr (VoteNet)."""
+    npos = sum(len(v) for v in gts.values())
+    if npos == 0:
+        return float("nan")
+    order = sorted(range(len(preds)), key=lambda i: -preds[i][1])
+    used = {img: np.zeros(len(v), bool) for img, v in gts.items()}
+    tp = np.zeros(len(order))
+    for rank, i in enumerate(order):
+        img, _, obj = preds[i]
+        cands = gts.get(img, [])
+        if not cands:
+            continue
+        ious = np.array([iou_fn(obj, g) for g in cands])
+        j = int(np.argmax(ious))
+        if ious[j] > thr and not used[img][j]:
+            used[img][j] = True
+            tp[rank] = 1
+    ctp = np.cumsum(tp)
+    recall = ctp / npos
+    precision = ctp / np.arange(1, len(order) + 1)
+    return voc_ap(recall, precision) if len(order) else 0.0
+
+
+def _map(predictions: Sequence[Sequence[dict]], references: Sequence[Sequence[dict]],
+         key: Callable[[dict], Any], iou_fn: Callable[[Any, Any], float], thr: float,
+         name: str) -> MetricResult:
+    preds: dict[str, list[tuple[int, float, Any]]] = {}
+    gts: dict[str, dict[int, list[Any]]] = {}
+    for img, (pred, ref) in enumerate(zip(predictions, references, strict=True)):
+        for r in ref or []:
+            gts.setdefault(str(r.get("label", "")), {}).setdefault(img, []).append(key(r))
+        for p in pred or []:
+            preds.setdefault(str(p.get("label", "")), []).append(
+                (img, float(p.get("score", 1.0)), key(p)))
+    if not gts:
+        return MetricResult(100.0 if not preds else 0.0, None, {"classes": 0})
+    per_class = {c: _class_ap(preds.get(c, []), g, iou_fn, thr) for c, g in gts.items()}
+    value = float(np.mean(list(per_class.values())) * 100.0)
+    return MetricResult(value, None, {"iou_threshold": thr,
+                                      "per_class_ap": {c: v * 100 for c, v in per_class.items()},
+                                      "metric": name})
+
+
+def _box3d(b: dict) -> np.ndarray:
+    raw = b.get("bbox3d", b.get("bbox"))
+    arr = np.asarray(raw, dtype=float).ravel()
+    if arr.size == 6:
+        arr = np.append(arr, 0.0)
+    if arr.size != 7:
+        raise MetricError(f"3-D box must be [x, y, z, dx, dy, dz, yaw] (or 6 values), got {raw!r}")
+    return arr
+
+
+def _corners_bev(b: np.ndarray) -> np.ndarray:
+    x, y, _, dx, dy, _, yaw = b
+    c, s = np.cos(yaw), np.sin(yaw)
+    local = np.array([[dx, dy], [-dx, dy], [-dx, -dy], [dx, -dy]]) / 2.0
+    return local @ np.array([[c, s], [-s, c]]) + np.array([x, y])
+
+
+def _clip_polygon(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
+    """Sutherland-Hodgman clipping of a polygon by a convex counter-clockwise polygon."""
+    out = subject
+    for i in range(len(clip)):
+        if len(out) == 0:
+            break
+        a, b = clip[i], clip[(i + 1) % len(clip)]
+        edge = b - a
+
+        def inside(p: np.ndarray, a: np.ndarray = a, edge: np.ndarray = edge) -> bool:
+            return edge[0] * (p[1] - a[1]) - edge[1] * (p[0] - a[0]) >= -1e-12
+
+        def cross(p: np.ndarray, q: np.ndarray, a: np.ndarray = a, edge: np.ndarray = edge) -> np.ndarray:
+            d = q - p
+            den = edge[0] * d[1] - edge[1] * d[0]
+            t = (edge[1] * (p[0] - a[0]) - edge[0] * (p[1] - a[1])) / den
+            return p + t * d
+
+        pts = out
+        out_list = []
+        for j in range(len(pts)):
+            cur, prev = pts[j], pts[j - 1]
+            if inside(cur):
+                if not inside(prev):
+                    out_list.append(cross(prev, cur))
+                out_list.append(cur)
+            elif inside(prev):
+                out_list.append(cross(prev, cur))
+        out = np.array(out_list)
+    return out
+
+
+def _poly_area(p: np.ndarray) -> float:
+    if len(p) < 3:
+        return 0.0
+    x, y = p[:, 0], p[:, 1]
+    return float(0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def box3d_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two yaw-rotated 3-D boxes [x, y, z, dx, dy, dz, yaw] (z is the box centre)."""
+    inter_bev = _poly_area(_clip_polygon(_corners_bev(a), _corners_bev(b)))
+    zmax = min(a[2] + a[5] / 2, b[2] + b[5] / 2)
+    zmin = max(a[2] - a[5] / 2, b[2] - b[5] / 2)
+    inter = inter_bev * max(0.0, zmax - zmin)
+    union = a[3] * a[4] * a[5] + b[3] * b[4] * b[5] - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+@register("map_3d")
+def map_3d(predictions: Sequence[Sequence[dict]], references: Sequence[Sequence[dict]],
+           iou: float = 0.25, **_: Any) -> MetricResult:
+    """3-D detection mAP@0.25 (x100) over yaw-rotated boxes, VoteNet ScanNet/SUN RGB-D protocol."""
+    return _map(predictions, references, _box3d, box3d_iou, iou, "map_3d")
+
+
+def _point_mask(inst: dict) -> np.ndarray:
+    m = np.asarray(inst["mask"])
+    if m.dtype != bool:
+        if "n_points" in inst:
+            full = np.zeros(int(inst["n_points"]), bool)
+            full[m.astype(int)] = True
+            return full
+        m = m.astype(bool)
+    return m
+
+
+def instances_from_ids(instance_ids: np.ndarray, semantic: np.ndarray,
+                       ignore: Sequence[int] = (0,)) -> list[dict]:
+    """Per-point instance ids + semantic labels -> the instance list `map50_3d` expects."""
+    ids = np.asarray(instance_ids).ravel()
+    sem = np.asarray(semantic).ravel()
+    out = []
+    for i in np.unique(ids):
+        if i in ignore:
+            continue
+        m = ids == i
+        labels, counts = np.unique(sem[m], return_counts=True)
+        out.append({"mask": m, "label": str(labels[np.argmax(counts)])})
+    return out
+
+
+def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    if a.shape != b.shape:
+        raise MetricError(f"mAP@50: point masks of different sizes {a.shape} vs {b.shape}")
+    union = np.count_nonzero(a | b)
+    return float(np.count_nonzero(a & b) / union) if union else 0.0
+
+
+@register("map50_3d")
+def map50_3d(predictions: Sequence[Sequence[dict]], references: Sequence[Sequence[dict]],
+             iou: float = 0.5, **_: Any) -> MetricResult:
+    """3-D instance segmentation AP@50 (x100) over per-point instance masks (ScanNet AP50 rule)."""
+    return _map(predictions, references, _point_mask, _mask_iou, iou, "map50_3d")
