@@ -1,0 +1,181 @@
+"""The built-in mini-bench: a small General-Bench, generated deterministically, in the real layout.
+
+`make_mini(dest)` writes `<dest>/<modality>/<comprehension|generation>/<TaskFolder>/annotation.json`
+(and `<dest>/nlp/<TaskFolder>/`) plus media for every task listed in `tasks.yaml`. Media are
+synthesised (drawn shapes, tones, moving squares, primitive point clouds, templated text) and each
+reference follows from how its media were made, so the oracle predictions written by
+`write_oracle_predictions` must score full marks: the end-to-end check of every metric path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generalbench.catalog import Task, load_catalog
+from generalbench.data.minibench.common import TaskContext, task_seed, write_json
+from generalbench.errors import DataError
+
+MINIBENCH_VERSION = "1"
+MARKER = "minibench.json"
+DEFAULT_PER_TASK = 12
+MODALITY_FOLDERS = {"image": "image", "video": "video", "audio": "audio", "3d": "3D",
+                    "language": "nlp"}
+ARTIFACT_OUTPUTS = frozenset({"image", "video", "audio", "pointcloud", "mesh", "motion", "mask",
+                              "mask_series", "dense", "dense_series", "flow", "point_labels"})
+"""Native output types whose values live in files (the prediction is a path)."""
+
+__all__ = ["MINIBENCH_VERSION", "MiniTask", "make_mini", "mini_tasks", "oracle_prediction",
+           "write_oracle_predictions"]
+
+
+@dataclass(frozen=True)
+class MiniTask:
+    """One mini-bench task: the catalog task and the recipe that generates it."""
+
+    task: Task
+    make: str
+    type: str
+    answer: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> str:
+        """Folder name in the official style: hyphenated for NLP, CamelCase otherwise."""
+        words = "".join(c if c.isalnum() else " " for c in self.task.name).split()
+        if self.task.modality == "language":
+            return "-".join(words)
+        return "".join(w[:1].upper() + w[1:] for w in words)
+
+    @property
+    def relpath(self) -> str:
+        mod = MODALITY_FOLDERS[self.task.modality]
+        if self.task.modality == "language":
+            return f"{mod}/{self.folder}"
+        return f"{mod}/{self.task.paradigm}/{self.folder}"
+
+    def generator(self) -> Callable[[TaskContext], list[dict]]:
+        module, func = self.make.rsplit(".", 1)
+        return getattr(importlib.import_module(f"generalbench.data.minibench.{module}"), func)
+
+
+def mini_tasks(catalog=None) -> list[MiniTask]:
+    """The mini-bench's tasks, resolved against the catalog (exact task names, by sheet)."""
+    catalog = catalog or load_catalog()
+    text = resources.files("generalbench.data.minibench").joinpath("tasks.yaml").read_text("utf-8")
+    out = []
+    for row in yaml.safe_load(text):
+        task = catalog.resolve(row["task"], sheet=row["sheet"])
+        if task.task_name != row["task"]:
+            raise DataError(f"minibench tasks.yaml: {row['task']!r} is not an exact catalog "
+                            f"task_name (closest: {task.task_name!r})")
+        out.append(MiniTask(task, row["make"], row["type"], row["answer"],
+                            dict(row.get("options") or {})))
+    return out
+
+
+def make_mini(dest: Path | str, *, seed: int = 0, per_task: int = DEFAULT_PER_TASK,
+              tasks: Sequence[str] | None = None, catalog=None) -> Path:
+    """Generate the mini-bench into `dest` (replacing an earlier mini-bench there) and return it.
+
+    The same seed and per_task give the same bytes. `tasks` (ids or names) restricts the set.
+    """
+    if not 1 <= per_task <= 1000:
+        raise DataError(f"make-mini: per_task must be between 1 and 1000, got {per_task}")
+    dest = Path(dest)
+    if dest.exists() and any(dest.iterdir()) and not (dest / MARKER).exists():
+        raise DataError(f"{dest}: folder is not empty and holds no mini-bench ({MARKER}); "
+                        "choose an empty or new folder")
+    selected = mini_tasks(catalog)
+    if tasks:
+        wanted = set(tasks)
+        selected = [m for m in selected if {m.task.id, m.task.task_name, m.task.name} & wanted]
+        if not selected:
+            raise DataError(f"make-mini: none of {sorted(wanted)} is a mini-bench task")
+    if dest.exists():
+        for child in sorted(dest.iterdir()):
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    dest.mkdir(parents=True, exist_ok=True)
+    for mini in selected:
+        task_dir = dest / mini.relpath
+        task_dir.mkdir(parents=True, exist_ok=True)
+        ctx = TaskContext(task_dir, per_task, task_seed(seed, mini.task.task_name), mini.options)
+        records = mini.generator()(ctx)
+        write_json(task_dir / "annotation.json", {
+            "task": mini.task.task_name, "type": mini.type, "version": MINIBENCH_VERSION,
+            "source": "generalbench mini-bench", "data": records})
+    write_json(dest / MARKER, {
+        "name": "generalbench mini-bench", "version": MINIBENCH_VERSION, "seed": seed,
+        "per_task": per_task,
+        "tasks": {m.task.id: m.relpath for m in selected}})
+    return dest
+
+
+def _dig(record: dict, dotted: str) -> Any:
+    """`record["a"]["b"]` for "a.b" (the `answer` field path of tasks.yaml)."""
+    value: Any = record
+    for key in dotted.split("."):
+        value = value[key]
+    return value
+
+
+def oracle_prediction(mini: MiniTask, record: dict, task_dir: Path, pred_dir: Path) -> Any:
+    """The reference of one record as a prediction value; artifacts are copied under pred_dir.
+
+    Artifact paths in the result are relative to pred_dir (`<task_id>/<file>`).
+    """
+    value = _dig(record["output"], mini.answer)
+    out = mini.task.output
+    if out in ARTIFACT_OUTPUTS:
+        src = task_dir / value
+        rel = f"{mini.task.id}/{record['id']}{''.join(Path(value).suffixes)}"
+        dst = pred_dir / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(src, dst) if src.is_dir() else shutil.copyfile(src, dst)
+        return rel
+    if out == "label_set":
+        return [s.strip() for s in value.split(",")] if isinstance(value, str) else list(value)
+    if out == "number":
+        return float(value)
+    if out == "boxes":
+        return [dict(b, score=1.0) for b in value]
+    if out == "boxes3d":
+        return [dict(b, score=1.0) for b in value]
+    if out == "tracks3d":
+        return [[dict(b, score=1.0) for b in frame] for frame in value]
+    if out in ("text", "label") and isinstance(value, list):
+        return value[0]
+    return value
+
+
+def write_oracle_predictions(root: Path | str, dest: Path | str, catalog=None) -> Path:
+    """Write the references of a generated mini-bench as a predictions folder.
+
+    One `<task_id>.jsonl` of `{"id", "prediction"}` lines per task plus a `run.json` manifest;
+    scoring it must give every task its best value (the oracle check).
+    """
+    root, dest = Path(root), Path(dest)
+    marker = root / MARKER
+    if not marker.exists():
+        raise DataError(f"{root}: no {MARKER}; generate it with `generalbench make-mini`")
+    info = json.loads(marker.read_text("utf-8"))
+    by_id = {m.task.id: m for m in mini_tasks(catalog)}
+    dest.mkdir(parents=True, exist_ok=True)
+    for task_id, rel in info["tasks"].items():
+        mini, task_dir = by_id[task_id], root / rel
+        data = json.loads((task_dir / "annotation.json").read_text("utf-8"))["data"]
+        lines = [json.dumps({"id": r["id"], "prediction": oracle_prediction(mini, r, task_dir,
+                                                                             dest)},
+                            ensure_ascii=False) for r in data]
+        (dest / f"{task_id}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_json(dest / "run.json", {"model": "oracle", "source": "generalbench mini-bench "
+                                   "references", "minibench": info})
+    return dest
