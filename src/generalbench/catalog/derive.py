@@ -67,7 +67,10 @@ def task_from_row(row: dict[str, Any], where: str = "") -> Task:
     the derived values, which is how an operator adds a new modality or corrects a skill.
     """
     try:
-        modality = _MODALITY_ALIASES[str(row["modality"]).strip().lower()]
+        raw_modality = str(row["modality"]).strip().lower()
+        modality = _MODALITY_ALIASES.get(raw_modality, raw_modality)
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", modality):
+            raise ValueError(f"field 'modality' {row['modality']!r} must be a lower-case word")
         paradigm = str(row.get("paradigm") or "language").strip().lower()
         if modality == "language":
             paradigm = "language"

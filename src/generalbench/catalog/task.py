@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Modality = Literal["image", "video", "audio", "3d", "language"]
+Modality = str
+"""image, video, audio, 3d, language, or a modality an extra catalog adds."""
 Paradigm = Literal["comprehension", "generation", "language"]
 
 MODALITIES: tuple[str, ...] = ("image", "video", "audio", "3d")

@@ -1,0 +1,5 @@
+"""`python -m generalbench` runs the command line."""
+
+from generalbench.cli import main
+
+main()

@@ -1,0 +1,144 @@
+"""Render General-Level results: leaderboard tables (terminal, Markdown, CSV) and JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from generalbench.levels import LEVEL_KEYS, LevelResult, Scope, rank
+
+_LEVEL_LABELS = {"level2": "L2", "level3": "L3", "level4": "L4", "level5": "L5"}
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def result_json(result: LevelResult, *, rank_no: int | None = None,
+                scope: Scope | None = None, with_tasks: bool = False) -> dict[str, Any]:
+    data = result.model_dump(exclude={"tasks"} if not with_tasks else set())
+    if rank_no is not None:
+        data["rank"] = rank_no
+    if scope is not None and scope.kind != "A":
+        data["board"] = {"scope": _scope_label(scope), **scope.board_value(result)}
+    return data
+
+
+def to_json(results: Sequence[LevelResult], scope: Scope | None = None,
+            with_tasks: bool = False) -> str:
+    """One object for one model, a ranked list for several (the `--format json` contract)."""
+    if len(results) == 1:
+        return json.dumps(result_json(results[0], scope=scope, with_tasks=with_tasks), indent=1,
+                          ensure_ascii=False)
+    ranked = rank(results, scope)
+    return json.dumps([result_json(r, rank_no=n, scope=scope, with_tasks=with_tasks)
+                       for n, r in ranked], indent=1, ensure_ascii=False)
+
+
+def _scope_label(scope: Scope) -> str:
+    if scope.kind == "A":
+        return "A"
+    if scope.kind == "B":
+        return f"B:{scope.modality}"
+    if scope.kind == "C":
+        return f"C:{scope.modality}-{scope.paradigm}"
+    return f"D:{scope.skill}"
+
+
+def _compact_rows(results: Sequence[LevelResult]) -> tuple[list[str], list[list[str]]]:
+    header = ["Rank", "Model", "Level", *(_LEVEL_LABELS[k] for k in LEVEL_KEYS),
+              "supported", "wins", "NLP wins"]
+    rows = []
+    for n, r in rank(results):
+        groups = [g for ms in r.modalities.values() for g in (ms.comprehension, ms.generation)]
+        total = sum(g.total for g in groups)
+        rows.append([str(n), r.model, str(r.level) if r.level else "-",
+                     *(_fmt(r.scores[k]) for k in LEVEL_KEYS),
+                     f"{sum(g.supported for g in groups)}/{total}",
+                     f"{sum(g.wins for g in groups)}/{total}",
+                     f"{r.language.wins}/{r.language.total}"])
+    return header, rows
+
+
+def leaderboard_rows(results: Sequence[LevelResult], scope: Scope | None = None,
+                     compact: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the leaderboard for a scope (A: the paper's overall table)."""
+    scope = scope or Scope("A")
+    ranked = rank(results, scope)
+    if scope.kind == "A" and compact:
+        return _compact_rows(results)
+    if scope.kind == "A":
+        mods = list(results[0].modalities) if results else []
+        header = ["Rank", "Model", "Level", *(_LEVEL_LABELS[k] for k in LEVEL_KEYS),
+                  *(f"{m} L2/L3/L4" for m in mods), *(f"{m} sup/win" for m in mods),
+                  "NLP sup/win"]
+        rows = []
+        for n, r in ranked:
+            rows.append([
+                str(n), r.model, str(r.level) if r.level else "-",
+                *(_fmt(r.scores[k]) for k in LEVEL_KEYS),
+                *("/".join(_fmt(getattr(r.modalities[m], k)) for k in ("level2", "level3", "level4"))
+                  for m in mods),
+                *(f"{ms.comprehension.supported + ms.generation.supported}"
+                  f"/{ms.comprehension.wins + ms.generation.wins}"
+                  f" of {ms.comprehension.total + ms.generation.total}"
+                  for ms in (r.modalities[m] for m in mods)),
+                f"{r.language.supported}/{r.language.wins} of {r.language.total}",
+            ])
+        return header, rows
+    header = ["Rank", "Model", *scope.board_value(results[0]).keys()] if results else ["Rank", "Model"]
+    rows = [[str(n), r.model, *(_fmt(v) if isinstance(v, float) else str(v)
+                                for v in scope.board_value(r).values())] for n, r in ranked]
+    return header, rows
+
+
+def to_csv(results: Sequence[LevelResult], scope: Scope | None = None) -> str:
+    header, rows = leaderboard_rows(results, scope)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def to_markdown(results: Sequence[LevelResult], scope: Scope | None = None) -> str:
+    header, rows = leaderboard_rows(results, scope)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def print_table(results: Sequence[LevelResult], scope: Scope | None = None, *,
+                title: str | None = None, console: Any = None) -> None:
+    """The leaderboard as a rich table, plus the per-modality Scope-B/C detail for Scope A."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    scope = scope or Scope("A")
+    header, rows = leaderboard_rows(results, scope, compact=True)
+    cat = results[0].catalog if results else {"version": "?", "hash": "?"}
+    table = Table(title=title or f"General-Level, scope {_scope_label(scope)} "
+                  f"({cat['version']}, {cat['hash']})")
+    for h in header:
+        table.add_column(h, justify="left" if h == "Model" else "right",
+                         no_wrap=h == "Model", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    if scope.kind == "A" and results:
+        detail = Table(title="per modality (Scope-B) and paradigm (Scope-C)")
+        for h in ("Model", "modality", "L2", "L3", "L4", "C score", "C synergy", "C sup/win/total",
+                  "G score", "G synergy", "G sup/win/total"):
+            detail.add_column(h, justify="left" if h in {"Model", "modality"} else "right")
+        for _, r in rank(results, scope):
+            for m, ms in r.modalities.items():
+                c, g = ms.comprehension, ms.generation
+                detail.add_row(r.model, m, _fmt(ms.level2), _fmt(ms.level3), _fmt(ms.level4),
+                               _fmt(c.score), _fmt(c.synergy_score),
+                               f"{c.supported}/{c.wins}/{c.total}", _fmt(g.score),
+                               _fmt(g.synergy_score), f"{g.supported}/{g.wins}/{g.total}")
+        console.print(detail)

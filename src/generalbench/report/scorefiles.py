@@ -1,0 +1,250 @@
+"""Per-task raw scores from files: official result workbooks (.xlsx), CSV and JSON.
+
+Reading is all-or-nothing: every cell is checked before any result is computed, and the first
+problem raises a ScoreFileError that names the file, sheet, row and field, and says what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generalbench.catalog import SHEET_NAMES, Catalog, Task
+from generalbench.errors import ScoreFileError, UnknownTaskError
+from generalbench.metrics.specs import get_spec
+
+TEMPLATE_COLUMNS = ("No", "Task Name", "Task Short Name", "Metrics")
+SOTA_COLUMN = "SoTA Performance"
+LEVEL_SHEET = "level-scores"
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class ModelScores:
+    """One model's raw per-task scores; a task id absent from `raw` is unsupported."""
+
+    model: str
+    raw: dict[str, float] = field(default_factory=dict)
+    source: str = ""
+
+
+def parse_value(value: Any, task: Task, where: str) -> float | None:
+    """A cell's value as a raw score, None for an empty (unsupported) cell.
+
+    NaN, infinities, text and negative values of metrics that cannot be negative are errors, not
+    'unsupported': a silent 0 would hide a broken pipeline.
+    """
+    if value is None or (isinstance(value, str) and value.strip() in {"", "-"}):
+        return None
+    if isinstance(value, bool):
+        raise ScoreFileError(f"{where}: task {task.name!r}: value {value!r} is not a number")
+    try:
+        x = float(value.strip().rstrip("%")) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise ScoreFileError(f"{where}: task {task.name!r}: value {value!r} is not a number; "
+                             "leave the cell empty for an unsupported task") from None
+    if math.isnan(x) or math.isinf(x):
+        raise ScoreFileError(f"{where}: task {task.name!r}: value {value!r} is not finite; "
+                             "leave the cell empty for an unsupported task")
+    spec = get_spec(task.metric)
+    if x < 0 and not spec.can_be_negative:
+        raise ScoreFileError(f"{where}: task {task.name!r}: metric {task.metric_name!r} cannot be "
+                             f"negative (got {x:g})")
+    if spec.unit == "percent" and x > 100 and spec.normalise.kind == "identity":
+        raise ScoreFileError(f"{where}: task {task.name!r}: metric {task.metric_name!r} is a "
+                             f"percentage but the value is {x:g}")
+    return x
+
+
+def _check_size(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ScoreFileError(f"{path}: cannot read ({exc.strerror})") from None
+    if size == 0:
+        raise ScoreFileError(f"{path}: file is empty")
+    if size > MAX_FILE_BYTES:
+        raise ScoreFileError(f"{path}: file is {size} bytes, over the {MAX_FILE_BYTES} byte limit")
+
+
+def read_workbook(path: Path, catalog: Catalog) -> list[ModelScores]:
+    """Models of an official result workbook: one column per model after the template columns.
+
+    Rows are matched like the official tool (sheet + exact `Task Name` + exact `Metrics`), so
+    workbooks move between generalbench and the official tooling unchanged.
+    """
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    _check_size(path)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise ScoreFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+    sheets_needed = sorted({t.sheet for t in catalog})
+    present = {name.strip(): name for name in wb.sheetnames}
+    missing = [s for s in sheets_needed if s not in present]
+    if missing:
+        raise ScoreFileError(f"{path}: missing sheet {missing[0]!r} (an official result workbook "
+                             f"has the sheets {', '.join(s for s in SHEET_NAMES.values())})")
+    models: dict[str, ModelScores] = {}
+    seen: dict[str, str] = {}
+    for sheet in sheets_needed:
+        ws = wb[present[sheet]]
+        rows = ws.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise ScoreFileError(f"{path}: sheet {sheet!r} is empty (needs a header row)")
+        header = [str(h).strip() if h is not None else "" for h in header]
+        for col in ("Task Name", "Metrics"):
+            if col not in header:
+                raise ScoreFileError(f"{path}: sheet {sheet!r}: header has no {col!r} column")
+        i_name, i_metric = header.index("Task Name"), header.index("Metrics")
+        model_cols = [(i, h) for i, h in enumerate(header)
+                      if h and h not in TEMPLATE_COLUMNS and h != SOTA_COLUMN]
+        for _, h in model_cols:
+            models.setdefault(h, ModelScores(h, source=str(path)))
+        for rowno, row in enumerate(rows, start=2):
+            if row is None or all(v is None for v in row):
+                continue
+            name, metric = row[i_name], row[i_metric]
+            where = f"{path}: sheet {sheet!r}, row {rowno}"
+            if name is None or metric is None:
+                raise ScoreFileError(f"{where}: 'Task Name' and 'Metrics' must not be empty")
+            task = catalog.find_row(sheet, str(name), str(metric))
+            if task is None:
+                task = _suggest(catalog, sheet, str(name), str(metric), where)
+            if task.id in seen:
+                raise ScoreFileError(f"{where}: task {task.name!r} appears twice "
+                                     f"(first at {seen[task.id]}); keep one row per task")
+            seen[task.id] = f"row {rowno}"
+            for i, h in model_cols:
+                value = row[i] if i < len(row) else None
+                x = parse_value(value, task, f"{where}, column {h!r}")
+                if x is not None:
+                    models[h].raw[task.id] = x
+    wb.close()
+    if not models:
+        raise ScoreFileError(f"{path}: no model column found (columns after "
+                             f"{', '.join(TEMPLATE_COLUMNS)} are model scores)")
+    return list(models.values())
+
+
+def _suggest(catalog: Catalog, sheet: str, name: str, metric: str, where: str) -> Task:
+    """Resolve a row whose exact name did not match, or fail with the closest names."""
+    try:
+        task = catalog.resolve(name, sheet=sheet)
+    except UnknownTaskError as exc:
+        raise ScoreFileError(f"{where}: {exc}") from None
+    if task.metric_name != metric:
+        raise ScoreFileError(f"{where}: task {name!r} is scored with {task.metric_name!r}, "
+                             f"not {metric!r}")
+    raise ScoreFileError(f"{where}: task {name!r} is not spelled as in the catalog; "
+                         f"use {task.task_name!r} (Task Name must match exactly)")
+
+
+def _records_to_models(records: Iterable[dict[str, Any]], catalog: Catalog, path: Path,
+                       default_model: str, line_name: str) -> list[ModelScores]:
+    models: dict[str, ModelScores] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for n, rec in enumerate(records, start=2 if line_name == "row" else 1):
+        where = f"{path}: {line_name} {n}"
+        if not isinstance(rec, dict):
+            raise ScoreFileError(f"{where}: expected an object with 'task' and 'score'")
+        key = rec.get("task") or rec.get("task_id") or rec.get("id") or rec.get("name")
+        if key in (None, ""):
+            raise ScoreFileError(f"{where}: field 'task' (task id or name) is missing")
+        if "score" not in rec and "raw" not in rec:
+            raise ScoreFileError(f"{where}: field 'score' is missing")
+        try:
+            task = catalog.resolve(str(key))
+        except UnknownTaskError as exc:
+            raise ScoreFileError(f"{where}: {exc}") from None
+        model = str(rec.get("model") or default_model)
+        if (model, task.id) in seen:
+            raise ScoreFileError(f"{where}: task {task.name!r} of model {model!r} appears twice "
+                                 f"(first at {line_name} {seen[model, task.id]})")
+        seen[model, task.id] = n
+        x = parse_value(rec.get("score", rec.get("raw")), task, where)
+        ms = models.setdefault(model, ModelScores(model, source=str(path)))
+        if x is not None:
+            ms.raw[task.id] = x
+    if not models:
+        raise ScoreFileError(f"{path}: no scores found")
+    return list(models.values())
+
+
+def read_csv(path: Path, catalog: Catalog) -> list[ModelScores]:
+    """CSV with columns task (id or name), score, optional model."""
+    _check_size(path)
+    text = path.read_text("utf-8-sig")
+    if not text.strip():
+        raise ScoreFileError(f"{path}: file is empty")
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or not ({"task", "task_id", "id", "name"} & set(reader.fieldnames)):
+        raise ScoreFileError(f"{path}: header needs a 'task' column and a 'score' column")
+    return _records_to_models(reader, catalog, path, path.stem, "row")
+
+
+def read_json(path: Path, catalog: Catalog) -> list[ModelScores]:
+    """JSON: a list of {task, score, model?}, {model: {task: score}}, or a generalbench report."""
+    _check_size(path)
+    try:
+        data = json.loads(path.read_text("utf-8-sig"), parse_constant=lambda c: float("nan"))
+    except json.JSONDecodeError as exc:
+        raise ScoreFileError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    reports = data if isinstance(data, list) and data and all(
+        isinstance(d, dict) and "tasks" in d for d in data) else None
+    if isinstance(data, dict) and "tasks" in data:
+        reports = [data]
+    if reports is not None:
+        out = []
+        for rep in reports:
+            recs = [{"task": t["id"], "score": t.get("raw"), "model": rep.get("model")}
+                    for t in rep["tasks"] if t.get("raw") is not None]
+            out.extend(_records_to_models(recs, catalog, path, str(rep.get("model")), "task")
+                       if recs else [ModelScores(str(rep.get("model")), source=str(path))])
+        return out
+    if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()) and data:
+        recs = [{"task": k, "score": v, "model": m} for m, d in data.items() for k, v in d.items()]
+        return _records_to_models(recs, catalog, path, path.stem, "entry")
+    if isinstance(data, dict) and "scores" in data:
+        recs = [{"task": k, "score": v, "model": data.get("model")} for k, v in data["scores"].items()]
+        return _records_to_models(recs, catalog, path, path.stem, "entry")
+    if isinstance(data, list):
+        return _records_to_models(data, catalog, path, path.stem, "entry")
+    raise ScoreFileError(f"{path}: expected a list of {{task, score, model}} objects, "
+                         "{model: {task: score}}, or a generalbench report")
+
+
+def read_score_files(paths: Sequence[Path], catalog: Catalog) -> list[ModelScores]:
+    """All models of all files; the same model name twice is an error, not a silent merge."""
+    out: list[ModelScores] = []
+    owner: dict[str, str] = {}
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise ScoreFileError(f"{path}: no such file")
+        suffix = path.suffix.lower()
+        if suffix in {".xlsx", ".xlsm"}:
+            models = read_workbook(path, catalog)
+        elif suffix == ".csv":
+            models = read_csv(path, catalog)
+        elif suffix == ".json":
+            models = read_json(path, catalog)
+        else:
+            raise ScoreFileError(f"{path}: unknown file type {suffix!r}; use .xlsx, .csv or .json")
+        for m in models:
+            if m.model in owner:
+                raise ScoreFileError(f"{path}: model {m.model!r} is also in {owner[m.model]}; "
+                                     "rename one column or use --model")
+            owner[m.model] = str(path)
+        out.extend(models)
+    return out
