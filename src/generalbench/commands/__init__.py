@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "generalbench.commands.score_cmd",
     "generalbench.commands.weights_cmd",
     "generalbench.commands.run_cmd",
+    "generalbench.commands.minibench_cmd",
 ]
 
 
