@@ -1,0 +1,377 @@
+"""Turn free-form model output into a task's native value (label, number, label set, boxes...).
+
+The rules (answer prefixes, choice-letter patterns, yes/no and number words, separators) are
+data in rules.yaml; this module only applies them. Parsing never raises on model output: an
+answer that cannot be read gives `ParseResult(None, False, reason)`, which the scorer counts as
+wrong and reports per task. See docs/metrics.md, "Answer parsing".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from generalbench.metrics._tokenize import normalize_label
+
+TEXT_TYPES = frozenset({"text", "label", "label_set", "number", "number_series", "boxes",
+                        "yes_no"})
+"""Native types whose predictions are read from text; the others (files, arrays) pass through."""
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """A parsed prediction: the native value, whether parsing succeeded, and why not."""
+
+    value: Any
+    ok: bool
+    reason: str = ""
+
+
+def _fail(reason: str) -> ParseResult:
+    return ParseResult(None, False, reason)
+
+
+@dataclass(frozen=True)
+class Rules:
+    strip: tuple[re.Pattern, ...]
+    prefixes: re.Pattern
+    choice: tuple[re.Pattern, ...]
+    yes: frozenset[str]
+    no: frozenset[str]
+    words: dict[str, int]
+    scales: dict[str, int]
+    number_pick: str
+    separators: tuple[str, ...]
+    empty_set: frozenset[str]
+    list_marker: re.Pattern
+    text_box: re.Pattern
+    text_box_format: str
+
+
+@lru_cache(maxsize=1)
+def rules() -> Rules:
+    """The parsing rules shipped in answers/rules.yaml, compiled once."""
+    data = yaml.safe_load(resources.files("generalbench.answers").joinpath("rules.yaml")
+                          .read_text("utf-8"))
+    flags = re.IGNORECASE | re.DOTALL
+    return Rules(
+        strip=tuple(re.compile(p, flags) for p in data["strip"]),
+        prefixes=re.compile("|".join(f"(?:{p})" for p in data["answer_prefixes"]), re.IGNORECASE),
+        choice=tuple(re.compile(p) for p in data["choice_patterns"]),
+        yes=frozenset(str(w).lower() for w in data["yes_words"]),
+        no=frozenset(str(w).lower() for w in data["no_words"]),
+        words={str(k): int(v) for k, v in data["number_words"].items()},
+        scales={str(k): int(v) for k, v in data["number_scales"].items()},
+        number_pick=data["number_pick"],
+        separators=tuple(data["label_separators"]),
+        empty_set=frozenset(str(w).lower() for w in data["empty_set_words"]),
+        list_marker=re.compile(data["list_marker"]),
+        text_box=re.compile(data["text_box_pattern"]),
+        text_box_format=data["text_box_format"],
+    )
+
+
+# --- text cleaning ---------------------------------------------------------------------------
+def clean(text: str) -> str:
+    """Output without reasoning traces and code fences, stripped."""
+    for pat in rules().strip:
+        text = pat.sub("", text)
+    return text.strip()
+
+
+def answer_span(text: str) -> str:
+    """The text after the last answer prefix ("The answer is", "Answer:"), else all of it."""
+    last = None
+    for m in rules().prefixes.finditer(text):
+        last = m
+    if last is None:
+        return text.strip()
+    tail = text[last.end():].strip()
+    return tail or text.strip()
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+# --- labels and choices ----------------------------------------------------------------------
+def _letter_choice(text: str, choices: Sequence[str]) -> str | None:
+    n = len(choices)
+    for pat in rules().choice:
+        m = pat.search(text)
+        if m:
+            idx = ord(m.group(1).upper()) - ord("A")
+            if 0 <= idx < n:
+                return choices[idx]
+    return None
+
+
+def _mentions(text: str, options: Sequence[str]) -> list[str]:
+    """Options that occur in `text` as whole words (longest first, nested ones dropped)."""
+    low = normalize_label(text)
+    found = []
+    for opt in sorted({o for o in options if normalize_label(o)}, key=lambda o: -len(o)):
+        key = normalize_label(opt)
+        if re.search(rf"(?<!\w){re.escape(key)}(?!\w)", low) and not any(
+                key in normalize_label(f) for f in found):
+            found.append(opt)
+    return found
+
+
+def parse_yes_no(text: str) -> ParseResult:
+    span = answer_span(clean(text))
+    words = re.findall(r"[\w']+|[^\w\s]", span.lower())
+    if not words:
+        return _fail("empty output")
+    for w in (words[0], normalize_label(_first_line(span))):
+        if w in rules().yes:
+            return ParseResult("yes", True)
+        if w in rules().no:
+            return ParseResult("no", True)
+    return _fail(f"no yes/no answer in {span[:40]!r}")
+
+
+def parse_label(text: str, choices: Sequence[str] | None = None,
+                labels: Sequence[str] | None = None) -> ParseResult:
+    """A choice (its option text) or a class label from `labels`; free label text otherwise."""
+    span = answer_span(clean(text))
+    if not span:
+        return _fail("empty output")
+    line = _first_line(span)
+    options = list(choices or labels or [])
+    if options:
+        by_key = {normalize_label(o): o for o in options}
+        for candidate in (line, span):
+            hit = by_key.get(normalize_label(candidate))
+            if hit is not None:
+                return ParseResult(hit, True)
+        if choices:
+            hit = _letter_choice(line, choices) or _letter_choice(span, choices)
+            if hit is not None:
+                return ParseResult(hit, True)
+        if set(by_key) <= rules().yes | rules().no:
+            yn = parse_yes_no(span)
+            if yn.ok:
+                match = [o for k, o in by_key.items() if (k in rules().yes) == (yn.value == "yes")]
+                if match:
+                    return ParseResult(match[0], True)
+        for candidate in (line, span):
+            found = _mentions(candidate, options)
+            if len(found) == 1:
+                return ParseResult(found[0], True)
+            if len(found) > 1:
+                return _fail(f"ambiguous: mentions {len(found)} options")
+        return _fail(f"no option matches {line[:40]!r}")
+    value = line.strip().rstrip(".。")
+    return ParseResult(value, True) if value else _fail("empty output")
+
+
+# --- numbers ---------------------------------------------------------------------------------
+_NUM_RE = re.compile(r"(?<![\w.])[-−+]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?"
+                     r"(?:\s*/\s*\d+)?")
+
+
+def _words_to_digits(text: str) -> str:
+    """'twenty-one apples' -> '21 apples'; 'two hundred' -> '200'."""
+    r = rules()
+    vocab = "|".join(sorted((*r.words, *r.scales), key=len, reverse=True))
+    pattern = re.compile(rf"\b(?:{vocab})(?:(?:[\s-]+|\s+and\s+)(?:{vocab}))*\b", re.IGNORECASE)
+
+    def convert(m: re.Match) -> str:
+        total = current = 0
+        for w in re.split(r"[\s-]+", m.group(0).lower()):
+            if w == "and":
+                continue
+            if w in r.words:
+                current += r.words[w]
+            elif w in r.scales:
+                scale = r.scales[w]
+                if scale == 100:
+                    current = max(current, 1) * 100
+                else:
+                    total += max(current, 1) * scale
+                    current = 0
+        return str(total + current)
+
+    return pattern.sub(convert, text)
+
+
+def _numbers(text: str) -> list[float]:
+    out = []
+    for m in _NUM_RE.finditer(_words_to_digits(text)):
+        s = m.group(0).replace("−", "-").replace(",", "").replace(" ", "")
+        if not s or not any(c.isdigit() for c in s):
+            continue
+        try:
+            if "/" in s:
+                a, b = s.split("/")
+                value = float(a) / float(b)
+            else:
+                value = float(s)
+        except (ValueError, ZeroDivisionError):
+            continue
+        if math.isfinite(value):
+            out.append(value)
+    return out
+
+
+def parse_number(text: Any) -> ParseResult:
+    """One number: after an answer prefix the first one, otherwise `number_pick` (last)."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return ParseResult(float(text), True) if math.isfinite(text) else _fail("not finite")
+    body = clean(str(text))
+    span = answer_span(body)
+    nums = _numbers(span)
+    if not nums:
+        return _fail(f"no number in {span[:40]!r}")
+    if span != body or rules().number_pick == "first":
+        return ParseResult(nums[0], True)
+    return ParseResult(nums[-1], True)
+
+
+def parse_number_series(text: Any) -> ParseResult:
+    if isinstance(text, (list, tuple)):
+        try:
+            values = [float(v) for v in text]
+        except (TypeError, ValueError):
+            return _fail("series holds a non-number")
+        return ParseResult(values, True)
+    body = answer_span(clean(str(text)))
+    loaded = _json(body)
+    if isinstance(loaded, list):
+        return parse_number_series(loaded)
+    nums = _numbers(body)
+    return ParseResult(nums, True) if nums else _fail("no numbers")
+
+
+# --- label sets ------------------------------------------------------------------------------
+def _json(text: str) -> Any:
+    m = re.search(r"[\[{].*[\]}]", text, re.DOTALL)
+    if not m:
+        return None
+    try:
+        return json.loads(m.group(0))
+    except ValueError:
+        return None
+
+
+def parse_label_set(text: Any, labels: Sequence[str] | None = None) -> ParseResult:
+    """A list of labels: a JSON list, or text split on the first separator that occurs."""
+    if isinstance(text, (list, tuple)):
+        return ParseResult([x if isinstance(x, (dict, list)) else str(x) for x in text], True)
+    body = answer_span(clean(str(text)))
+    if normalize_label(body) in rules().empty_set or not body.strip():
+        return ParseResult([], True)
+    loaded = _json(body) if body.lstrip()[:1] in "[{" else None
+    if isinstance(loaded, list):
+        return parse_label_set(loaded)
+    r = rules()
+    parts = re.split("|".join(re.escape(sep) for sep in r.separators), body)
+    items = [r.list_marker.sub("", p).strip().strip("\"'") for p in parts]
+    items = [i for i in items if normalize_label(i)]
+    if labels:
+        by_key = {normalize_label(lab): lab for lab in labels}
+        items = [by_key.get(normalize_label(i), i) for i in items]
+    return ParseResult(items, True)
+
+
+# --- boxes -----------------------------------------------------------------------------------
+def _box_from_json(obj: dict) -> dict | None:
+    label = str(obj.get("label", obj.get("category", "")))
+    score = obj.get("score", 1.0)
+    try:
+        if "bbox" in obj:
+            x, y, w, h = (float(v) for v in obj["bbox"])
+        elif "xyxy" in obj or "box_2d" in obj or "box" in obj:
+            x1, y1, x2, y2 = (float(v) for v in obj.get("xyxy", obj.get("box_2d", obj.get("box"))))
+            x, y, w, h = x1, y1, x2 - x1, y2 - y1
+        else:
+            return None
+        score = float(score)
+    except (TypeError, ValueError):
+        return None
+    return {"bbox": [x, y, w, h], "label": label, "score": score}
+
+
+def parse_boxes(text: Any, labels: Sequence[str] | None = None) -> ParseResult:
+    """COCO boxes [{"bbox": [x, y, w, h], "label", "score"}] from JSON or bracketed numbers.
+
+    Bracketed text boxes use rules.yaml `text_box_format` (xyxy corners by default); each gets
+    the label written just before it when one of `labels` is, else the only label, else "".
+    """
+    if isinstance(text, list) and all(isinstance(b, dict) for b in text):
+        boxes = [_box_from_json(b) for b in text]
+        if any(b is None for b in boxes):
+            return _fail("a box lacks 'bbox' (xywh) or 'xyxy'")
+        return ParseResult(boxes, True)
+    body = clean(str(text))
+    loaded = _json(body)
+    if isinstance(loaded, dict):
+        loaded = [loaded]
+    if isinstance(loaded, list) and loaded and all(isinstance(b, dict) for b in loaded):
+        return parse_boxes(loaded, labels)
+    r = rules()
+    boxes = []
+    prev_end = 0
+    for m in r.text_box.finditer(body):
+        a, b, c, d = (float(v) for v in m.groups())
+        x, y, w, h = (a, b, c - a, d - b) if r.text_box_format == "xyxy" else (a, b, c, d)
+        before = body[prev_end:m.start()]
+        found = _mentions(before, labels) if labels else []
+        label = found[0] if found else (labels[0] if labels and len(labels) == 1 else "")
+        boxes.append({"bbox": [x, y, w, h], "label": label, "score": 1.0})
+        prev_end = m.end()
+    if not boxes:
+        if normalize_label(body) in r.empty_set:
+            return ParseResult([], True)
+        return _fail("no box found")
+    return ParseResult(boxes, True)
+
+
+# --- entry point -----------------------------------------------------------------------------
+def parse(output_type: str, text: Any, *, choices: Sequence[str] | None = None,
+          labels: Sequence[str] | None = None) -> ParseResult:
+    """Parse one model output into the native value of `output_type`. Never raises on content.
+
+    choices: the options of a multiple-choice question (letters A, B, ... index them); labels:
+    the class vocabulary of a classification task. Non-text types (mask, image, track, ...)
+    are already native values or file references: they pass through unchanged.
+    """
+    if text is None:
+        return _fail("no prediction")
+    try:
+        if output_type == "number":
+            return parse_number(text)
+        if output_type == "number_series":
+            return parse_number_series(text)
+        if output_type == "label_set":
+            return parse_label_set(text, labels)
+        if output_type == "boxes":
+            return parse_boxes(text, labels)
+        if output_type not in TEXT_TYPES:
+            if isinstance(text, str) and not text.strip():
+                return _fail("empty output")
+            return ParseResult(text, True)
+        if not isinstance(text, str):
+            text = json.dumps(text, ensure_ascii=False) if isinstance(text, (dict, list)) else str(text)
+        if output_type == "yes_no":
+            return parse_yes_no(text)
+        if output_type == "label":
+            return parse_label(text, choices, labels)
+        body = answer_span(clean(text))
+        if not body:
+            return _fail("empty output")
+        return ParseResult(body, True)
+    except (ValueError, TypeError, re.error) as exc:  # defensive: content must never crash
+        return _fail(f"{type(exc).__name__}: {exc}")

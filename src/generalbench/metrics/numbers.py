@@ -1,0 +1,163 @@
+"""Number metrics: MAE, MSE, RMSE, Pearson correlation, pixel-level ROC AUC.
+
+All vectorised with numpy. An unparsed prediction (`None`) must still count as wrong, but an
+error metric has no natural "wrong" value; we use the worst prediction inside the reference
+range (the range end farthest from the reference), so a failed answer is never better than a
+constant mid-range guess and the error stays bounded. See docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from generalbench.errors import MetricError
+from generalbench.metrics.registry import MetricResult, register
+
+
+def _scalar(value: Any) -> float:
+    if isinstance(value, (list, tuple)):
+        if len(value) != 1:
+            raise MetricError(f"expected one number, got {len(value)} values")
+        value = value[0]
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise MetricError(f"reference {value!r} is not a number") from None
+
+
+def number_arrays(predictions: Sequence[Any], references: Sequence[Any]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pred, ref, failed) float arrays; failed predictions get the worst in-range value."""
+    ref = np.array([_scalar(r) for r in references], dtype=np.float64)
+    failed = np.array([p is None or not _finite(p) for p in predictions], dtype=bool)
+    pred = np.array([np.nan if f else _scalar(p) for p, f in zip(predictions, failed, strict=True)],
+                    dtype=np.float64)
+    if failed.any() and ref.size:
+        lo, hi = float(ref.min()), float(ref.max())
+        worst = np.where(ref - lo >= hi - ref, lo, hi)
+        pred[failed] = worst[failed]
+    return pred, ref, failed
+
+
+def _finite(p: Any) -> bool:
+    try:
+        return math.isfinite(_scalar(p))
+    except MetricError:
+        return False
+
+
+def _errors(predictions: Sequence[Any], references: Sequence[Any]) -> tuple[np.ndarray, int]:
+    pred, ref, failed = number_arrays(predictions, references)
+    if ref.size == 0:
+        raise MetricError("no instances to score")
+    return pred - ref, int(failed.sum())
+
+
+@register("mae")
+def mae(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
+    """Mean absolute error, raw units."""
+    err, failed = _errors(predictions, references)
+    per = np.abs(err)
+    return MetricResult(float(per.mean()), per.tolist(), {"failed": failed})
+
+
+@register("mse")
+def mse(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
+    """Mean squared error, raw units."""
+    err, failed = _errors(predictions, references)
+    per = err * err
+    return MetricResult(float(per.mean()), per.tolist(), {"failed": failed})
+
+
+@register("rmse")
+def rmse(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
+    """Root mean squared error over instances (sqrt of MSE; not a mean, so no per-instance)."""
+    err, failed = _errors(predictions, references)
+    sq = err * err
+    return MetricResult(float(math.sqrt(sq.mean())), None,
+                        {"instance_scores": np.abs(err).tolist(), "failed": failed})
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson r; 0 when either side is constant (no linear relation can be measured)."""
+    x = x - x.mean()
+    y = y - y.mean()
+    den = math.sqrt(float((x * x).sum()) * float((y * y).sum()))
+    if den == 0:
+        return 0.0
+    return max(-1.0, min(1.0, float((x * y).sum()) / den))
+
+
+@register("pcc")
+def pcc(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
+    """Pearson correlation x100.
+
+    Number series (each instance a list): r per instance (a failed or wrong-length prediction
+    scores 0), mean. Scalars: r over all (prediction, reference) pairs, failed predictions at
+    their worst in-range value.
+    """
+    if references and isinstance(references[0], (list, tuple, np.ndarray)) and len(references[0]) != 1:
+        per = []
+        for p, r in zip(predictions, references, strict=True):
+            ra = np.asarray(r, dtype=np.float64)
+            try:
+                pa = np.asarray(p, dtype=np.float64) if p is not None else None
+            except (TypeError, ValueError):
+                pa = None
+            ok = pa is not None and pa.shape == ra.shape and np.isfinite(pa).all()
+            per.append(100.0 * pearson(pa, ra) if ok else 0.0)
+        return MetricResult(math.fsum(per) / len(per), per, {})
+    pred, ref, failed = number_arrays(predictions, references)
+    return MetricResult(100.0 * pearson(pred, ref), None, {"failed": int(failed.sum())})
+
+
+def roc_auc_binary(scores: np.ndarray, labels: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney statistic with mid-ranks for ties (= sklearn's trapezoid)."""
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels).ravel().astype(bool)
+    n_pos = int(labels.sum())
+    n_neg = labels.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise MetricError("ROC AUC needs both positive and negative pixels in the references")
+    from scipy.stats import rankdata
+
+    ranks = rankdata(scores, method="average")
+    u = float(ranks[labels].sum()) - n_pos * (n_pos + 1) / 2.0
+    return u / (n_pos * n_neg)
+
+
+def _map(value: Any) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 3:  # H x W x C image: use the mean intensity as the score
+        arr = arr.mean(axis=2)
+    return arr
+
+
+@register("roc_auc")
+def roc_auc(predictions: Sequence[Any], references: Sequence[Any], *, threshold: float = 0.5,
+            **_: Any) -> MetricResult:
+    """Pixel-level ROC AUC x100 over all pixels of all instances (infection-map generation).
+
+    Predictions are score maps (any monotone scale; RGB images are averaged to intensity),
+    references are binary maps (values scaled to [0, 1] when stored as 0-255, then > threshold).
+    A missing prediction is an all-zero map (uninformative: its pixels tie with each other).
+    """
+    scores, labels = [], []
+    for p, r in zip(predictions, references, strict=True):
+        ref = _map(r)
+        if ref.max(initial=0) > 1:
+            ref = ref / 255.0
+        pred = np.zeros_like(ref) if p is None else _map(p)
+        if pred.shape != ref.shape:
+            raise MetricError(f"prediction map of shape {pred.shape} but reference {ref.shape}; "
+                              "resize the prediction to the reference size")
+        scores.append(pred.ravel())
+        labels.append(ref.ravel() > threshold)
+    if not scores:
+        raise MetricError("no instances to score")
+    return MetricResult(100.0 * roc_auc_binary(np.concatenate(scores), np.concatenate(labels)),
+                        None, {"aggregate": "pixels"})
