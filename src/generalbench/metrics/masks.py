@@ -1,0 +1,397 @@
+"""Segmentation and matting metrics: mIoU (image, video, point), instance mIoU, DICE, PQ,
+SAD, matting MSE and the S-measure.
+
+All of them are a few lines of numpy over confusion counts (np.bincount), so they need no
+library; the tests check them against scikit-learn and PySODMetrics. Conventions (ignore index,
+empty masks, scaling) are written in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from generalbench.errors import MetricError
+from generalbench.metrics.registry import MetricResult, register
+
+IGNORE_INDEX = 255
+
+
+def _same_shape(p: np.ndarray, r: np.ndarray, metric: str) -> None:
+    if p.shape != r.shape:
+        raise MetricError(f"{metric}: prediction shape {p.shape} differs from reference {r.shape}")
+
+
+def _pred_or_empty(p: Any, r: np.ndarray) -> np.ndarray:
+    """A missing prediction is an all-background (class 0) mask: it scores as wrong, not skipped."""
+    return np.zeros_like(r) if p is None else np.asarray(p)
+
+
+# --------------------------------------------------------------------------------------------
+# Semantic mIoU (images and points)
+
+
+def confusion(pred: np.ndarray, ref: np.ndarray, n: int, ignore_index: int | None) -> np.ndarray:
+    """n x (n + 1) confusion counts: rows reference class, columns predicted class; the extra last
+    column counts predictions outside 0..n-1 (e.g. the ignore value), which are always wrong.
+    Reference pixels equal to `ignore_index` (or outside 0..n-1) are dropped."""
+    p = pred.ravel().astype(np.int64)
+    r = ref.ravel().astype(np.int64)
+    keep = (r >= 0) & (r < n)
+    if ignore_index is not None:
+        keep &= r != ignore_index
+    p, r = p[keep], r[keep]
+    p = np.where((p >= 0) & (p < n) & (p != (ignore_index if ignore_index is not None else -1)),
+                 p, n)
+    return np.bincount(r * (n + 1) + p, minlength=n * (n + 1)).reshape(n, n + 1)
+
+
+def _iou_from_confusion(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = cm.shape[0]
+    inter = np.diag(cm[:, :n]).astype(float)
+    union = cm.sum(1) + cm[:, :n].sum(0) - inter
+    return inter, union
+
+
+@register("miou", "point_miou")
+def miou(predictions: Sequence[Any], references: Sequence[Any],
+         ignore_index: int | None = IGNORE_INDEX, num_classes: int | None = None,
+         **_: Any) -> MetricResult:
+    """Dataset-level semantic mIoU (x100): intersections and unions summed over all images (or
+    point clouds), IoU per class, mean over classes present in the reference or the prediction.
+
+    Reference pixels equal to `ignore_index` (255) are excluded; predictions there are ignored
+    too. `per_instance` holds each image's own mIoU over the classes present in it.
+    """
+    refs = [np.asarray(r) for r in references]
+    preds = [_pred_or_empty(p, r) for p, r in zip(predictions, refs, strict=True)]
+    for p, r in zip(preds, refs, strict=True):
+        _same_shape(p, r, "mIoU")
+    if num_classes is None:
+        top = 0
+        for p, r in zip(preds, refs, strict=True):
+            rv = r[r != ignore_index] if ignore_index is not None else r
+            pv = p[p != ignore_index] if ignore_index is not None else p
+            top = max(top, int(rv.max(initial=0)), int(pv.max(initial=0)))
+        num_classes = top + 1
+    total = np.zeros((num_classes, num_classes + 1), np.int64)
+    per: list[float] = []
+    for p, r in zip(preds, refs, strict=True):
+        cm = confusion(p, r, num_classes, ignore_index)
+        total += cm
+        inter, union = _iou_from_confusion(cm)
+        present = union > 0
+        per.append(float(np.mean(inter[present] / union[present]) * 100) if present.any() else 100.0)
+    inter, union = _iou_from_confusion(total)
+    present = union > 0
+    value = float(np.mean(inter[present] / union[present]) * 100) if present.any() else 100.0
+    return MetricResult(value, per, {"classes": int(present.sum()), "ignore_index": ignore_index,
+                                     "per_class_iou": {int(c): float(inter[c] / union[c] * 100)
+                                                       for c in np.flatnonzero(present)}})
+
+
+# --------------------------------------------------------------------------------------------
+# Video object segmentation J (official recipe: per video sum |G & P| / sum |G | P|)
+
+
+def _frames(x: Any) -> list[np.ndarray]:
+    if x is None:
+        return []
+    if isinstance(x, np.ndarray):
+        return [x] if x.ndim == 2 else list(x)
+    return [np.asarray(f) for f in x]
+
+
+@register("video_miou")
+def video_miou(predictions: Sequence[Any], references: Sequence[Any],
+               ignore_index: int | None = IGNORE_INDEX, **_: Any) -> MetricResult:
+    """Per video IoU = sum over frames |G & P| / sum over frames |G | P| on the foreground
+    (non-zero) masks; mean over videos, x100. A video empty in both scores 100; a missing or
+    short prediction counts its missing frames as empty."""
+    per: list[float] = []
+    for pred, ref in zip(predictions, references, strict=True):
+        rf, pf = _frames(ref), _frames(pred)
+        inter = union = 0
+        for t, g in enumerate(rf):
+            g = np.asarray(g)
+            valid = g != ignore_index if ignore_index is not None else np.ones(g.shape, bool)
+            gm = (g != 0) & valid
+            if t < len(pf):
+                p = np.asarray(pf[t])
+                _same_shape(p, g, "video mIoU")
+                pm = (p != 0) & valid
+            else:
+                pm = np.zeros_like(gm)
+            inter += int(np.count_nonzero(gm & pm))
+            union += int(np.count_nonzero(gm | pm))
+        per.append(100.0 * inter / union if union else 100.0)
+    return MetricResult(float(np.mean(per)) if per else 0.0, per)
+
+
+# --------------------------------------------------------------------------------------------
+# ShapeNet-part instance mIoU
+
+
+@register("instance_miou")
+def instance_miou(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
+    """Per shape: IoU of every part of the shape's category (absent in both = IoU 1), mean;
+    then mean over shapes (x100), as PointNet/PointNet++ report ShapeNet-part "instance mIoU".
+
+    A reference is an int array of part labels, or {"labels": array, "parts": [part ids of the
+    category]}. Without "parts", the parts are those present in the reference or the prediction.
+    """
+    per: list[float] = []
+    for pred, ref in zip(predictions, references, strict=True):
+        if isinstance(ref, dict):
+            r = np.asarray(ref["labels"]).ravel()
+            parts = ref.get("parts")
+        else:
+            r, parts = np.asarray(ref).ravel(), None
+        p = np.zeros_like(r) - 1 if pred is None else np.asarray(pred).ravel()
+        _same_shape(p, r, "Instance mIoU")
+        if parts is None:
+            parts = np.union1d(np.unique(r), np.unique(p[p >= 0]))
+        ious = []
+        for part in parts:
+            pm, rm = p == part, r == part
+            union = np.count_nonzero(pm | rm)
+            ious.append(1.0 if union == 0 else np.count_nonzero(pm & rm) / union)
+        per.append(100.0 * float(np.mean(ious)) if ious else 100.0)
+    return MetricResult(float(np.mean(per)) if per else 0.0, per)
+
+
+# --------------------------------------------------------------------------------------------
+# DICE
+
+
+@register("dice")
+def dice(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
+    """Per image Dice = 2|P & G| / (|P| + |G|) on the foreground (non-zero) masks, mean x100.
+    Both empty = 100 (a correct "nothing here")."""
+    per: list[float] = []
+    for pred, ref in zip(predictions, references, strict=True):
+        g = np.asarray(ref) != 0
+        p = _pred_or_empty(pred, np.asarray(ref)) != 0
+        _same_shape(p, g, "DICE")
+        den = np.count_nonzero(p) + np.count_nonzero(g)
+        per.append(100.0 if den == 0 else 200.0 * np.count_nonzero(p & g) / den)
+    return MetricResult(float(np.mean(per)) if per else 0.0, per)
+
+
+# --------------------------------------------------------------------------------------------
+# Panoptic quality (COCO panoptic definition)
+
+
+def _panoptic(x: Any, label_divisor: int) -> tuple[np.ndarray, np.ndarray]:
+    """(class map, instance map) from {"semantic", "instance"} or a class*divisor+instance map."""
+    if isinstance(x, dict):
+        return np.asarray(x["semantic"]).astype(np.int64), np.asarray(x["instance"]).astype(np.int64)
+    a = np.asarray(x).astype(np.int64)
+    return a // label_divisor, a % label_divisor
+
+
+@register("pq")
+def pq(predictions: Sequence[Any], references: Sequence[Any], label_divisor: int = 1000,
+       void_label: int = IGNORE_INDEX, **_: Any) -> MetricResult:
+    """Panoptic quality (x100), COCO panopticapi rules, accumulated over the dataset.
+
+    Segments are (class, instance) pairs; stuff has one segment per class (instance 0). A
+    predicted and a reference segment of the same class match when IoU > 0.5, where the union
+    leaves out the part of the prediction lying on void reference pixels. Unmatched predicted
+    segments that are more than half void are not false positives. PQ per class =
+    sum IoU(TP) / (TP + FP/2 + FN/2), averaged over classes with TP + FP + FN > 0.
+    """
+    stats: dict[int, list[float]] = {}  # class -> [iou_sum, tp, fp, fn]
+    for pred, ref in zip(predictions, references, strict=True):
+        gc, gi = _panoptic(ref, label_divisor)
+        if pred is None:
+            pc, pi = np.full_like(gc, void_label), np.zeros_like(gi)
+        else:
+            pc, pi = _panoptic(pred, label_divisor)
+        _same_shape(pc, gc, "PQ")
+        big = int(max(gi.max(initial=0), pi.max(initial=0))) + 1
+        g_seg = np.where(gc == void_label, -1, gc * big + gi).ravel()
+        p_seg = np.where(pc == void_label, -1, pc * big + pi).ravel()
+        g_ids, g_inv = np.unique(g_seg, return_inverse=True)
+        p_ids, p_inv = np.unique(p_seg, return_inverse=True)
+        g_area = np.bincount(g_inv, minlength=len(g_ids))
+        p_area = np.bincount(p_inv, minlength=len(p_ids))
+        inter = np.bincount(g_inv * len(p_ids) + p_inv,
+                            minlength=len(g_ids) * len(p_ids)).reshape(len(g_ids), len(p_ids))
+        g_void = np.flatnonzero(g_ids == -1)
+        p_void_overlap = inter[g_void[0]] if len(g_void) else np.zeros(len(p_ids), np.int64)
+        g_matched = np.zeros(len(g_ids), bool)
+        p_matched = np.zeros(len(p_ids), bool)
+        for gi_, gid in enumerate(g_ids):
+            if gid < 0:
+                continue
+            for pj in np.flatnonzero(inter[gi_]):
+                pid = p_ids[pj]
+                if pid < 0 or pid // big != gid // big:
+                    continue
+                union = p_area[pj] + g_area[gi_] - inter[gi_, pj] - p_void_overlap[pj]
+                iou = inter[gi_, pj] / union
+                if iou > 0.5:
+                    s = stats.setdefault(int(gid // big), [0.0, 0, 0, 0])
+                    s[0] += iou
+                    s[1] += 1
+                    g_matched[gi_] = p_matched[pj] = True
+        for gi_, gid in enumerate(g_ids):
+            if gid >= 0 and not g_matched[gi_]:
+                stats.setdefault(int(gid // big), [0.0, 0, 0, 0])[3] += 1
+        for pj, pid in enumerate(p_ids):
+            if pid < 0 or p_matched[pj]:
+                continue
+            if p_void_overlap[pj] / p_area[pj] > 0.5:
+                continue
+            stats.setdefault(int(pid // big), [0.0, 0, 0, 0])[2] += 1
+    per_class = {c: s[0] / (s[1] + 0.5 * s[2] + 0.5 * s[3]) * 100
+                 for c, s in stats.items() if s[1] + s[2] + s[3] > 0}
+    value = float(np.mean(list(per_class.values()))) if per_class else 100.0
+    return MetricResult(value, None, {"per_class_pq": per_class})
+
+
+# --------------------------------------------------------------------------------------------
+# Matting: SAD and MSE
+
+
+def _alpha(x: Any) -> np.ndarray:
+    """Alpha matte in [0, 1]: integer mattes are read as 0-255."""
+    a = np.asarray(x)
+    if a.ndim == 3:
+        a = a[..., 0]
+    if np.issubdtype(a.dtype, np.integer):
+        return a.astype(np.float64) / 255.0
+    return a.astype(np.float64)
+
+
+@register("sad")
+def sad(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
+    """Sum of absolute alpha differences over the whole image, divided by 1000, mean over images."""
+    per: list[float] = []
+    for pred, ref in zip(predictions, references, strict=True):
+        r = _alpha(ref)
+        p = np.zeros_like(r) if pred is None else _alpha(pred)
+        _same_shape(p, r, "SAD")
+        per.append(float(np.abs(p - r).sum() / 1000.0))
+    return MetricResult(float(np.mean(per)) if per else 0.0, per)
+
+
+@register("matting_mse")
+def matting_mse(predictions: Sequence[Any], references: Sequence[Any], scale: float = 1e3,
+                **_: Any) -> MetricResult:
+    """Mean squared alpha error over the image (alpha in [0, 1]) x `scale` (1e3), mean over images."""
+    per: list[float] = []
+    for pred, ref in zip(predictions, references, strict=True):
+        r = _alpha(ref)
+        p = np.zeros_like(r) if pred is None else _alpha(pred)
+        _same_shape(p, r, "MSE")
+        per.append(float(np.mean((p - r) ** 2) * scale))
+    return MetricResult(float(np.mean(per)) if per else 0.0, per)
+
+
+# --------------------------------------------------------------------------------------------
+# S-measure (Fan et al., ICCV 2017)
+
+_EPS = np.finfo(np.float64).eps
+
+
+def _prepare_sod(pred: Any, ref: Any) -> tuple[np.ndarray, np.ndarray]:
+    """GT > 128 (or > 0.5 for float/bool masks); prediction scaled to [0, 1] then min-max."""
+    g = np.asarray(ref)
+    if g.ndim == 3:
+        g = g[..., 0]
+    if g.dtype == bool:
+        gt = g
+    elif np.issubdtype(g.dtype, np.integer):
+        gt = g > 128 if g.max(initial=0) > 1 else g > 0
+    else:
+        gt = g > 0.5
+    if pred is None:
+        return np.zeros(gt.shape), gt
+    p = np.asarray(pred)
+    if p.ndim == 3:
+        p = p[..., 0]
+    if p.dtype == bool:
+        p = p.astype(np.float64)
+    elif np.issubdtype(p.dtype, np.integer):
+        p = p.astype(np.float64) / (255.0 if p.max(initial=0) > 1 else 1.0)
+    else:
+        p = p.astype(np.float64)
+    if p.max() != p.min():
+        p = (p - p.min()) / (p.max() - p.min())
+    _same_shape(p, gt, "S-measure")
+    return p, gt
+
+
+def _s_object(x: np.ndarray, gt: np.ndarray) -> float:
+    v = x[gt]
+    if v.size == 0:
+        return 0.0
+    mu = v.mean()
+    sigma = v.std(ddof=1) if v.size > 1 else 0.0
+    return float(2 * mu / (mu * mu + 1 + sigma + _EPS))
+
+
+def _ssim_region(p: np.ndarray, g: np.ndarray) -> float:
+    n = p.size
+    if n == 0:
+        return 0.0
+    x, y = p.mean(), g.mean()
+    d = max(n - 1, 1)
+    sx = ((p - x) ** 2).sum() / d
+    sy = ((g - y) ** 2).sum() / d
+    sxy = ((p - x) * (g - y)).sum() / d
+    alpha = 4 * x * y * sxy
+    beta = (x * x + y * y) * (sx + sy)
+    if alpha != 0:
+        return float(alpha / (beta + _EPS))
+    return 1.0 if beta == 0 else 0.0
+
+
+def s_measure_single(pred: np.ndarray, gt: np.ndarray, alpha: float = 0.5) -> float:
+    """S-measure in [0, 1] of one prediction in [0, 1] against one boolean mask."""
+    y = gt.mean()
+    if y == 0:
+        return float(1 - pred.mean())
+    if y == 1:
+        return float(pred.mean())
+    g = gt.astype(np.float64)
+    obj = y * _s_object(pred * g, gt) + (1 - y) * _s_object((1 - pred) * (1 - g), ~gt)
+    h, w = gt.shape
+    cy, cx = np.argwhere(gt).mean(axis=0).round()
+    x, yy = int(cx) + 1, int(cy) + 1
+    area = h * w
+    w1 = x * yy / area
+    w2 = yy * (w - x) / area
+    w3 = (h - yy) * x / area
+    w4 = 1 - w1 - w2 - w3
+    region = (w1 * _ssim_region(pred[:yy, :x], g[:yy, :x])
+              + w2 * _ssim_region(pred[:yy, x:], g[:yy, x:])
+              + w3 * _ssim_region(pred[yy:, :x], g[yy:, :x])
+              + w4 * _ssim_region(pred[yy:, x:], g[yy:, x:]))
+    return max(0.0, float(alpha * obj + (1 - alpha) * region))
+
+
+@register("s_measure")
+def s_measure(predictions: Sequence[Any], references: Sequence[Any], alpha: float = 0.5,
+              **_: Any) -> MetricResult:
+    """Structure measure (x100), alpha = 0.5; each instance is a video (list of frames) or one map.
+
+    As the official recipe, the value is the mean over all frames of all videos; `per_instance`
+    holds each video's frame mean.
+    """
+    frames_all: list[float] = []
+    per: list[float] = []
+    for pred, ref in zip(predictions, references, strict=True):
+        rf, pf = _frames(ref), _frames(pred)
+        vals = []
+        for t, g in enumerate(rf):
+            p, gt = _prepare_sod(pf[t] if t < len(pf) else None, g)
+            vals.append(100.0 * s_measure_single(p, gt, alpha))
+        frames_all.extend(vals)
+        per.append(float(np.mean(vals)) if vals else 100.0)
+    return MetricResult(float(np.mean(frames_all)) if frames_all else 0.0, per,
+                        {"frames": len(frames_all)})
