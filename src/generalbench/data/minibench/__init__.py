@@ -43,9 +43,25 @@ class MiniTask:
 
     task: Task
     make: str
-    type: str
     answer: str
+    published_type: str | None = None
+    """NLP: the published annotation type; None = generalbench's own schema."""
     options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        """The annotation `type`: the published NLP type, else the native output type."""
+        return self.published_type or self.task.output
+
+    def annotate(self, record: dict) -> dict:
+        """A generated record in the file's schema (own schema: output = {"answer": value})."""
+        if self.published_type:
+            return record
+        return {**record, "output": {"answer": _dig(record["output"], self.answer)}}
+
+    def reference(self, record: dict) -> Any:
+        """The reference value of a record as written in annotation.json."""
+        return _dig(record["output"], self.answer if self.published_type else "answer")
 
     @property
     def folder(self) -> str:
@@ -77,7 +93,7 @@ def mini_tasks(catalog=None) -> list[MiniTask]:
         if task.task_name != row["task"]:
             raise DataError(f"minibench tasks.yaml: {row['task']!r} is not an exact catalog "
                             f"task_name (closest: {task.task_name!r})")
-        out.append(MiniTask(task, row["make"], row["type"], row["answer"],
+        out.append(MiniTask(task, row["make"], row["answer"], row.get("type"),
                             dict(row.get("options") or {})))
     return out
 
@@ -108,7 +124,7 @@ def make_mini(dest: Path | str, *, seed: int = 0, per_task: int = DEFAULT_PER_TA
         task_dir = dest / mini.relpath
         task_dir.mkdir(parents=True, exist_ok=True)
         ctx = TaskContext(task_dir, per_task, task_seed(seed, mini.task.task_name), mini.options)
-        records = mini.generator()(ctx)
+        records = [mini.annotate(r) for r in mini.generator()(ctx)]
         write_json(task_dir / "annotation.json", {
             "task": mini.task.task_name, "type": mini.type, "version": MINIBENCH_VERSION,
             "source": "generalbench mini-bench", "data": records})
@@ -127,30 +143,34 @@ def _dig(record: dict, dotted: str) -> Any:
     return value
 
 
+def _copy(task_dir: Path, rel_src: str, pred_dir: Path, rel_dst: str) -> str:
+    src, dst = task_dir / rel_src, pred_dir / rel_dst
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(src, dst) if src.is_dir() else shutil.copyfile(src, dst)
+    return rel_dst
+
+
 def oracle_prediction(mini: MiniTask, record: dict, task_dir: Path, pred_dir: Path) -> Any:
     """The reference of one record as a prediction value; artifacts are copied under pred_dir.
 
     Artifact paths in the result are relative to pred_dir (`<task_id>/<file>`).
     """
-    value = _dig(record["output"], mini.answer)
+    value = mini.reference(record)
     out = mini.task.output
+    if out in ARTIFACT_OUTPUTS and isinstance(value, list):  # one file per frame
+        return [_copy(task_dir, v, pred_dir, f"{mini.task.id}/{record['id']}/{Path(v).name}")
+                for v in value]
     if out in ARTIFACT_OUTPUTS:
-        src = task_dir / value
-        rel = f"{mini.task.id}/{record['id']}{''.join(Path(value).suffixes)}"
-        dst = pred_dir / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(src, dst) if src.is_dir() else shutil.copyfile(src, dst)
-        return rel
+        return _copy(task_dir, value, pred_dir,
+                     f"{mini.task.id}/{record['id']}{''.join(Path(value).suffixes)}")
     if out == "label_set":
         return [s.strip() for s in value.split(",")] if isinstance(value, str) else list(value)
     if out == "number":
         return float(value)
     if out == "boxes":
         return [dict(b, score=1.0) for b in value]
-    if out == "boxes3d":
+    if out in ("boxes3d", "tracks3d"):
         return [dict(b, score=1.0) for b in value]
-    if out == "tracks3d":
-        return [[dict(b, score=1.0) for b in frame] for frame in value]
     if out in ("text", "label") and isinstance(value, list):
         return value[0]
     return value

@@ -92,11 +92,11 @@ def _scene_points(objs: list[dict], rng: np.random.Generator) -> np.ndarray:
 
 
 def _box3d(o: dict) -> dict:
-    return {"bbox3d": [round(v, 4) for v in [*o["center"], *o["size"], 0.0]], "label": o["label"]}
+    return {"box": [round(v, 4) for v in [*o["center"], *o["size"], 0.0]], "label": o["label"]}
 
 
 def detection3d(ctx: TaskContext) -> list[dict]:
-    """Boxes of cars and pedestrians standing on a ground plane: [cx, cy, cz, dx, dy, dz, yaw]."""
+    """Boxes of cars and pedestrians standing on a ground plane: "box" [cx, cy, cz, dx, dy, dz, yaw]."""
     out = []
     for i in range(ctx.n):
         objs = _scene_objects(ctx.rng, int(ctx.rng.integers(1, 4)))
@@ -108,7 +108,8 @@ def detection3d(ctx: TaskContext) -> list[dict]:
 
 
 def tracking3d(ctx: TaskContext) -> list[dict]:
-    """Objects moving at constant velocity over 4 scans; the answer is every box with its track id."""
+    """Objects moving at constant velocity over 4 scans; the answer is every box with its frame
+    index and track id (one flat list, the native `tracks3d` form)."""
     frames = 4
     out = []
     for i in range(ctx.n):
@@ -121,7 +122,7 @@ def tracking3d(ctx: TaskContext) -> list[dict]:
                      for o, v in zip(objs, vel, strict=True)]
             scans.append(ctx.npy(f"pointclouds/{i:04d}/{t:02d}.npy",
                                  _scene_points(moved, ctx.rng)))
-            tracks.append([dict(_box3d(o), track_id=k) for k, o in enumerate(moved)])
+            tracks += [dict(_box3d(o), frame=t, track_id=k) for k, o in enumerate(moved)]
         out.append({"id": f"{i:04d}", "input": {"pointclouds": scans,
                                                  "categories": ["car", "pedestrian"]},
                     "output": {"tracks3d": tracks}})
@@ -136,8 +137,8 @@ def _rot_z(yaw: float) -> np.ndarray:
 def odometry(ctx: TaskContext) -> list[dict]:
     """A sensor moving through a static scene of boxes; the answer is its pose per scan.
 
-    Poses are KITTI-style 3x4 [R | t] matrices (row-major, 12 numbers) mapping scan points to
-    the first scan's frame; the first pose is the identity.
+    Poses are KITTI-style 3x4 [R | t] matrices (nested lists) mapping scan points to the first
+    scan's frame; the first pose is the identity.
     """
     frames = 5
     out = []
@@ -150,7 +151,8 @@ def odometry(ctx: TaskContext) -> list[dict]:
             rot, trans = _rot_z(turn * t), np.array([speed * t, 0.2 * speed * t, 0.0])
             local = (world - trans) @ rot  # world = rot @ local + trans
             scans.append(ctx.npy(f"pointclouds/{i:04d}/{t:02d}.npy", local.astype(np.float32)))
-            poses.append([round(float(v), 6) for v in np.hstack([rot, trans[:, None]]).ravel()])
+            pose = np.hstack([rot, trans[:, None]])
+            poses.append([[round(float(v), 6) for v in row] for row in pose])
         out.append({"id": f"{i:04d}", "input": {"pointclouds": scans},
                     "output": {"poses": poses}})
     return out

@@ -58,9 +58,10 @@ def object_segmentation(ctx: TaskContext) -> list[dict]:
     out = []
     for i in range(ctx.n):
         video, masks, _, _ = _moving_square(ctx.rng)
+        ctx.frames(f"masks/{i:04d}", masks)
         out.append({"id": f"{i:04d}", "input": {
             "video_folder": ctx.frames(f"videos/{i:04d}", video)},
-            "output": {"masks": ctx.frames(f"masks/{i:04d}", masks)}})
+            "output": {"masks": [f"masks/{i:04d}/{t:05d}.png" for t in range(len(masks))]}})
     return out
 
 

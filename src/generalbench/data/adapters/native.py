@@ -1,0 +1,65 @@
+"""generalbench's own annotation schema (docs/data-format.md), used for image and 3D tasks,
+which have no published schema, and by the built-in mini-bench for every modality.
+
+Record: {"id", "input": {text keys and media keys}, "output": {"answer": native value}}. The file's
+`type` is the task's native output type (text, label, boxes, mask, ...), so a file checks itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generalbench.data.adapters import AdaptContext, FieldError, fields, register
+from generalbench.data.adapters.common import media_ref, record_id, reference
+from generalbench.data.instances import Instance
+from generalbench.data.native import OUTPUT_TYPES
+
+SCHEMA_TYPES = tuple(OUTPUT_TYPES)
+
+
+def types() -> tuple[str, ...]:
+    return (*SCHEMA_TYPES, "generalbench")
+
+
+def looks_native(record: dict[str, Any]) -> bool:
+    out = record.get("output")
+    return isinstance(record.get("input"), dict) and (out is None or (isinstance(out, dict)
+                                                                      and "answer" in out))
+
+
+@register(*SCHEMA_TYPES, "generalbench")
+def adapt(record: dict[str, Any], ctx: AdaptContext) -> Instance:
+    iid = record_id(record)
+    raw_inputs = record.get("input")
+    if not isinstance(raw_inputs, dict):
+        raise FieldError("input", f"must be an object of input fields, got {type(raw_inputs).__name__}")
+    media_keys = fields()["media_keys"]
+    inputs: dict[str, Any] = {}
+    for key, value in raw_inputs.items():
+        if key in media_keys:
+            kind, arity = media_keys[key]
+            if arity == "many":
+                if not isinstance(value, list):
+                    raise FieldError(f"input.{key}", "must be a list of file paths")
+                inputs[key] = [media_ref(kind, v, ctx, f"input.{key}[{i}]") for i, v in enumerate(value)]
+            else:
+                inputs[key] = media_ref(kind, value, ctx, f"input.{key}")
+        else:
+            if key == "choices" and not (isinstance(value, list) and all(isinstance(c, str) for c in value)):
+                raise FieldError("input.choices", "must be a list of strings")
+            inputs[key] = value
+    target = None
+    out = record.get("output")
+    if out is not None:
+        if not isinstance(out, dict):
+            raise FieldError("output", f"must be an object with 'answer', got {type(out).__name__}")
+        if "answer" not in out:
+            raise FieldError("output.answer", "missing (closed-set instances omit 'output' entirely)")
+        target = reference(out["answer"], ctx, "output.answer")
+        if (ctx.task.output == "label" and isinstance(target, str) and "choices" in inputs
+                and target not in inputs["choices"]):
+            raise FieldError("output.answer", f"label {target!r} is not one of input.choices")
+    meta = {k: v for k, v in record.items() if k not in {"id", "input", "output"}}
+    if isinstance(out, dict):
+        meta.update({f"output.{k}": v for k, v in out.items() if k != "answer"})
+    return Instance(id=iid, task_id=ctx.task.id, inputs=inputs, target=target, meta=meta)
