@@ -188,6 +188,12 @@ def write_oracle_predictions(root: Path | str, dest: Path | str, catalog=None) -
         raise DataError(f"{root}: no {MARKER}; generate it with `generalbench make-mini`")
     info = json.loads(marker.read_text("utf-8"))
     by_id = {m.task.id: m for m in mini_tasks(catalog)}
+    if dest.exists() and any(dest.iterdir()):
+        manifest = dest / "run.json"
+        if not (manifest.exists() and json.loads(manifest.read_text("utf-8")).get("model") == "oracle"):
+            raise DataError(f"{dest}: folder is not empty and holds no oracle predictions; "
+                            "choose an empty or new folder")
+        shutil.rmtree(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for task_id, rel in info["tasks"].items():
         mini, task_dir = by_id[task_id], root / rel

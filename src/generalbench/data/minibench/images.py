@@ -78,7 +78,7 @@ def shape_mcq(ctx: TaskContext) -> list[dict]:
         answer = _letters(len(options))[options.index(objs[0]["shape"])]
         out.append({"id": f"{i:04d}", "input": {
             "image": ctx.png(f"images/{i:04d}.png", image),
-            "question": "Which geometric shape is drawn in the image?", "options": options},
+            "question": "Which geometric shape is drawn in the image?", "choices": options},
             "output": {"answer": answer}})
     return out
 

@@ -111,7 +111,7 @@ def motion_mcq(ctx: TaskContext) -> list[dict]:
         out.append({"id": f"{i:04d}", "input": {
             "video_folder": ctx.frames(f"videos/{i:04d}", video),
             "question": "In which direction does the coloured square move?",
-            "options": options},
+            "choices": options},
             "output": {"answer": "ABCD"[options.index(direction)]}})
     return out
 
