@@ -1,0 +1,129 @@
+"""Dense prediction: depth RMS, video-depth absRel (scale+shift aligned), optical-flow EPE and
+surface-normal angular RMSE.
+
+Each is a per-instance mean over valid pixels (or points), then a mean over instances; which
+pixels are valid and why is written in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from generalbench.errors import MetricError
+from generalbench.metrics.registry import MetricResult, register
+
+
+def _shape_check(p: np.ndarray, r: np.ndarray, metric: str) -> None:
+    if p.shape != r.shape:
+        raise MetricError(f"{metric}: prediction shape {p.shape} differs from reference {r.shape}")
+
+
+def _mean(per: list[float]) -> float:
+    return float(np.mean(per)) if per else 0.0
+
+
+@register("rms_depth")
+def rms_depth(predictions: Sequence[Any], references: Sequence[Any], scale: float = 1.0,
+              min_depth: float = 0.0, max_depth: float = float("inf"), **_: Any) -> MetricResult:
+    """Per image sqrt(mean (d_pred - d_ref)^2) over reference pixels with min < d < max and finite,
+    times `scale`, mean over images (Eigen et al. protocol). The unit is the references' unit
+    times `scale` (the catalog's indoor SoTA 36.4 is NYU-v2 RMS in centimetres)."""
+    per = []
+    for pred, ref in zip(predictions, references, strict=True):
+        r = np.asarray(ref, dtype=np.float64)
+        p = np.zeros_like(r) if pred is None else np.asarray(pred, dtype=np.float64)
+        _shape_check(p, r, "RMS")
+        valid = np.isfinite(r) & (r > min_depth) & (r < max_depth)
+        if not valid.any():
+            continue
+        diff = np.where(np.isfinite(p[valid]), p[valid] - r[valid], r[valid])
+        per.append(float(np.sqrt(np.mean(diff**2)) * scale))
+    return MetricResult(_mean(per), per)
+
+
+def align_scale_shift(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Least-squares s, t minimising sum over mask (s * pred + t - target)^2; returns s*pred + t."""
+    x, y = pred[mask], target[mask]
+    a = np.stack([x, np.ones_like(x)], axis=1)
+    (s, t), *_ = np.linalg.lstsq(a, y, rcond=None)
+    return s * pred + t
+
+
+@register("absrel")
+def absrel(predictions: Sequence[Any], references: Sequence[Any], min_depth: float = 1e-3,
+           max_depth: float = 80.0, **_: Any) -> MetricResult:
+    """Video depth absRel after per-video least-squares scale+shift alignment in disparity.
+
+    Predictions and references are disparity videos (T x H x W, or T x 1 x H x W as the official
+    .npz files). Valid pixels: reference depth (1 / disparity) in (min_depth, max_depth). The
+    predicted disparity is aligned to the reference disparity on the valid pixels of the whole
+    video, turned into depth, clipped to [min_depth, max_depth]; absRel = mean |d - d*| / d*
+    over valid pixels; mean over videos (raw, not x100).
+    """
+    per = []
+    for pred, ref in zip(predictions, references, strict=True):
+        r = np.squeeze(np.asarray(ref, dtype=np.float64))
+        # A missing prediction is a constant one: after alignment it predicts the mean disparity.
+        p = np.zeros_like(r) if pred is None else np.squeeze(np.asarray(pred, dtype=np.float64))
+        _shape_check(p, r, "absRel")
+        with np.errstate(divide="ignore"):
+            gt_depth = np.where(r > 0, 1.0 / np.where(r > 0, r, 1.0), np.inf)
+        valid = np.isfinite(gt_depth) & (gt_depth > min_depth) & (gt_depth < max_depth) & np.isfinite(p)
+        if valid.sum() < 2:
+            continue
+        aligned = align_scale_shift(p, r, valid)
+        aligned = np.clip(aligned, 1.0 / max_depth, 1.0 / min_depth)
+        depth = np.clip(1.0 / aligned, min_depth, max_depth)
+        per.append(float(np.mean(np.abs(depth[valid] - gt_depth[valid]) / gt_depth[valid])))
+    return MetricResult(_mean(per), per)
+
+
+@register("epe")
+def epe(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
+    """Mean end-point error: per pixel ||f_pred - f_ref||_2 over pixels with a finite reference
+    flow (H x W x 2), mean per instance, then over instances. A missing prediction is zero flow."""
+    per = []
+    for pred, ref in zip(predictions, references, strict=True):
+        r = np.asarray(ref, dtype=np.float64)
+        p = np.zeros_like(r) if pred is None else np.asarray(pred, dtype=np.float64)
+        _shape_check(p, r, "EPE")
+        if r.shape[-1] != 2:
+            raise MetricError(f"EPE: flow must be H x W x 2, got {r.shape}")
+        valid = np.isfinite(r).all(axis=-1)
+        if not valid.any():
+            continue
+        per.append(float(np.linalg.norm(p[valid] - r[valid], axis=-1).mean()))
+    return MetricResult(_mean(per), per)
+
+
+@register("normal_rmse")
+def normal_rmse(predictions: Sequence[Any], references: Sequence[Any], oriented: bool = False,
+                **_: Any) -> MetricResult:
+    """Angular RMSE in degrees of unit normals ((N, 3) or H x W x 3), per shape then mean (PCPNet).
+
+    Unoriented by default, as PCPNet reports it: the angle uses |cos|, so a flipped normal is
+    not an error. Zero-length reference normals are skipped; a zero-length prediction is 90 deg.
+    """
+    per = []
+    for pred, ref in zip(predictions, references, strict=True):
+        r = np.asarray(ref, dtype=np.float64).reshape(-1, 3)
+        p = (np.zeros_like(r) if pred is None
+             else np.asarray(pred, dtype=np.float64).reshape(-1, 3))
+        _shape_check(p, r, "normal RMSE")
+        rn = np.linalg.norm(r, axis=1)
+        pn = np.linalg.norm(p, axis=1)
+        valid = rn > 0
+        if not valid.any():
+            continue
+        cos = np.zeros(valid.sum())
+        ok = pn[valid] > 0
+        cos[ok] = (np.einsum("ij,ij->i", p[valid][ok], r[valid][ok])
+                   / (pn[valid][ok] * rn[valid][ok]))
+        if not oriented:
+            cos = np.abs(cos)
+        ang = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+        per.append(float(np.sqrt(np.mean(ang**2))))
+    return MetricResult(_mean(per), per)
