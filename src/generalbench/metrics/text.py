@@ -286,7 +286,10 @@ def corpus_bleu(hyps: Sequence[Sequence[str]], refs: Sequence[Sequence[Sequence[
     """Corpus BLEU-N with uniform weights and no smoothing (nltk `corpus_bleu`), a fraction.
 
     Clipped n-gram counts and hypothesis lengths are summed over the corpus; the reference length
-    is the closest reference length per sentence (shorter on ties).
+    is the closest reference length per sentence (shorter on ties). Unlike nltk (which adds 1 to
+    an order's denominator for a sentence too short to hold an n-gram of it, so that a corpus of
+    perfect answers containing a one-word answer scores below 100), such a sentence adds nothing,
+    as in coco-caption; the brevity penalty still counts its length.
     """
     num = [0] * max_n
     den = [0] * max_n
@@ -298,11 +301,11 @@ def corpus_bleu(hyps: Sequence[Sequence[str]], refs: Sequence[Sequence[Sequence[
             hc = _ngrams(hyp, n)
             if not hc:
                 continue
+            den[n - 1] += sum(hc.values())
             best: Counter = Counter()
             for r in rs:
                 best |= _ngrams(r, n)
             num[n - 1] += sum(min(c, best[g]) for g, c in hc.items())
-            den[n - 1] += sum(hc.values())
     if num[0] == 0 or any(v == 0 for v in num):
         return 0.0
     log_p = math.fsum(math.log(a / b) for a, b in zip(num, den, strict=True)) / max_n
