@@ -71,7 +71,7 @@ def peek_header(path: Path) -> dict[str, Any]:
     """Top-level fields other than `data` (task, type, version, ...) without loading `data`.
 
     Parses the JSON object key by key from the start of the file and stops at `data`; falls back
-    to loading the whole file when `data` comes before the other keys.
+    to loading the whole file when `data` comes before `task` (or the file is not an object).
     """
     with open(path, "rb") as fh:
         head = fh.read(HEADER_PEEK_BYTES)
@@ -94,7 +94,9 @@ def peek_header(path: Path) -> dict[str, Any]:
                 raise ValueError("expected ':'")
             pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
             if key == "data":
-                return header
+                if "task" in header:
+                    return header
+                break  # the task name may follow `data`: read the whole file
             value, pos = decoder.raw_decode(text, pos)
             header[key] = value
             pos = ws.match(text, pos).end()  # type: ignore[union-attr]

@@ -240,6 +240,23 @@ def load_native(output: str, value: Any, base: Path | None = None) -> Any:
     return loaded if isinstance(value, list) else loaded[0]
 
 
+def _track_box(box: Any) -> Any:
+    """A per-frame track entry: [] means absent (official files), a COCO RLE becomes its box."""
+    if isinstance(box, list) and not box:
+        return None
+    if is_rle(box):
+        import numpy as np
+        from pycocotools import mask as mask_utils
+
+        m = decode_rle(box)
+        if not m.any():
+            return None
+        return [float(v) for v in mask_utils.toBbox(mask_utils.encode(np.asfortranarray(m)))]
+    if isinstance(box, dict) and "bbox" in box:
+        return box["bbox"]
+    return box
+
+
 def coerce_reference(output: str, value: Any) -> Any:
     """Bring an official reference into the native JSON form of `output` where it is unambiguous.
 
@@ -257,6 +274,8 @@ def coerce_reference(output: str, value: Any) -> Any:
         return coerce_reference(output, value[0])
     if output == "label" and isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
         return value[0]
+    if output == "track" and isinstance(value, list):
+        return [_track_box(b) for b in value]
     if output in ("label", "text") and isinstance(value, bool):
         return str(value).lower()
     if output in ("label", "text") and isinstance(value, (int, float)):
