@@ -1,0 +1,124 @@
+"""Any OpenAI-compatible chat server (vLLM, SGLang, TGI, Ollama, hosted APIs) over httpx.
+
+One pooled async client per backend with a connection limit; the executor decides how many calls
+are in flight (adaptive concurrency) and retries what this module marks retryable. Auth failures
+stop the run: every other request would fail the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from generalbench.models.api import (
+    AuthenticationError,
+    ModelCallError,
+    ModelOutput,
+    ModelRequest,
+    RateLimitError,
+    RequestRejected,
+    RetryableError,
+    Usage,
+)
+from generalbench.models.config import ModelConfig
+from generalbench.models.messages import to_openai
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+
+
+class OpenAIBackend:
+    """Chat completions against `params.base_url` for model `params.model`."""
+
+    batch_size = 1
+
+    def __init__(self, config: ModelConfig) -> None:
+        p = config.params
+        self.name = config.name
+        self.model = p.get("model", config.name)
+        self.base_url = str(p["base_url"]).rstrip("/")
+        self.api_key = p.get("api_key") or os.environ.get("OPENAI_API_KEY") or ""
+        self.settings = config.generation
+        self.video_frames = int(p.get("video_frames", 8))
+        self.extra_body = dict(p.get("extra_body", {}))
+        self.concurrency = int(p.get("concurrency", 32))
+        timeout = float(p.get("timeout", 120))
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=self.concurrency,
+                                max_keepalive_connections=self.concurrency))
+
+    def body(self, request: ModelRequest) -> dict[str, Any]:
+        s = request.settings
+        body: dict[str, Any] = {"model": self.model, "messages": to_openai(
+            request.messages, video_frames_n=self.video_frames), "max_tokens": s.max_tokens,
+            "temperature": s.temperature, "top_p": s.top_p}
+        if s.seed is not None:
+            body["seed"] = s.seed
+        if s.stop:
+            body["stop"] = list(s.stop)
+        body.update(self.extra_body)
+        return body
+
+    async def _one(self, request: ModelRequest) -> ModelOutput:
+        start = time.perf_counter()
+        try:
+            response = await self._client.post(
+                "/chat/completions", json=self.body(request),
+                headers={"X-GeneralBench-Key": request.key})
+        except httpx.TimeoutException as exc:
+            raise RetryableError(f"timeout after {time.perf_counter() - start:.1f}s ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise RetryableError(f"connection error: {type(exc).__name__}: {exc}") from None
+        code = response.status_code
+        if code in (401, 403):
+            raise AuthenticationError(
+                f"{self.base_url}: HTTP {code} (authentication failed); set --api-key or "
+                "OPENAI_API_KEY to a valid key for this server")
+        if code == 429:
+            raise RateLimitError("HTTP 429 rate limited", retry_after=_retry_after(response))
+        if code >= 500 or code == 408:
+            raise RetryableError(f"HTTP {code}: {response.text[:200]}", retry_after=_retry_after(response))
+        if code >= 400:
+            raise RequestRejected(f"HTTP {code}: {response.text[:300]}")
+        try:
+            data = response.json()
+            choice = data["choices"][0]
+            text = choice["message"]["content"]
+            if text is None:
+                text = ""
+            if not isinstance(text, str):
+                raise TypeError(f"content is {type(text).__name__}")
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise RetryableError(f"malformed response ({type(exc).__name__}: {exc}): "
+                                 f"{response.text[:200]!r}") from None
+        usage = data.get("usage") or {}
+        return ModelOutput(text=text, latency_s=time.perf_counter() - start,
+                           usage=Usage(input_tokens=int(usage.get("prompt_tokens") or 0),
+                                       output_tokens=int(usage.get("completion_tokens") or 0)))
+
+    async def generate(self, requests: Sequence[ModelRequest]) -> list[ModelOutput | ModelCallError]:
+        async def safe(r: ModelRequest) -> ModelOutput | ModelCallError:
+            try:
+                return await self._one(r)
+            except ModelCallError as exc:
+                return exc
+
+        return list(await asyncio.gather(*(safe(r) for r in requests)))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def create(config: ModelConfig) -> OpenAIBackend:
+    return OpenAIBackend(config)

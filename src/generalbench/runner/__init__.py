@@ -1,0 +1,1 @@
+"""Runs: plan -> infer (journal, resume, shards, executors) -> predictions -> score -> report."""

@@ -1,0 +1,170 @@
+"""The async executor: feeds requests to a backend, retries what is retryable, journals results.
+
+API backends (batch_size 1) get up to `concurrency` calls in flight; the limit adapts (halved on
+rate limits and timeouts, grown back by one per limit's worth of successes) so a struggling server
+is not hammered. Local backends get batches (or whole tasks) one call at a time. Every outcome,
+success or final failure, is appended to the journal; one instance's failure never stops the run,
+only an authentication failure does (every other call would fail too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from generalbench.models.api import ModelAPI, ModelCallError, ModelOutput, ModelRequest
+from generalbench.runner.journal import Journal
+
+
+class AdaptiveLimit:
+    """A concurrency limit that callers can lower (AIMD) while calls are in flight."""
+
+    def __init__(self, maximum: int, adaptive: bool = True) -> None:
+        self.maximum = max(1, maximum)
+        self.limit = float(self.maximum)
+        self.adaptive = adaptive
+        self.in_flight = 0
+        self.min_seen = self.maximum
+        self._cond = asyncio.Condition()
+        self._last_cut = 0.0
+
+    async def acquire(self) -> None:
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.in_flight < int(self.limit))
+            self.in_flight += 1
+
+    async def release(self, *, ok: bool, overloaded: bool = False) -> None:
+        async with self._cond:
+            self.in_flight -= 1
+            if self.adaptive:
+                now = time.monotonic()
+                if overloaded and now - self._last_cut > 1.0:  # one cut per congestion episode
+                    self.limit = max(1.0, self.limit / 2)
+                    self.min_seen = min(self.min_seen, int(self.limit))
+                    self._last_cut = now
+                elif ok and self.limit < self.maximum:
+                    self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+            self._cond.notify_all()
+
+
+@dataclass
+class ExecStats:
+    ok: int = 0
+    failed: int = 0
+    retries: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    min_concurrency: int = 0
+    seconds: float = 0.0
+
+
+def _record(req: ModelRequest, model: str, attempts: int, out: ModelOutput | None,
+            err: ModelCallError | None) -> dict[str, Any]:
+    rec: dict[str, Any] = {"key": req.key, "task": req.task.id, "id": req.instance.id,
+                           "model": model, "attempts": attempts, "t": round(time.time(), 3)}
+    if out is not None:
+        rec.update(status="ok", prediction=out.value(), text=out.text, files=out.files,
+                   usage=out.usage.model_dump(), latency_s=round(out.latency_s, 4))
+    else:
+        rec.update(status="error", error=f"{type(err).__name__}: {err}")
+    return rec
+
+
+def _backoff(attempt: int, base: float, err: ModelCallError) -> float:
+    if err.retry_after is not None:
+        return min(60.0, err.retry_after)
+    return min(30.0, base * (2 ** (attempt - 1))) * (0.5 + random.random())
+
+
+async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: Journal, *,
+                  concurrency: int = 32, max_retries: int = 3, backoff: float = 0.5,
+                  adaptive: bool = True,
+                  on_result: Callable[[ModelRequest, dict[str, Any]], None] | None = None
+                  ) -> ExecStats:
+    """Answer `requests` with `backend`, journaling each final outcome."""
+    stats = ExecStats(min_concurrency=concurrency)
+    start = time.perf_counter()
+    model = getattr(backend, "name", "model")
+
+    def finish(req: ModelRequest, attempts: int, out: ModelOutput | None,
+               err: ModelCallError | None) -> None:
+        rec = _record(req, model, attempts, out, err)
+        journal.append(rec)
+        if out is not None:
+            stats.ok += 1
+        else:
+            stats.failed += 1
+            kind = type(err).__name__
+            stats.errors[kind] = stats.errors.get(kind, 0) + 1
+        if on_result:
+            on_result(req, rec)
+
+    if backend.batch_size == 1:
+        limit = AdaptiveLimit(concurrency, adaptive)
+        queue: asyncio.Queue[ModelRequest] = asyncio.Queue()
+        for r in requests:
+            queue.put_nowait(r)
+
+        async def worker() -> None:
+            while True:
+                try:
+                    req = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                attempt = 0
+                while True:
+                    attempt += 1
+                    await limit.acquire()
+                    try:
+                        result = (await backend.generate([req]))[0]
+                    except BaseException:
+                        await limit.release(ok=False)
+                        raise
+                    failed = isinstance(result, ModelCallError)
+                    await limit.release(ok=not failed, overloaded=failed and (
+                        result.rate_limited or "timeout" in str(result).lower()))
+                    if not failed:
+                        finish(req, attempt, result, None)
+                        break
+                    if not result.retryable or attempt > max_retries:
+                        finish(req, attempt, None, result)
+                        break
+                    stats.retries += 1
+                    await asyncio.sleep(_backoff(attempt, backoff, result))
+
+        workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(requests)))]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for w in workers:
+                w.cancel()
+        stats.min_concurrency = limit.min_seen
+    else:
+        by_task: dict[str, list[ModelRequest]] = {}
+        for r in requests:
+            by_task.setdefault(r.task.id, []).append(r)
+        for reqs in by_task.values():
+            size = getattr(backend, "chunk_size", 0) or backend.batch_size or len(reqs)
+            for i in range(0, len(reqs), size):
+                pending = reqs[i:i + size]
+                attempt = 0
+                while pending:
+                    attempt += 1
+                    results = await backend.generate(pending)
+                    retry = []
+                    for req, result in zip(pending, results, strict=True):
+                        if not isinstance(result, ModelCallError):
+                            finish(req, attempt, result, None)
+                        elif result.retryable and attempt <= max_retries:
+                            retry.append(req)
+                        else:
+                            finish(req, attempt, None, result)
+                    if retry:
+                        stats.retries += len(retry)
+                        await asyncio.sleep(backoff * (2 ** (attempt - 1)))
+                    pending = retry
+    stats.seconds = time.perf_counter() - start
+    return stats
