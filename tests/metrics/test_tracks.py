@@ -1,0 +1,136 @@
+"""Tracking / grounding / MOT / odometry metrics: worked examples, independent loops, properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from generalbench.metrics import registry
+from generalbench.metrics.boxes import box_iou_xywh
+
+
+def _success_oracle(pred, ref):
+    ious = []
+    for p, r in zip(pred, ref, strict=True):
+        if r is None:
+            continue
+        ious.append(0.0 if p is None else box_iou_xywh(p, r)[0, 0])
+    thr = [i * 0.05 for i in range(21)]
+    return 100 * np.mean([np.mean([x > t for x in ious]) for t in thr])
+
+
+def _random_track(rng, n=30):
+    ref, pred = [], []
+    for _ in range(n):
+        if rng.random() < 0.1:
+            ref.append(None)
+        else:
+            ref.append([*rng.uniform(0, 50, 2), *rng.uniform(5, 20, 2)])
+        if rng.random() < 0.1 or ref[-1] is None:
+            pred.append(None if rng.random() < 0.5 else [*rng.uniform(0, 50, 2), 10.0, 10.0])
+        else:
+            pred.append(list(np.array(ref[-1]) + rng.normal(0, 3, 4) * [1, 1, 0.3, 0.3]))
+    return pred, ref
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_success_auc_matches_loop_oracle(seed):
+    rng = np.random.default_rng(seed)
+    pairs = [_random_track(rng) for _ in range(3)]
+    res = registry.compute_detailed("success_auc", [p for p, _ in pairs], [r for _, r in pairs])
+    assert res.per_instance == pytest.approx([_success_oracle(p, r) for p, r in pairs])
+
+
+def test_success_auc_worked_example_and_ceiling():
+    ref = [[0, 0, 10, 10]] * 4
+    half = [[0, 0, 10, 5]] * 4  # IoU exactly 0.5 -> above thresholds 0 .. 0.45: 10 of 21
+    assert registry.compute("success_auc", [half], [ref]) == pytest.approx(100 * 10 / 21)
+    assert registry.compute("success_auc", [ref], [ref]) == pytest.approx(100 * 20 / 21)
+    assert registry.compute("success_auc", [[None] * 4], [ref]) == 0.0
+
+
+def test_m_viou_worked_example():
+    ref = [None, [0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10], None]
+    pred = [None, [0, 0, 10, 5], [0, 0, 10, 10], None, [5, 5, 5, 5]]
+    # union of frames with a box: 1, 2, 3, 4 -> 4; IoU sum on intersection: .5 + 1
+    assert registry.compute("m_viou", [pred], [ref]) == pytest.approx(100 * 1.5 / 4)
+    assert registry.compute("m_viou", [ref], [ref]) == 100.0
+    assert registry.compute("m_viou", [[None] * 3], [[None] * 3]) == 100.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_m_viou_bounded_and_symmetric(seed):
+    pred, ref = _random_track(np.random.default_rng(seed), 12)
+    v = registry.compute("m_viou", [pred], [ref])
+    assert 0 <= v <= 100
+    assert v == pytest.approx(registry.compute("m_viou", [ref], [pred]))
+
+
+def _scene(track_ids, positions, label="car", score=1.0):
+    return [[{"translation": [x, 0, 0], "track_id": tid, "label": label, "score": score}
+             for tid, x in zip(ids, xs, strict=True)]
+            for ids, xs in zip(track_ids, positions, strict=True)]
+
+
+def test_amota_perfect_switch_and_misses():
+    ref = _scene([[1, 2]] * 4, [[0, 10]] * 4)
+    assert registry.compute("amota", [ref], [ref]) == pytest.approx(100.0)
+    # Object 1 changes predicted track id at frame 2 -> 1 ID switch over 8 matches.
+    switched = _scene([[7, 8], [7, 8], [9, 8], [9, 8]], [[0.5, 10]] * 4)
+    assert registry.compute("amota", [switched], [ref]) == pytest.approx(100 * (1 - 1 / 8))
+    # Only 4 of 8 objects predicted: recalls <= .5 reached with MOTAR 1, others 0 -> 18 of 40.
+    half = _scene([[1], [1], [1], [1]], [[0]] * 4)
+    assert registry.compute("amota", [half], [ref]) == pytest.approx(100 * 18 / 40)
+    # A low-score false positive far away is cut by the score threshold.
+    noisy = [f + [{"translation": [100, 0, 0], "track_id": 5, "label": "car", "score": 0.1}]
+             for f in ref]
+    assert registry.compute("amota", [noisy], [ref]) == pytest.approx(100.0)
+    # Beyond the 2 m gate nothing matches.
+    far = _scene([[1, 2]] * 4, [[3, 13]] * 4)
+    assert registry.compute("amota", [far], [ref]) == 0.0
+
+
+def _line(n=1001, step=1.0):
+    poses = np.tile(np.eye(4), (n, 1, 1))
+    poses[:, 0, 3] = np.arange(n) * step
+    return poses
+
+
+def test_rte_kitti_worked_example():
+    ref = _line()
+    pred = ref.copy()
+    pred[:, 0, 3] *= 1.01  # 1% scale drift
+    expected = []
+    for first in range(0, 1001, 10):
+        for length in range(100, 900, 100):
+            # the devkit's last frame is the first with distance > length: length + 1 metres on
+            if first + length + 1 <= 1000:
+                expected.append(0.01 * (length + 1) / length)
+    assert registry.compute("rte", [pred], [ref]) == pytest.approx(100 * np.mean(expected))
+    assert registry.compute("rte", [ref], [ref]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_rte_invariant_to_global_rigid_transform():
+    rng = np.random.default_rng(0)
+    ref = _line(400, 1.0)
+    ref[:, 1, 3] = np.cumsum(rng.normal(0, 0.2, 400))
+    yaw = 0.7
+    g = np.eye(4)
+    g[:2, :2] = [[np.cos(yaw), -np.sin(yaw)], [np.sin(yaw), np.cos(yaw)]]
+    g[:3, 3] = [5, -3, 2]
+    assert registry.compute("rte", [g @ ref], [ref]) == pytest.approx(0.0, abs=1e-8)
+    # KITTI 12-value rows and (N, 3) positions are accepted.
+    assert registry.compute("rte", [ref[:, :3].reshape(-1, 12)], [ref[:, :3, 3]]) == pytest.approx(
+        0.0, abs=1e-8)
+
+
+def test_rte_short_sequence_fallback():
+    ref = _line(11, 1.0)  # 10 m: shorter than every KITTI segment
+    pred = ref.copy()
+    pred[:, 0, 3] *= 1.1
+    res = registry.compute_detailed("rte", [pred], [ref])
+    assert res.details["short_sequences"] == 1
+    assert res.value == pytest.approx(10.0)
