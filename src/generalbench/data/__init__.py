@@ -18,7 +18,14 @@ from generalbench.data.dataset import (
 )
 from generalbench.data.instances import MEDIA_KINDS, Instance, MediaKind, MediaRef
 from generalbench.data.native import OUTPUT_TYPES, check_native, load_native
+from generalbench.data.predictions import (
+    Predictions,
+    PredictionWriter,
+    read_predictions,
+    zip_predictions,
+)
 from generalbench.data.problems import Problem
 
-__all__ = ["MEDIA_KINDS", "OUTPUT_TYPES", "Dataset", "Instance", "MediaKind", "MediaRef", "Problem",
-           "TaskData", "Unmatched", "check_native", "load_native", "open_dataset", "quick_select"]
+__all__ = ["MEDIA_KINDS", "OUTPUT_TYPES", "Dataset", "Instance", "MediaKind", "MediaRef",
+           "PredictionWriter", "Predictions", "Problem", "TaskData", "Unmatched", "check_native",
+           "load_native", "open_dataset", "quick_select", "read_predictions", "zip_predictions"]
