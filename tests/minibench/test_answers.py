@@ -11,6 +11,7 @@ from scipy import ndimage
 from generalbench.data.dataset import open_dataset
 from generalbench.data.minibench.audio import NOTES
 from generalbench.data.minibench.images import BACKGROUND, COLORS
+from generalbench.data.minibench.nlp import _ANALOGIES
 from generalbench.data.native import load_native
 
 
@@ -163,5 +164,5 @@ def test_nlp_answers_are_computed(tasks):
         a, b, c = (w for w in inst.inputs["question"].replace(" is to what?", "").split()
                    if w not in ("is", "to", "as"))
         answer = inst.inputs["choices"]["ABCD".index(target)]
-        pairs = dict(__import__("generalbench.data.minibench.nlp", fromlist=["x"])._ANALOGIES)
+        pairs = dict(_ANALOGIES)
         assert pairs[a] == b and pairs[c] == answer
