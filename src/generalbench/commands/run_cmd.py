@@ -1,0 +1,183 @@
+"""`generalbench run`, `generalbench demo` and `generalbench merge`: evaluate a model end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from generalbench.cli import CatalogExtra, SotaOverrides, load_catalog_opts
+from generalbench.errors import GeneralBenchError
+
+
+class Executor(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+def _params(items: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise GeneralBenchError(f"--param {item!r}: use KEY=VALUE (VALUE parsed as YAML)")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def _echo_summary(summary: dict[str, Any], quiet: bool) -> None:
+    s = summary
+    typer.echo(f"run: {s['model']}: {s.get('tasks', '?')} tasks, {s['instances']} instances: "
+               f"{s['answered']} answered, {s['cached']} from the journal, {s['failed']} failed "
+               f"({s['retries']} retries); {s['predictions']} predictions; {s.get('seconds', 0):.1f}s",
+               err=True)
+    if s.get("errors"):
+        kinds = ", ".join(f"{k} x{v}" for k, v in sorted(s["errors"].items()))
+        typer.echo(f"  failures by type: {kinds}", err=True)
+        if not quiet:
+            for task, n in sorted(s.get("failed_by_task", {}).items()):
+                typer.echo(f"  {task}: {n} failed", err=True)
+    if s.get("unsupported"):
+        typer.echo(f"  {len(s['unsupported'])} tasks not supported by the model (count as "
+                   "unsupported)", err=True)
+
+
+def score_run(run_dir: Path, data: Path, catalog: Any, *, quick: int | None, scope: str | None,
+              quiet: bool) -> Any:
+    """Score a run folder with the scoring pipeline and print the General-Level report."""
+    from generalbench.report.render import print_table
+    from generalbench.runner.score import score_predictions
+
+    result, _ = score_predictions(run_dir, data, catalog, out_dir=run_dir / "score", quick=quick)
+    from generalbench.levels import Scope
+
+    print_table([result], Scope.parse(scope) if scope else None)
+    return result
+
+
+def run(
+    model: Annotated[str, typer.Option(
+        help="Model: a YAML config, a preset (demo), or BACKEND:TARGET: openai:<model> (with "
+             "--base-url), hf:<path>, vllm:<path>, replay:<predictions dir>, baseline.")],
+    data: Annotated[Path, typer.Option(help="Dataset folder (open set or the mini-bench).")],
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL (…/v1).")] = None,
+    api_key: Annotated[str | None, typer.Option(
+        help="API key (default: OPENAI_API_KEY). Never written to any file.")] = None,
+    scope: Annotated[str | None, typer.Option(
+        help="A, B:<modality>, C:<modality>-<comprehension|generation> or D:<skill>.")] = None,
+    tasks: Annotated[list[str] | None, typer.Option(
+        "--tasks", help="Only these tasks (ids or names; repeatable).")] = None,
+    quick: Annotated[int | None, typer.Option(help="At most N instances per task (fixed subset).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Run folder (default runs/<model name>); rerunning resumes from its journal.")] = None,
+    no_score: Annotated[bool, typer.Option("--no-score", help="Only write predictions.")] = False,
+    shard: Annotated[str | None, typer.Option(help="Run shard I/N (0 <= I < N) only.")] = None,
+    executor: Annotated[Executor, typer.Option(help="local, or ray (shards as Ray tasks).")] = Executor.local,
+    ray_shards: Annotated[int, typer.Option(help="Shards for --executor ray.")] = 2,
+    ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster (default: local).")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Calls in flight (API backends).")] = None,
+    max_retries: Annotated[int | None, typer.Option(help="Retries of a retryable failure.")] = None,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", help="Backend parameter KEY=VALUE (repeatable), e.g. batch_size=16.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No live progress (CI).")] = False,
+    catalog_extra: CatalogExtra = None,
+    sota_overrides: SotaOverrides = None,
+) -> None:
+    """Evaluate a model: render prompts, call it, write predictions, score, print General-Level."""
+    from generalbench.models.config import parse_model_spec
+    from generalbench.runner.run import RunOptions, run_eval
+    from generalbench.runner.shard import Shard
+
+    catalog = load_catalog_opts(catalog_extra, sota_overrides)
+    config = parse_model_spec(model, base_url=base_url, api_key=api_key, overrides=_params(param))
+    if not data.is_dir():
+        raise GeneralBenchError(f"{data}: dataset folder not found (try `generalbench demo` or "
+                                "`generalbench make-mini DIR`)")
+    out = out or Path("runs") / config.name.replace("/", "_")
+    opts = RunOptions(data=data, out=out, scope=scope, tasks=tasks, quick=quick,
+                      shard=Shard.parse(shard), concurrency=concurrency, max_retries=max_retries,
+                      quiet=quiet)
+    if executor is Executor.ray:
+        from generalbench.runner.ray_executor import run_with_ray
+
+        summary = run_with_ray(config, catalog, opts, shards=ray_shards, address=ray_address)["summary"]
+    else:
+        summary = run_eval(config, catalog, opts).as_dict()
+    _echo_summary(summary, quiet)
+    typer.echo(f"predictions: {out}", err=True)
+    if no_score or opts.shard.count > 1:
+        if opts.shard.count > 1:
+            typer.echo("shard run: merge the shards with `generalbench merge`, then score", err=True)
+        return
+    score_run(out, data, catalog, quick=quick, scope=scope, quiet=quiet)
+    typer.echo(f"report: {out / 'score'}", err=True)
+
+
+def merge(
+    runs: Annotated[list[Path], typer.Argument(help="Shard run folders.", show_default=False)],
+    out: Annotated[Path, typer.Option(help="Merged run folder.")],
+    data: Annotated[Path | None, typer.Option(help="Dataset (default: the shards' --data).")] = None,
+    no_score: Annotated[bool, typer.Option("--no-score")] = False,
+    allow_partial: Annotated[bool, typer.Option(help="Merge even if shards are missing.")] = False,
+    catalog_extra: CatalogExtra = None,
+    sota_overrides: SotaOverrides = None,
+) -> None:
+    """Merge `--shard` runs into one run folder (same predictions and scores as one run)."""
+    from generalbench.runner.merge import merge_runs
+
+    info = merge_runs(runs, out, allow_partial=allow_partial)
+    _echo_summary(info["summary"], True)
+    typer.echo(f"merged predictions: {out}", err=True)
+    if no_score:
+        return
+    manifest = info["manifest"]
+    catalog = load_catalog_opts(catalog_extra, sota_overrides)
+    score_run(out, data or Path(manifest["data"]), catalog, quick=manifest.get("quick"),
+              scope=manifest.get("scope"), quiet=True)
+
+
+def default_cache() -> Path:
+    return Path(os.environ.get("GENERALBENCH_CACHE", Path.home() / ".cache" / "generalbench"))
+
+
+def demo(
+    out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/demo"),
+    data: Annotated[Path | None, typer.Option(
+        help="Mini-bench folder (default: <cache>/mini-bench, generated if missing).")] = None,
+    model: Annotated[str, typer.Option(help="Model (default: the demo preset).")] = "demo",
+    quick: Annotated[int | None, typer.Option(help="Instances per task.")] = 6,
+    quiet: Annotated[bool, typer.Option("--quiet")] = False,
+) -> None:
+    """Generate the mini-bench if needed, evaluate SmolLM2-135M-Instruct (text tasks) and the
+    reference baselines (the rest) on it, and print the General-Level report."""
+    import time
+
+    from generalbench.data.minibench import MARKER, make_mini
+    from generalbench.models.config import parse_model_spec
+    from generalbench.runner.run import RunOptions, run_eval
+
+    start = time.perf_counter()
+    catalog = load_catalog_opts(None, None)
+    data = data or default_cache() / "mini-bench"
+    if not (data / MARKER).exists():
+        typer.echo(f"generating the mini-bench in {data} ...", err=True)
+        make_mini(data)
+    config = parse_model_spec(model)
+    summary = run_eval(config, catalog, RunOptions(data=data, out=out, quick=quick, quiet=quiet))
+    _echo_summary(summary.as_dict(), quiet)
+    score_run(out, data, catalog, quick=quick, scope=None, quiet=quiet)
+    typer.echo(f"mini-bench: {data}\npredictions and journal: {out}\nreport: {out / 'score'}\n"
+               f"took {time.perf_counter() - start:.0f}s", err=True)
+    (out / "demo.json").write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1),
+                                               "model": config.name}))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("merge")(merge)
+    app.command("demo")(demo)

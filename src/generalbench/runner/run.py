@@ -1,0 +1,245 @@
+"""One evaluation run: plan the requests, answer the missing ones, write predictions, score.
+
+The journal under RUN_DIR/journal is the source of truth; predictions are (re)written from it at
+the end, so a run killed at any point and started again redoes only unanswered instances. RUN_DIR
+itself is a predictions folder (data layer format) that `generalbench score RUN_DIR` accepts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generalbench.catalog import Catalog, Task
+from generalbench.errors import GeneralBenchError
+from generalbench.models.api import ModelRequest
+from generalbench.models.config import ModelConfig
+from generalbench.runner import sources
+from generalbench.runner.executor import ExecStats, execute
+from generalbench.runner.fingerprint import request_key, task_version
+from generalbench.runner.journal import Journal
+from generalbench.runner.progress import RunProgress
+from generalbench.runner.shard import Shard
+
+RUN_FILE = "run-info.json"
+
+
+@dataclass
+class RunOptions:
+    data: Path
+    out: Path
+    scope: str | None = None
+    tasks: list[str] | None = None
+    quick: int | None = None
+    shard: Shard = field(default_factory=lambda: Shard(0, 1))
+    concurrency: int | None = None
+    max_retries: int | None = None
+    backoff: float | None = None
+    quiet: bool = False
+
+
+@dataclass
+class TaskPlan:
+    task: Task
+    config: ModelConfig | None
+    """The config that answers this task; None = unsupported by the model."""
+    requests: list[ModelRequest] = field(default_factory=list)
+    instances: list[Any] = field(default_factory=list)
+    render_errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    out: Path
+    model: str
+    tasks: int = 0
+    unsupported: list[str] = field(default_factory=list)
+    missing_data: list[str] = field(default_factory=list)
+    instances: int = 0
+    cached: int = 0
+    answered: int = 0
+    failed: int = 0
+    retries: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    failed_by_task: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    predictions: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["out"] = str(self.out)
+        return d
+
+
+def select_tasks(catalog: Catalog, scope: str | None, names: list[str] | None) -> list[Task]:
+    from generalbench.levels import Scope
+
+    tasks = Scope.parse(scope).select(catalog) if scope else list(catalog)
+    if names:
+        wanted = {catalog.resolve(n).id for n in names}
+        tasks = [t for t in tasks if t.id in wanted]
+    if not tasks:
+        raise GeneralBenchError(f"no task matches scope {scope!r} and --tasks {names!r}")
+    return tasks
+
+
+def plan(config: ModelConfig, catalog: Catalog, dataset: Any, opts: RunOptions
+         ) -> tuple[list[TaskPlan], list[str], list[str]]:
+    """(task plans, unsupported task ids, task ids without data in the dataset)."""
+    available = set(sources.dataset_task_ids(dataset))
+    plans, unsupported, missing = [], [], []
+    root = opts.out.resolve()
+    for task in select_tasks(catalog, opts.scope, opts.tasks):
+        if task.id not in available:
+            missing.append(task.id)
+            continue
+        route = config.route(task)
+        if route is None:
+            unsupported.append(task.id)
+            continue
+        data = sources.task_data(dataset, task)
+        tv = task_version(task, sources.task_data_version(data))
+        tp = TaskPlan(task, route)
+        fp = route.fingerprint()
+        gen = route.generation.model_dump(mode="json")
+        instances, problems = sources.task_instances(data, opts.quick)
+        tp.render_errors.update({i: p for i, p in problems.items() if opts.shard.holds(task.id, i)})
+        for inst in instances:
+            if not opts.shard.holds(task.id, inst.id):
+                continue
+            tp.instances.append(inst)
+            try:
+                prompt = sources.render(task, inst)
+            except GeneralBenchError as exc:
+                tp.render_errors[inst.id] = f"{type(exc).__name__}: {exc}"
+                continue
+            key = request_key(task_version=tv, instance_id=inst.id,
+                              prompt_version=str(prompt.version), prompt_hash=str(prompt.hash),
+                              model_fingerprint=fp, generation=gen)
+            tp.requests.append(ModelRequest(key=key, task=task, instance=inst,
+                                            messages=prompt.messages, settings=route.generation,
+                                            artifact_dir=sources.artifacts_dir(root, task.id)))
+        plans.append(tp)
+    return plans, unsupported, missing
+
+
+def _relativize(value: Any, root: Path) -> Any:
+    """Absolute artifact paths under the run folder become paths relative to it."""
+    if isinstance(value, str) and os.path.isabs(value):
+        try:
+            return Path(value).resolve().relative_to(root).as_posix()
+        except ValueError:
+            return value
+    if isinstance(value, list):
+        return [_relativize(v, root) for v in value]
+    if isinstance(value, dict):
+        return {k: _relativize(v, root) for k, v in value.items()}
+    return value
+
+
+def _setting(config: ModelConfig, override: Any, name: str, default: Any) -> Any:
+    return override if override is not None else config.params.get(name, default)
+
+
+async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
+                 summary: RunSummary) -> None:
+    from generalbench.models.registry import create_backend
+
+    done = journal.done()
+    by_config: dict[str, tuple[ModelConfig, list[TaskPlan]]] = {}
+    for tp in plans:
+        assert tp.config is not None
+        by_config.setdefault(tp.config.fingerprint(), (tp.config, []))[1].append(tp)
+    with RunProgress(opts.quiet) as progress:
+        work: list[tuple[ModelConfig, list[TaskPlan], list[ModelRequest]]] = []
+        for config, tps in by_config.values():
+            pending = []
+            for tp in tps:
+                todo = [r for r in tp.requests if r.key not in done]
+                cached = len(tp.requests) - len(todo)
+                summary.cached += cached
+                progress.add_task(tp.task.id, len(tp.requests), cached)
+                pending += todo
+            work.append((config, tps, pending))
+        for config, tps, pending in work:
+            if not pending:
+                continue
+            backend = create_backend(config)
+            try:
+                if hasattr(backend, "prepare"):
+                    for tp in tps:
+                        backend.prepare(tp.task, tp.instances)
+                stats: ExecStats = await execute(
+                    backend, pending, journal,
+                    concurrency=int(_setting(config, opts.concurrency, "concurrency", 32)),
+                    max_retries=int(_setting(config, opts.max_retries, "max_retries", 3)),
+                    backoff=float(_setting(config, opts.backoff, "retry_backoff", 0.5)),
+                    adaptive=bool(config.params.get("adaptive", True)),
+                    on_result=lambda req, rec: progress.advance(req.task.id, rec["status"] == "ok"))
+            finally:
+                await backend.aclose()
+            summary.answered += stats.ok
+            summary.retries += stats.retries
+
+
+def collect(plans: list[TaskPlan], journal_records: dict[str, dict[str, Any]], out: Path,
+            summary: RunSummary) -> dict[str, list[tuple[str, Any]]]:
+    """Per-task prediction rows (instance order by id) from the journal; counts failures."""
+    root = out.resolve()
+    per_task: dict[str, list[tuple[str, Any]]] = {}
+    for tp in plans:
+        rows = []
+        failed = len(tp.render_errors)
+        for kind in tp.render_errors.values():
+            name = kind.split(":", 1)[0]
+            summary.errors[name] = summary.errors.get(name, 0) + 1
+        for req in tp.requests:
+            rec = journal_records.get(req.key)
+            if rec is None or rec["status"] != "ok":
+                failed += 1
+                if rec is not None:
+                    name = rec.get("error", "error").split(":", 1)[0]
+                    summary.errors[name] = summary.errors.get(name, 0) + 1
+                continue
+            if rec.get("prediction") is None:
+                continue  # the backend produced no prediction (a baseline with nothing to say)
+            rows.append((req.instance.id, _relativize(rec["prediction"], root)))
+        rows.sort(key=lambda r: sources.natural_key(r[0]))
+        per_task[tp.task.id] = rows
+        summary.predictions += len(rows)
+        if failed:
+            summary.failed_by_task[tp.task.id] = failed
+        summary.failed += failed
+    return per_task
+
+
+def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSummary:
+    """Infer every planned instance not already journaled, then write the predictions folder."""
+    start = time.perf_counter()
+    opts.out.mkdir(parents=True, exist_ok=True)
+    dataset = sources.open_data(opts.data, catalog)
+    plans, unsupported, missing = plan(config, catalog, dataset, opts)
+    summary = RunSummary(out=opts.out, model=config.name, tasks=len(plans),
+                         unsupported=unsupported, missing_data=missing,
+                         instances=sum(len(tp.instances) for tp in plans))
+    with Journal(opts.out / "journal") as journal:
+        asyncio.run(_infer(plans, journal, opts, summary))
+        journal.flush()
+        records = journal.latest()
+    per_task = collect(plans, records, opts.out, summary)
+    summary.seconds = round(time.perf_counter() - start, 3)
+    manifest = {
+        "model": config.name, "model_config": config.public_dump(), "catalog": catalog.info(),
+        "data": str(Path(opts.data).resolve()), "scope": opts.scope, "tasks": opts.tasks,
+        "quick": opts.quick, "shard": str(opts.shard),
+        "routes": {tp.task.id: tp.config.name for tp in plans if tp.config},
+    }
+    sources.write_predictions(opts.out, per_task, manifest)
+    info = {"manifest": manifest, "summary": summary.as_dict()}
+    (opts.out / RUN_FILE).write_text(json.dumps(info, indent=2, default=str))
+    return summary
