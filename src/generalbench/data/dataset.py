@@ -303,6 +303,8 @@ class Unmatched:
 
     path: Path
     reason: str
+    annotation: Path | None = None
+    """The annotation file, when the folder had one (its `task` field did not match)."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
@@ -437,10 +439,11 @@ def open_dataset(root: Path | str, catalog: Catalog | None = None, *, cache: Pat
             return
         task, how = matcher.match(header.get("task"), name, modality, paradigm)
         if task is None:
-            unmatched.append(Unmatched(entry, how))
+            unmatched.append(Unmatched(entry, how, annotation))
             return
         if task.id in by_task:
-            unmatched.append(Unmatched(entry, f"task {task.id!r} already read from {by_task[task.id].source}"))
+            unmatched.append(Unmatched(entry, f"task {task.id!r} already read from "
+                                              f"{by_task[task.id].source}", annotation))
             return
         td = TaskData(task=task, source=source, annotation_type=str(header.get("type", "") or ""),
                       header=header, matched_by=how, cache=cache, limits=limits, _folder=folder,

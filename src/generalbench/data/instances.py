@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from generalbench.errors import DataError
 
 MediaKind = Literal["image", "video", "frames", "audio", "pointcloud", "mesh", "depth", "flow",
-                    "mask"]
+                    "mask", "array"]
 MEDIA_KINDS: tuple[str, ...] = ("image", "video", "frames", "audio", "pointcloud", "mesh", "depth",
-                                "flow", "mask")
+                                "flow", "mask", "array")
+"""`array` is any other numpy array file (.npy / .npz): point labels, motions, poses."""
 
 
 def check_relative(path: str, where: str = "") -> str:
@@ -100,6 +101,7 @@ class MediaRef(BaseModel):
             "depth": media.load_depth,
             "flow": media.load_flow,
             "mask": media.load_mask,
+            "array": media.load_array,
         }[self.kind]
         return loader(path)
 

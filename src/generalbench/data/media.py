@@ -305,6 +305,18 @@ def save_obj(path: Path | str, vertices: np.ndarray, faces: np.ndarray) -> None:
     Path(path).write_text("\n".join(lines) + "\n", "ascii")
 
 
+def load_array(path: Path | str) -> np.ndarray:
+    """A numpy array file as stored (.npy, or the first array of an .npz); no pickles."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                return z[z.files[0]]
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(path, "array", exc) from None
+
+
 # --- dense maps: depth and optical flow --------------------------------------------------------
 def load_depth(path: Path | str) -> np.ndarray:
     """A depth / disparity map (or a stack of them) as a float64 array.

@@ -45,7 +45,7 @@ OUTPUT_TYPES: dict[str, OutputType] = {t.name: t for t in [
     OutputType("audio", "path to an audio file", "audio"),
     OutputType("pointcloud", "path to .ply/.npy/.npz/.xyz point cloud", "pointcloud"),
     OutputType("mesh", "path to .ply/.obj mesh", "mesh"),
-    OutputType("motion", "path to a .npy (T, J, 3) joint sequence", "depth"),
+    OutputType("motion", "path to a .npy (T, J, 3) joint sequence", "array"),
     OutputType("point_labels", "list of integers (one per point) or path to .npy", None),
     OutputType("poses", "list of 4x4 (or 3x4) pose matrices as nested number lists"),
     OutputType("boxes3d", 'list of {"box": [cx, cy, cz, dx, dy, dz, yaw], "label": str, "score": float?}'),
@@ -180,7 +180,7 @@ def artifact_refs(output: str, value: Any, base: Path | None) -> list[MediaRef]:
     """The media files a native value points at (empty for inline values like text or RLE)."""
     kind = OUTPUT_TYPES[output].artifact if output in OUTPUT_TYPES else None
     if output == "point_labels" and isinstance(value, str):
-        kind = "depth"  # an .npy array, loaded like a dense map
+        kind = "array"
     if kind is None:
         return []
     items = value if isinstance(value, list) else [value]
