@@ -191,3 +191,11 @@ def test_map50_3d_from_instance_ids():
         m[idx[int(0.4 * len(idx)):]] = False
         eroded.append(dict(inst, mask=m))
     assert registry.compute("map50_3d", [eroded], [ref]) == 0.0
+
+
+def test_map_3d_reads_the_boxes3d_key_and_map50_instance_arrays():
+    ref = [[{"box": [0, 0, 0, 1, 1, 1, 0.0], "label": "bed"}]]
+    assert registry.compute("map_3d", [[dict(ref[0][0], score=0.5)]], ref) == pytest.approx(100.0)
+    ids = np.array([0, 1, 1, 1, 2, 2, 0, 3])
+    assert registry.compute("map50_3d", [ids], [ids]) == pytest.approx(100.0)
+    assert registry.compute("map50_3d", [np.zeros_like(ids)], [ids]) == 0.0

@@ -168,3 +168,9 @@ def test_s_measure_matches_pysodmetrics(seed):
     expected = 100 * sm.get_results()["sm"]
     assert registry.compute("s_measure", [frames_p], [frames_g]) == pytest.approx(expected)
     assert registry.compute("s_measure", [frames_g], [frames_g]) == pytest.approx(100.0)
+
+
+def test_matting_reads_8bit_float_mattes():
+    r = np.array([[0.0, 255.0], [128.0, 255.0]])  # a PNG matte as the data layer loads it
+    p = np.array([[0.0, 1.0], [0.5, 1.0]])
+    assert registry.compute("sad", [p], [r]) == pytest.approx(abs(0.5 - 128 / 255) / 1000)

@@ -54,3 +54,20 @@ def test_chamfer_missing_prediction_is_the_centroid():
     assert res.details["missing"] == 1
     with pytest.raises(MetricError):
         registry.compute("chamfer", [np.zeros((3, 2))], [ref])
+
+
+def test_chamfer_on_meshes_samples_the_surface():
+    from generalbench.data.media import Mesh
+    from generalbench.metrics.pointclouds import sample_surface
+
+    # Unit square in the z=0 plane as two triangles; samples must lie on it, uniformly.
+    v = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], float)
+    f = np.array([[0, 1, 2], [0, 2, 3]])
+    pts = sample_surface(v, f, 4000)
+    assert np.all((pts >= -1e-12) & (pts <= 1 + 1e-12)) and np.all(pts[:, 2] == 0)
+    assert pts[:, :2].mean(0) == pytest.approx([0.5, 0.5], abs=0.03)
+    mesh = Mesh(v, f)
+    assert registry.compute("chamfer", [mesh], [mesh]) == 0.0
+    lifted = Mesh(v + [0, 0, 0.1], f)
+    # Parallel planes 0.1 apart: squared distance 0.01 each way (plus a little edge effect).
+    assert registry.compute("chamfer", [lifted], [mesh]) == pytest.approx(0.02, rel=0.05)

@@ -134,3 +134,12 @@ def test_rte_short_sequence_fallback():
     res = registry.compute_detailed("rte", [pred], [ref])
     assert res.details["short_sequences"] == 1
     assert res.value == pytest.approx(10.0)
+
+
+def test_amota_reads_the_flat_tracks3d_form():
+    ref = [{"box": [x, 0, 0, 1, 1, 1, 0], "frame": t, "track_id": tid, "label": "car"}
+           for t in range(3) for tid, x in ((1, 0.0), (2, 10.0))]
+    pred = [dict(o, score=0.9) for o in ref]
+    assert registry.compute("amota", [pred], [ref]) == pytest.approx(100.0)
+    assert registry.compute("amota", [pred[:2]], [ref]) == pytest.approx(
+        registry.compute("amota", [[o for o in pred if o["frame"] == 0]], [ref]))

@@ -243,7 +243,7 @@ def _map(predictions: Sequence[Sequence[dict]], references: Sequence[Sequence[di
 
 
 def _box3d(b: dict) -> np.ndarray:
-    raw = b.get("bbox3d", b.get("bbox"))
+    raw = b.get("box", b.get("bbox3d", b.get("bbox")))
     arr = np.asarray(raw, dtype=float).ravel()
     if arr.size == 6:
         arr = np.append(arr, 0.0)
@@ -348,8 +348,22 @@ def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a & b) / union) if union else 0.0
 
 
+def _as_instances(x: Any) -> list[dict]:
+    """Instance list from a list of {"mask", "label", "score"?}, a {"instance", "semantic"} dict,
+    or a bare per-point instance-id array (0 = no instance; class-agnostic label "object")."""
+    if x is None:
+        return []
+    if isinstance(x, dict):
+        return instances_from_ids(x["instance"], x.get("semantic", np.ones_like(x["instance"])))
+    if isinstance(x, np.ndarray) and x.dtype != object:
+        inst = instances_from_ids(x, np.zeros_like(x))
+        return [dict(i, label="object") for i in inst]
+    return list(x)
+
+
 @register("map50_3d")
-def map50_3d(predictions: Sequence[Sequence[dict]], references: Sequence[Sequence[dict]],
+def map50_3d(predictions: Sequence[Any], references: Sequence[Any],
              iou: float = 0.5, **_: Any) -> MetricResult:
     """3-D instance segmentation AP@50 (x100) over per-point instance masks (ScanNet AP50 rule)."""
-    return _map(predictions, references, _point_mask, _mask_iou, iou, "map50_3d")
+    return _map([_as_instances(p) for p in predictions], [_as_instances(r) for r in references],
+                _point_mask, _mask_iou, iou, "map50_3d")

@@ -258,11 +258,12 @@ def pq(predictions: Sequence[Any], references: Sequence[Any], label_divisor: int
 
 
 def _alpha(x: Any) -> np.ndarray:
-    """Alpha matte in [0, 1]: integer mattes are read as 0-255."""
+    """Alpha matte in [0, 1]. Integer mattes, and float mattes with values above 1 (8-bit PNGs
+    read as raw floats by the data layer), are 0-255 and divided by 255."""
     a = np.asarray(x)
     if a.ndim == 3:
         a = a[..., 0]
-    if np.issubdtype(a.dtype, np.integer):
+    if np.issubdtype(a.dtype, np.integer) or (a.size and float(np.nanmax(a)) > 1.0):
         return a.astype(np.float64) / 255.0
     return a.astype(np.float64)
 

@@ -93,12 +93,14 @@ def m_viou(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> M
 def _center(obj: dict) -> np.ndarray:
     if "translation" in obj:
         c = obj["translation"]
+    elif "box" in obj:
+        c = obj["box"][:3]
     elif "center" in obj:
         c = obj["center"]
     elif "bbox3d" in obj:
         c = obj["bbox3d"][:3]
     else:
-        raise MetricError("AMOTA: each object needs 'translation', 'center' or 'bbox3d'")
+        raise MetricError("AMOTA: each object needs 'box', 'translation', 'center' or 'bbox3d'")
     return np.asarray(c, dtype=np.float64).ravel()[:3]
 
 
@@ -151,8 +153,21 @@ def _mot_scene(pred_seq: Sequence[Sequence[dict]], ref_seq: Sequence[Sequence[di
     return tp, fp, fn, ids, scores
 
 
+def _as_frames(seq: Any) -> list[list[dict]]:
+    """A scene as a list of frames: either already nested, or the flat `tracks3d` form (objects
+    with a "frame" index, docs/data-format.md)."""
+    items = list(seq or [])
+    if items and all(isinstance(o, dict) for o in items):
+        n = max(int(o.get("frame", 0)) for o in items) + 1
+        frames: list[list[dict]] = [[] for _ in range(n)]
+        for o in items:
+            frames[int(o.get("frame", 0))].append(o)
+        return frames
+    return [list(f or []) for f in items]
+
+
 def _by_label(seqs: Sequence[Any], label: str) -> list[list[list[dict]]]:
-    return [[[o for o in (frame or []) if str(o.get("label", "")) == label] for frame in (seq or [])]
+    return [[[o for o in frame if str(o.get("label", "")) == label] for frame in seq]
             for seq in seqs]
 
 
@@ -168,8 +183,9 @@ def amota(predictions: Sequence[Any], references: Sequence[Any], dist: float = 2
     threshold MOTAR = max(0, 1 - (IDS + FP + FN - (1 - r') * P) / (r' * P)), with P the reference
     objects and r' the recall actually reached there (nuScenes); unreached recalls give 0. AMOTA = mean MOTAR over r, then mean over classes with references.
     """
-    labels = sorted({str(o.get("label", "")) for seq in references for frame in (seq or [])
-                     for o in (frame or [])})
+    predictions = [_as_frames(s) for s in predictions]
+    references = [_as_frames(s) for s in references]
+    labels = sorted({str(o.get("label", "")) for seq in references for frame in seq for o in frame})
     if not labels:
         return MetricResult(100.0, None, {"classes": 0})
     recalls = np.linspace(min_recall, 1.0, num_thresholds)
