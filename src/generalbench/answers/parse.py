@@ -41,8 +41,9 @@ def _fail(reason: str) -> ParseResult:
 
 @dataclass(frozen=True)
 class Rules:
-    strip: tuple[re.Pattern, ...]
+    strip: re.Pattern
     prefixes: re.Pattern
+    prefix_keywords: tuple[str, ...]
     choice: tuple[re.Pattern, ...]
     yes: frozenset[str]
     no: frozenset[str]
@@ -63,7 +64,8 @@ def rules() -> Rules:
                           .read_text("utf-8"))
     flags = re.IGNORECASE | re.DOTALL
     return Rules(
-        strip=tuple(re.compile(p, flags) for p in data["strip"]),
+        strip=re.compile("|".join(f"(?:{p})" for p in data["strip"]), flags),
+        prefix_keywords=tuple(str(k).lower() for k in data["prefix_keywords"]),
         prefixes=re.compile("|".join(f"(?:{p})" for p in data["answer_prefixes"]), re.IGNORECASE),
         choice=tuple(re.compile(p) for p in data["choice_patterns"]),
         yes=frozenset(str(w).lower() for w in data["yes_words"]),
@@ -82,15 +84,17 @@ def rules() -> Rules:
 # --- text cleaning ---------------------------------------------------------------------------
 def clean(text: str) -> str:
     """Output without reasoning traces and code fences, stripped."""
-    for pat in rules().strip:
-        text = pat.sub("", text)
-    return text.strip()
+    return rules().strip.sub("", text).strip()
 
 
 def answer_span(text: str) -> str:
     """The text after the last answer prefix ("The answer is", "Answer:"), else all of it."""
+    r = rules()
+    low = text.lower()
+    if not any(k in low for k in r.prefix_keywords):
+        return text.strip()
     last = None
-    for m in rules().prefixes.finditer(text):
+    for m in r.prefixes.finditer(text):
         last = m
     if last is None:
         return text.strip()
@@ -117,16 +121,32 @@ def _letter_choice(text: str, choices: Sequence[str]) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _option_keys(options: tuple[str, ...]) -> dict[str, str]:
+    """normalised option -> option (memoised: a task's label vocabulary is the same each time)."""
+    return {normalize_label(o): o for o in options}
+
+
+def _has_word(hay: str, key: str) -> bool:
+    """`key` occurs in `hay` not glued to a letter or digit on either side (no regex compile)."""
+    start = hay.find(key)
+    while start >= 0:
+        end = start + len(key)
+        if (start == 0 or not hay[start - 1].isalnum()) and (end == len(hay) or not hay[end].isalnum()):
+            return True
+        start = hay.find(key, start + 1)
+    return False
+
+
 def _mentions(text: str, options: Sequence[str]) -> list[str]:
     """Options that occur in `text` as whole words (longest first, nested ones dropped)."""
     low = normalize_label(text)
-    found = []
-    for opt in sorted({o for o in options if normalize_label(o)}, key=lambda o: -len(o)):
-        key = normalize_label(opt)
-        if re.search(rf"(?<!\w){re.escape(key)}(?!\w)", low) and not any(
-                key in normalize_label(f) for f in found):
-            found.append(opt)
-    return found
+    keyed = sorted(_option_keys(tuple(options)).items(), key=lambda ko: -len(ko[0]))
+    found: list[tuple[str, str]] = []
+    for key, opt in keyed:
+        if key and _has_word(low, key) and not any(key in f for f, _ in found):
+            found.append((key, opt))
+    return [opt for _, opt in found]
 
 
 def parse_yes_no(text: str) -> ParseResult:
@@ -149,9 +169,9 @@ def parse_label(text: str, choices: Sequence[str] | None = None,
     if not span:
         return _fail("empty output")
     line = _first_line(span)
-    options = list(choices or labels or [])
+    options = tuple(choices or labels or ())
     if options:
-        by_key = {normalize_label(o): o for o in options}
+        by_key = _option_keys(options)
         for candidate in (line, span):
             hit = by_key.get(normalize_label(candidate))
             if hit is not None:

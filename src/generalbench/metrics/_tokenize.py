@@ -83,9 +83,9 @@ def answer_tokens(text: str) -> list[str]:
 def normalize_label(text: str) -> str:
     """Canonical form of a class label: NFKC, casefolded, whitespace collapsed, surrounding
     quotes/brackets/punctuation removed. "Positive." == " positive" == "POSITIVE"."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _SPACE_RE.sub(" ", text).strip()
-    return text.strip(" \t\"'`.,;:!?()[]{}<>*")
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.casefold().split()).strip(" \t\"'`.,;:!?()[]{}<>*")
 
 
 def is_cjk(char: str) -> bool:
