@@ -79,7 +79,8 @@ def validate(
         json.dump(result.to_json(), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
     if not result.ok:
-        raise typer.Exit(1)
+        sys.stdout.flush()
+        raise SystemExit(1)  # typer.Exit(1) would be swallowed by click's standalone_mode=False
 
 
 def register(app: typer.Typer) -> None:
