@@ -143,33 +143,28 @@ def _dig(record: dict, dotted: str) -> Any:
     return value
 
 
-def _copy(task_dir: Path, rel_src: str, pred_dir: Path, rel_dst: str) -> str:
-    src, dst = task_dir / rel_src, pred_dir / rel_dst
-    dst.parent.mkdir(parents=True, exist_ok=True)
+def _copy(task_dir: Path, rel_src: str, writer, task_id: str, name: str) -> str:
+    """Copy one reference file (or frame folder) into the writer's artifacts; its relative path."""
+    src = task_dir / rel_src
+    suffix = "" if src.is_dir() else "".join(Path(rel_src).suffixes)
+    dst, rel = writer.artifact_path(task_id, name, suffix)
     shutil.copytree(src, dst) if src.is_dir() else shutil.copyfile(src, dst)
-    return rel_dst
+    return rel
 
 
-def oracle_prediction(mini: MiniTask, record: dict, task_dir: Path, pred_dir: Path) -> Any:
-    """The reference of one record as a prediction value; artifacts are copied under pred_dir.
-
-    Artifact paths in the result are relative to pred_dir (`<task_id>/<file>`).
-    """
+def oracle_prediction(mini: MiniTask, record: dict, task_dir: Path, writer) -> Any:
+    """The reference of one record as a prediction value (artifacts copied via `writer`)."""
     value = mini.reference(record)
-    out = mini.task.output
+    out, task_id, rid = mini.task.output, mini.task.id, str(record["id"])
     if out in ARTIFACT_OUTPUTS and isinstance(value, list):  # one file per frame
-        return [_copy(task_dir, v, pred_dir, f"{mini.task.id}/{record['id']}/{Path(v).name}")
-                for v in value]
+        return [_copy(task_dir, v, writer, task_id, f"{rid}_{i:05d}") for i, v in enumerate(value)]
     if out in ARTIFACT_OUTPUTS:
-        return _copy(task_dir, value, pred_dir,
-                     f"{mini.task.id}/{record['id']}{''.join(Path(value).suffixes)}")
+        return _copy(task_dir, value, writer, task_id, rid)
     if out == "label_set":
         return [s.strip() for s in value.split(",")] if isinstance(value, str) else list(value)
     if out == "number":
         return float(value)
-    if out == "boxes":
-        return [dict(b, score=1.0) for b in value]
-    if out in ("boxes3d", "tracks3d"):
+    if out in ("boxes", "boxes3d", "tracks3d"):
         return [dict(b, score=1.0) for b in value]
     if out in ("text", "label") and isinstance(value, list):
         return value[0]
@@ -177,31 +172,32 @@ def oracle_prediction(mini: MiniTask, record: dict, task_dir: Path, pred_dir: Pa
 
 
 def write_oracle_predictions(root: Path | str, dest: Path | str, catalog=None) -> Path:
-    """Write the references of a generated mini-bench as a predictions folder.
+    """Write the references of a generated mini-bench as a predictions folder (model "oracle").
 
-    One `<task_id>.jsonl` of `{"id", "prediction"}` lines per task plus a `run.json` manifest;
-    scoring it must give every task its best value (the oracle check).
+    The folder is in generalbench's predictions format (`generalbench.data.predictions`); scoring
+    it must give every task its best value: the end-to-end oracle check.
     """
+    from generalbench.data.predictions import MANIFEST, PredictionWriter
+
     root, dest = Path(root), Path(dest)
     marker = root / MARKER
     if not marker.exists():
         raise DataError(f"{root}: no {MARKER}; generate it with `generalbench make-mini`")
     info = json.loads(marker.read_text("utf-8"))
+    catalog = catalog or load_catalog()
     by_id = {m.task.id: m for m in mini_tasks(catalog)}
     if dest.exists() and any(dest.iterdir()):
-        manifest = dest / "run.json"
+        manifest = dest / MANIFEST
         if not (manifest.exists() and json.loads(manifest.read_text("utf-8")).get("model") == "oracle"):
             raise DataError(f"{dest}: folder is not empty and holds no oracle predictions; "
                             "choose an empty or new folder")
         shutil.rmtree(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    for task_id, rel in info["tasks"].items():
-        mini, task_dir = by_id[task_id], root / rel
-        data = json.loads((task_dir / "annotation.json").read_text("utf-8"))["data"]
-        lines = [json.dumps({"id": r["id"], "prediction": oracle_prediction(mini, r, task_dir,
-                                                                             dest)},
-                            ensure_ascii=False) for r in data]
-        (dest / f"{task_id}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    write_json(dest / "run.json", {"model": "oracle", "source": "generalbench mini-bench "
-                                   "references", "minibench": info})
+    with PredictionWriter(dest, model="oracle", catalog=catalog, fsync=False,
+                          meta={"source": "generalbench mini-bench references",
+                                "minibench": info}) as writer:
+        for task_id, rel in info["tasks"].items():
+            mini, task_dir = by_id[task_id], root / rel
+            data = json.loads((task_dir / "annotation.json").read_text("utf-8"))["data"]
+            for record in data:
+                writer.add(task_id, record["id"], oracle_prediction(mini, record, task_dir, writer))
     return dest

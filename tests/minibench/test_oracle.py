@@ -1,0 +1,83 @@
+"""The oracle check (MEGA-Bench's lesson): the mini-bench's references, written as a predictions
+folder, read back through the predictions reader and score full marks on every task whose metric
+runs offline. Model-based metrics must fail loudly (missing weights / evaluator), never silently."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from generalbench.catalog import load_catalog
+from generalbench.data.dataset import open_dataset
+from generalbench.data.minibench import mini_tasks
+from generalbench.data.native import load_native
+from generalbench.data.predictions import check_prediction, read_predictions
+from generalbench.errors import GeneralBenchError
+from generalbench.metrics.registry import compute_detailed
+from generalbench.metrics.specs import get_spec
+
+CATALOG = load_catalog()
+TASK_IDS = [m.task.id for m in mini_tasks(CATALOG)]
+
+# Seams between the data layer and the metrics that do not meet yet (found by this test). Each
+# is a strict xfail: once fixed, the test passes, xfail reports XPASS and the entry must go.
+KNOWN_SEAM_DEFECTS = {
+    "3d-comprehension-3d-aircrafts-part-segmentation":
+        "data.native.load_native returns a point_labels reference MediaRef(kind='array') "
+        "undecoded (the prediction path decodes)",
+}
+
+
+def _params():
+    for task_id in TASK_IDS:
+        reason = KNOWN_SEAM_DEFECTS.get(task_id)
+        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+        yield pytest.param(task_id, marks=marks, id=task_id)
+
+
+@pytest.fixture(scope="module")
+def loaded(mini, oracle):
+    root, _ = mini
+    return ({td.task.id: td for td in open_dataset(root, CATALOG).tasks()},
+            read_predictions(oracle, CATALOG))
+
+
+def test_oracle_folder_validates(loaded):
+    tasks, preds = loaded
+    assert set(preds.task_ids()) == set(tasks)
+    for task_id, td in tasks.items():
+        rows = preds[task_id]
+        assert set(rows) == set(td.ids())
+        for value in rows.values():
+            assert check_prediction(td.task, value) is None
+            assert all(ref.exists() for ref in preds.artifacts(td.task, value))
+
+
+@pytest.mark.parametrize("task_id", list(_params()))
+def test_oracle_scores_full_marks(loaded, task_id):
+    tasks, preds = loaded
+    td = tasks[task_id]
+    task, spec = td.task, get_spec(td.task.metric)
+    instances = list(td.instances())
+    refs = [load_native(task.output, inst.target, td.folder) for inst in instances]
+    values = [preds.native(task, preds[task_id][inst.id]) for inst in instances]
+    try:
+        result = compute_detailed(task.metric, values, refs)
+    except GeneralBenchError as exc:  # weights, judge or evaluator not available offline
+        if spec.needs == "none":
+            raise
+        assert len(str(exc)) > 20, "model-based metrics must say what is missing"
+        return
+    value = result.value
+    assert value is not None and not math.isnan(value)
+    ceiling = (result.details or {}).get("best_possible")
+    if ceiling is not None:  # a metric whose perfect score is below 100 by definition
+        assert value == pytest.approx(ceiling), (task_id, task.metric, value)
+        return
+    if spec.unit == "raw":  # e.g. PSNR of identical images is capped; 0 error for lower-is-better
+        assert spec.normalise.apply(value) == pytest.approx(100, abs=0.01), (task_id, value)
+    elif spec.direction == "lower":
+        assert value == pytest.approx(0, abs=1e-6), (task_id, task.metric, value)
+    else:
+        assert value == pytest.approx(100, abs=1e-6), (task_id, task.metric, value)
