@@ -199,3 +199,8 @@ def test_map_3d_reads_the_boxes3d_key_and_map50_instance_arrays():
     ids = np.array([0, 1, 1, 1, 2, 2, 0, 3])
     assert registry.compute("map50_3d", [ids], [ids]) == pytest.approx(100.0)
     assert registry.compute("map50_3d", [np.zeros_like(ids)], [ids]) == 0.0
+
+
+def test_recall_at_50_single_string_reference_is_one_triplet():
+    assert registry.compute("recall_at_50", [["cup on table"]], ["cup on table"]) == 100.0
+    assert registry.compute("recall_at_50", ["cup under table"], [["cup on table"]]) == 0.0

@@ -162,6 +162,8 @@ def recall_at_50(predictions: Sequence[Sequence[Any] | None], references: Sequen
     """
     per: list[float] = []
     for pred, ref in zip(predictions, references, strict=True):
+        ref = [ref] if isinstance(ref, (str, dict)) else ref
+        pred = [pred] if isinstance(pred, (str, dict)) else pred
         gts = [_triplet(t) for t in (ref or [])]
         if not gts:
             continue
