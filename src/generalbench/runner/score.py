@@ -21,7 +21,13 @@ from typing import Any
 
 from generalbench.answers import parse
 from generalbench.catalog import Catalog, Task
-from generalbench.errors import DataError, GeneralBenchError, MetricError, MissingWeightsError
+from generalbench.errors import (
+    DataError,
+    GeneralBenchError,
+    MetricError,
+    MissingWeightsError,
+    PredictionError,
+)
 from generalbench.levels import LevelResult, evaluate
 from generalbench.metrics.registry import compute_detailed
 from generalbench.metrics.specs import get_spec
@@ -81,8 +87,16 @@ def reference_value(task: Task, target: Any, choices: list[str] | None, base: Pa
             return choices[_LETTER.index(t.upper())]
     if task.output in INLINE_TYPES:
         return target
+    from generalbench.data.instances import MediaRef
     from generalbench.data.native import load_native
 
+    # Decode files by path against their own folder: load_native reads paths for every type,
+    # while a MediaRef of kind 'array' (point_labels) would come back undecoded.
+    items = target if isinstance(target, list) else [target]
+    if any(isinstance(t, MediaRef) for t in items):
+        base = next((t.base for t in items if isinstance(t, MediaRef) and t.base), base)
+        items = [t.path if isinstance(t, MediaRef) else t for t in items]
+        target = items if isinstance(target, list) else items[0]
     return load_native(task.output, target, base)
 
 
@@ -216,7 +230,7 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
     by_task = {td.task.id: td for td in dataset.tasks()}
     if not by_task:
         raise DataError(f"{dataset_root}: no task folder matches the catalog; check --data")
-    unknown = [t for t in preds.tasks if t not in by_task]
+    unknown = [t for t in preds.task_ids() if t not in by_task]
     details: dict[str, TaskDetail] = {}
     rows_out: list[InstanceScore] = []
     for task_id, td in by_task.items():
@@ -226,9 +240,14 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
             details[task_id] = TaskDetail(task_id, td.task.metric, None, 0, 0, 0, 0,
                                           f"cannot read the dataset: {exc}")
             continue
-        task_preds = preds.tasks.get(task_id)
+        try:
+            task_preds = preds.task(task_id) if task_id in preds else None
+        except PredictionError as exc:
+            details[task_id] = TaskDetail(task_id, td.task.metric, None, len(instances), 0, 0,
+                                          len(instances), f"unreadable predictions: {exc}")
+            continue
         detail, rows = score_task(td.task, instances, task_preds, task_folder=td.folder,
-                                  predictions_folder=preds.folder)
+                                  predictions_folder=preds.root)
         details[task_id] = detail
         rows_out.extend(rows)
     for task in catalog:
@@ -239,7 +258,7 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
         if task_id in details and details[task_id].note == "not in the dataset":
             details[task_id].note = "predictions given but the task is not in the dataset"
     raw = {k: d.raw for k, d in details.items()}
-    result = evaluate(catalog, raw, model or preds.model or predictions_path.name,
+    result = evaluate(catalog, raw, model or str(preds.manifest.get("model") or predictions_path.name),
                       details={k: d.level_details() for k, d in details.items()})
     if out_dir is not None:
         write_outputs(Path(out_dir), result, details, rows_out)

@@ -1,0 +1,81 @@
+"""`generalbench score`: score a predictions folder against an annotated dataset."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from generalbench.cli import CatalogExtra, SotaOverrides, load_catalog_opts
+
+
+class ScoreFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
+def score(
+    predictions: Annotated[Path, typer.Argument(
+        help="Predictions folder (run.json + <task_id>.jsonl), a .zip of one, or an official "
+             "tree of prediction.json files.", show_default=False)],
+    data: Annotated[Path, typer.Option(
+        "--data", help="Annotated dataset root (open set, with references).",
+        show_default=False)],
+    fmt: Annotated[ScoreFormat, typer.Option("--format", help="Output format.")] = ScoreFormat.table,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write instances.jsonl, tasks.json, tasks.csv and report.json here.")] = None,
+    quick: Annotated[int | None, typer.Option(
+        "--quick", min=1, help="Score only the fixed subset of N instances per task.")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="Model name in the report (default: run.json's model).")] = None,
+    catalog_extra: CatalogExtra = None,
+    sota_overrides: SotaOverrides = None,
+) -> None:
+    """Score predictions and print the General-Level report with a per-task list.
+
+    Unparseable or missing answers score as wrong for their instances (counted per task); a
+    task with no predictions, or whose metric cannot run here (a metric model not installed),
+    is unsupported and its note says why.
+    """
+    from generalbench.runner.score import score_predictions
+
+    catalog = load_catalog_opts(catalog_extra, sota_overrides)
+    result, details = score_predictions(predictions, data, catalog, out_dir=out, quick=quick,
+                                        model=model)
+    if fmt is ScoreFormat.json:
+        json.dump(result.model_dump(), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from generalbench.report import render
+
+    console = Console(width=200)
+    render.print_table([result], console=console)
+    table = Table(title="tasks in the dataset")
+    for col in ("task", "metric", "raw", "norm", "sota", "win", "parsed/failed/n", "note"):
+        table.add_column(col, overflow="fold", justify="right" if col in
+                         {"raw", "norm", "sota", "parsed/failed/n"} else "left")
+    for ts in result.tasks or []:
+        d = details.get(ts.id)
+        if d is None or d.note == "not in the dataset":
+            continue
+        table.add_row(ts.id, ts.metric_name, _fmt(ts.raw), _fmt(ts.normalised), _fmt(ts.sota),
+                      "yes" if ts.win else "", f"{d.parsed}/{d.failed}/{d.instances}",
+                      (d.note or "")[:160])
+    console.print(table)
+    if out is not None:
+        console.print(f"per-instance scores and per-task files written to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score")(score)
