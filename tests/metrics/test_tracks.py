@@ -143,3 +143,47 @@ def test_amota_reads_the_flat_tracks3d_form():
     assert registry.compute("amota", [pred], [ref]) == pytest.approx(100.0)
     assert registry.compute("amota", [pred[:2]], [ref]) == pytest.approx(
         registry.compute("amota", [[o for o in pred if o["frame"] == 0]], [ref]))
+
+
+def _random_scene(rng, n_frames=12, n_obj=5):
+    pos = rng.uniform(0, 12, (n_obj, 2))
+    vel = rng.normal(0, 0.4, (n_obj, 2))
+    ref, pred = [], []
+    ids = list(range(100, 100 + n_obj))
+    for t in range(n_frames):
+        p = pos + t * vel
+        ref.append([{"translation": [*p[k], 0], "track_id": k, "label": "car"}
+                    for k in range(n_obj) if rng.random() > 0.1])
+        if rng.random() < 0.15:  # the tracker swaps two identities from here on
+            a, b = rng.choice(n_obj, 2, replace=False)
+            ids[a], ids[b] = ids[b], ids[a]
+        frame = [{"translation": [*(p[k] + rng.normal(0, 0.7, 2)), 0], "track_id": ids[k],
+                  "label": "car", "score": float(rng.random())}
+                 for k in range(n_obj) if rng.random() > 0.15]
+        frame += [{"translation": [*rng.uniform(0, 12, 2), 0], "track_id": 900 + t,
+                   "label": "car", "score": float(rng.random())} for _ in range(rng.integers(0, 2))]
+        pred.append(frame)
+    return pred, ref
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_clear_mot_counts_match_py_motmetrics(seed):
+    mm = pytest.importorskip("motmetrics")
+    from generalbench.metrics.tracks import _mot_scene
+
+    pred, ref = _random_scene(np.random.default_rng(seed))
+    acc = mm.MOTAccumulator(auto_id=True)
+    for rf, pf in zip(ref, pred, strict=True):
+        rc = np.array([o["translation"] for o in rf]).reshape(-1, 3)
+        pc = np.array([o["translation"] for o in pf]).reshape(-1, 3)
+        d = np.linalg.norm(rc[:, None] - pc[None], axis=-1)
+        d[d > 2.0] = np.nan
+        acc.update([o["track_id"] for o in rf], [o["track_id"] for o in pf], d)
+    # motmetrics' num_detections = matches + switches, i.e. all true positives.
+    s = mm.metrics.create().compute(acc, metrics=["num_detections", "num_false_positives",
+                                                  "num_misses", "num_switches"])
+    tp, fp, fn, ids, _ = _mot_scene(pred, ref, -np.inf, 2.0)
+    assert ids > 0
+    assert (tp, fp, fn, ids) == (int(s["num_detections"].iloc[0]),
+                                 int(s["num_false_positives"].iloc[0]),
+                                 int(s["num_misses"].iloc[0]), int(s["num_switches"].iloc[0]))
