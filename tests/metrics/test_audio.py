@@ -110,3 +110,16 @@ def test_word_error_rate_worked_examples():
     # Chinese is scored per character: one substitution in four characters.
     assert word_error_rate(["今天天汽"], ["今天天气"]).value == pytest.approx(25.0)
     assert word_error_rate([""], ["a b"]).value == 100.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_word_error_rate_matches_jiwer_and_oracle(seed):
+    import jiwer
+
+    rng = np.random.default_rng(seed)
+    vocab = ["alpha", "beta", "gamma", "delta", "eps"]
+    refs = [" ".join(rng.choice(vocab, rng.integers(1, 8))) for _ in range(5)]
+    hyps = [" ".join(w for w in r.split() if rng.random() > 0.3) + " extra" for r in refs]
+    res = word_error_rate(hyps, refs)
+    assert res.per_instance == pytest.approx([100 * jiwer.wer(r, h) for h, r in zip(hyps, refs, strict=True)])
+    assert word_error_rate(refs, refs).value == 0.0
