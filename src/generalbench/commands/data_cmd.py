@@ -83,5 +83,61 @@ def validate(
         raise SystemExit(1)  # typer.Exit(1) would be swallowed by click's standalone_mode=False
 
 
+class Split(str, Enum):
+    open = "open"
+    closed = "closed"
+
+
+def download(
+    split: Annotated[Split, typer.Option("--split", help="open (with answers) or closed (inputs only).")],
+    modality: Annotated[list[str] | None, typer.Option(
+        "--modality", help="image, video, audio, 3d or nlp; repeatable (default: all).")] = None,
+    tasks: Annotated[list[str] | None, typer.Option(
+        "--tasks", help="Only these tasks (id or name); repeatable.")] = None,
+    dest: Annotated[Path | None, typer.Option(
+        "--dest", help="Target folder (default: ./General-Bench-Openset or -Closeset).")] = None,
+    source: Annotated[Path | None, typer.Option(
+        "--source", help="Copy from this local mirror instead of the Hugging Face hub.")] = None,
+    revision: Annotated[str | None, typer.Option(help="Hub revision (branch, tag or commit).")] = None,
+    catalog_extra: CatalogExtra = None,
+    sota_overrides: SotaOverrides = None,
+) -> None:
+    """Download General-Bench (restricted to the chosen modalities / tasks) from the Hugging Face
+    hub (needs the `hub` extra and network), or copy it from a local mirror with --source."""
+    import os
+
+    from generalbench.data.download import download as run_download
+
+    catalog = load_catalog_opts(catalog_extra, sota_overrides)
+    result = run_download(split.value, catalog, dest=dest, modalities=modality, tasks=tasks,
+                          source=source, revision=revision, token=os.environ.get("HF_TOKEN"))
+    sel = result.selection
+    typer.echo(f"{len(sel.folders)} task folder(s), {result.files} file(s), "
+               f"{result.bytes / 1e6:.1f} MB -> {result.dest}")
+    for path in sel.unmatched:
+        typer.echo(f"  not in the catalog (copied nothing): {path}", err=True)
+
+
+def split(
+    dataset: Annotated[Path, typer.Argument(help="A fully annotated dataset folder.")],
+    out: Annotated[Path, typer.Option("--out", help="New folder for open/, closed/ and answers/.")],
+    seed: Annotated[int, typer.Option(help="Seed of the id hash that assigns instances.")] = 0,
+    catalog_extra: CatalogExtra = None,
+    sota_overrides: SotaOverrides = None,
+) -> None:
+    """Split a dataset 2:3 per task (deterministic by id hash) into an open set, a closed set with
+    inputs only, and an answer key (same layout) for leaderboard operators."""
+    from generalbench.data.split import split_dataset
+
+    catalog = load_catalog_opts(catalog_extra, sota_overrides)
+    report = split_dataset(dataset, out, catalog, seed=seed)
+    n_open = sum(t["open"] for t in report.tasks.values())
+    n_closed = sum(t["closed"] for t in report.tasks.values())
+    typer.echo(f"{len(report.tasks)} task(s): {n_open} open, {n_closed} closed instance(s) -> "
+               f"{out}/open, {out}/closed, {out}/answers")
+
+
 def register(app: typer.Typer) -> None:
     app.command("validate")(validate)
+    app.command("download")(download)
+    app.command("split")(split)

@@ -88,8 +88,7 @@ def _adapt_with(spec: dict[str, Any], record: dict[str, Any], ctx: AdaptContext)
     target = None
     rule = spec["target"]
     has_output = "output" in record and record["output"] not in (None, {}, "")
-    hit = _pick(record, rule["paths"], "any") if has_output or not rule["paths"][0].startswith("output") \
-        else None
+    hit = _pick(record, rule["paths"], "any")
     if hit is not None and hit[1] is not None:
         path, value = hit
         transform = rule.get("transform")
