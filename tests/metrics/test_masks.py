@@ -174,3 +174,48 @@ def test_matting_reads_8bit_float_mattes():
     r = np.array([[0.0, 255.0], [128.0, 255.0]])  # a PNG matte as the data layer loads it
     p = np.array([[0.0, 1.0], [0.5, 1.0]])
     assert registry.compute("sad", [p], [r]) == pytest.approx(abs(0.5 - 128 / 255) / 1000)
+
+
+def _random_panoptic(rng, shape=(24, 30)):
+    """Things 1, 2 (several instances), stuff 3, 4 (instance 0), void 255."""
+    sem = np.full(shape, 4)
+    sem[:, : shape[1] // 2] = 3
+    inst = np.zeros(shape, int)
+    for k in range(rng.integers(1, 5)):
+        y, x = rng.integers(0, shape[0] - 6), rng.integers(0, shape[1] - 6)
+        h, w = rng.integers(3, 8), rng.integers(3, 8)
+        sem[y:y + h, x:x + w] = rng.choice([1, 2])
+        inst[y:y + h, x:x + w] = k + 1
+    sem[rng.random(shape) < 0.03] = 255
+    inst[sem == 255] = 0
+    return sem, inst
+
+
+def _perturb(rng, sem, inst):
+    s, i = sem.copy(), inst.copy()
+    shift = rng.integers(-1, 2, 2)
+    s = np.roll(s, shift, axis=(0, 1))
+    i = np.roll(i, shift, axis=(0, 1))
+    flip = rng.random(s.shape) < 0.02
+    s[flip] = rng.choice([1, 2, 3, 4], size=flip.sum())
+    i[flip & (s >= 3)] = 0
+    s[s == 255] = 3
+    return s, i
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pq_matches_torchmetrics(seed):
+    torch = pytest.importorskip("torch")
+    tm = pytest.importorskip("torchmetrics.detection")
+    rng = np.random.default_rng(seed)
+    refs, preds = [], []
+    for _ in range(3):
+        sem, inst = _random_panoptic(rng)
+        refs.append({"semantic": sem, "instance": inst})
+        ps, pi = _perturb(rng, sem, inst)
+        preds.append({"semantic": ps, "instance": pi})
+    metric = tm.PanopticQuality(things={1, 2}, stuffs={3, 4}, allow_unknown_preds_category=True)
+    stack = lambda xs: torch.from_numpy(  # noqa: E731
+        np.stack([np.stack([x["semantic"], x["instance"]], -1) for x in xs]))
+    expected = 100 * float(metric(stack(preds), stack(refs)))
+    assert registry.compute("pq", preds, refs) == pytest.approx(expected, abs=1e-4)
