@@ -219,3 +219,11 @@ def test_pq_matches_torchmetrics(seed):
         np.stack([np.stack([x["semantic"], x["instance"]], -1) for x in xs]))
     expected = 100 * float(metric(stack(preds), stack(refs)))
     assert registry.compute("pq", preds, refs) == pytest.approx(expected, abs=1e-4)
+
+
+def test_miou_stray_large_label_costs_no_memory():
+    ref = np.array([[0, 1], [1, 1]])
+    pred = np.array([[0, 10**9], [1, 1]])
+    # classes 0: 1/1, 1: 2/3, 10**9: 0/1 (predicted, never right)
+    assert registry.compute("miou", [pred], [ref]) == pytest.approx(100 * (1 + 2 / 3 + 0) / 3)
+    assert registry.compute("miou", [pred], [ref], num_classes=2) == pytest.approx(100 * (1 + 2 / 3) / 2)

@@ -70,16 +70,27 @@ def miou(predictions: Sequence[Any], references: Sequence[Any],
     for p, r in zip(preds, refs, strict=True):
         _same_shape(p, r, "mIoU")
     if num_classes is None:
-        top = 0
-        for p, r in zip(preds, refs, strict=True):
-            rv = r[r != ignore_index] if ignore_index is not None else r
-            pv = p[p != ignore_index] if ignore_index is not None else p
-            top = max(top, int(rv.max(initial=0)), int(pv.max(initial=0)))
-        num_classes = top + 1
-    total = np.zeros((num_classes, num_classes + 1), np.int64)
+        # Compact the labels actually used, so a stray id (say 10**6) costs no memory.
+        labels = np.unique(np.concatenate([np.unique(a) for a in (*refs, *preds)] or [[0]]))
+        labels = labels[(labels >= 0) & (labels != (ignore_index if ignore_index is not None else -1))]
+        n = len(labels)
+
+        def remap(a: np.ndarray, missing: int) -> np.ndarray:
+            idx = np.clip(np.searchsorted(labels, a), 0, max(n - 1, 0))
+            ok = (labels[idx] == a) if n else np.zeros(a.shape, bool)
+            if ignore_index is not None:
+                ok &= a != ignore_index
+            return np.where(ok, idx, missing)
+
+        refs = [remap(r, -1) for r in refs]
+        preds = [remap(p, n) for p in preds]
+        ignore = None
+    else:
+        labels, n, ignore = np.arange(num_classes), num_classes, ignore_index
+    total = np.zeros((n, n + 1), np.int64)
     per: list[float] = []
     for p, r in zip(preds, refs, strict=True):
-        cm = confusion(p, r, num_classes, ignore_index)
+        cm = confusion(p, r, n, ignore)
         total += cm
         inter, union = _iou_from_confusion(cm)
         present = union > 0
@@ -88,7 +99,7 @@ def miou(predictions: Sequence[Any], references: Sequence[Any],
     present = union > 0
     value = float(np.mean(inter[present] / union[present]) * 100) if present.any() else 100.0
     return MetricResult(value, per, {"classes": int(present.sum()), "ignore_index": ignore_index,
-                                     "per_class_iou": {int(c): float(inter[c] / union[c] * 100)
+                                     "per_class_iou": {int(labels[c]): float(inter[c] / union[c] * 100)
                                                        for c in np.flatnonzero(present)}})
 
 
