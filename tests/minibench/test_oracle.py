@@ -1,6 +1,7 @@
 """The oracle check (MEGA-Bench's lesson): the mini-bench's references, written as a predictions
 folder, read back through the predictions reader and score full marks on every task whose metric
-runs offline. Model-based metrics must fail loudly (missing weights / evaluator), never silently."""
+runs offline without a learned model. Model-based metrics must either yield a number or fail
+loudly (missing weights / evaluator), never silently."""
 
 from __future__ import annotations
 
@@ -71,6 +72,10 @@ def test_oracle_scores_full_marks(loaded, task_id):
         return
     value = result.value
     assert value is not None and not math.isnan(value)
+    if spec.needs != "none":
+        # learned metrics are often reference-free (MOS, CLIP, CLAP of synthetic media): the
+        # oracle proves the path runs and yields a number, not that the number is the maximum
+        return
     ceiling = (result.details or {}).get("best_possible")
     if ceiling is not None:  # a metric whose perfect score is below 100 by definition
         assert value == pytest.approx(ceiling), (task_id, task.metric, value)

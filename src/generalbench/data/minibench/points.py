@@ -219,3 +219,14 @@ def motion(ctx: TaskContext) -> list[dict]:
                     "output": {"motion": ctx.npy(f"targets/{i:04d}.npy",
                                                  joints.astype(np.float32))}})
     return out
+
+
+def text_to_pointcloud(ctx: TaskContext) -> list[dict]:
+    """Generate the named primitive as a point cloud; the reference is one sampled from it."""
+    out = []
+    for i in range(ctx.n):
+        kind = str(ctx.rng.choice(PRIMITIVES))
+        pts = sample_surface(kind, N_POINTS, ctx.rng).astype(np.float32)
+        out.append({"id": f"{i:04d}", "input": {"prompt": f"A {kind}, about one unit across."},
+                    "output": {"pointcloud": ctx.npy(f"targets/{i:04d}.npy", pts)}})
+    return out
