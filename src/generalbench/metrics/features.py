@@ -16,7 +16,6 @@ No metric falls back to another or invents a value. Heavy packages load lazily, 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
@@ -294,14 +293,6 @@ def mos(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -
     return _mean_result([s[key] for s in scores], {**model.info(), "score": key})
 
 
-_PUNCT = re.compile(r"[^\w\s']", re.UNICODE)
-
-
-def normalise_transcript(text: str) -> str:
-    """Lower-case, drop punctuation, collapse spaces (the normalisation applied before WER)."""
-    return " ".join(_PUNCT.sub(" ", text.lower()).split())
-
-
 def transcribe(predictions: Sequence[Any], options: dict[str, Any], metric: str) -> tuple[list[str], Any]:
     model = _model(metric, options)
     texts = model.transcribe([_as_clip(p) for p in predictions],
@@ -311,17 +302,18 @@ def transcribe(predictions: Sequence[Any], options: dict[str, Any], metric: str)
 
 @register("wer")
 def speech_wer(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
-    """WER (percent, corpus level) of the Whisper transcript of generated speech vs the reference text."""
-    import jiwer
+    """WER (percent) of the Whisper transcript of generated speech vs the reference text.
+
+    Transcripts are scored by metrics.audio.word_error_rate (jiwer; lower-cased, punctuation
+    dropped, characters for CJK references, mean of per-utterance WER as the official code).
+    """
+    from generalbench.metrics.audio import word_error_rate
 
     texts, model = transcribe(predictions, options, "wer")
-    hyp = [normalise_transcript(t) for t in texts]
-    ref = [normalise_transcript(r if isinstance(r, str) else r[0]) for r in references]
-    if any(not r for r in ref):
-        raise MetricError("wer: a reference transcript is empty")
-    per = [100.0 * jiwer.wer(r, h) for r, h in zip(ref, hyp, strict=True)]
-    value = 100.0 * jiwer.wer(ref, hyp)
-    return MetricResult(value, per, {**model.info(), "transcripts": texts})
+    refs = [r if isinstance(r, str) else r[0] for r in references]
+    inner = word_error_rate(texts, refs)
+    return MetricResult(inner.value, inner.per_instance,
+                        {**inner.details, **model.info(), "transcripts": texts})
 
 
 @register("speech_cider")
