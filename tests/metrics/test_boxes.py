@@ -204,3 +204,28 @@ def test_map_3d_reads_the_boxes3d_key_and_map50_instance_arrays():
 def test_recall_at_50_single_string_reference_is_one_triplet():
     assert registry.compute("recall_at_50", [["cup on table"]], ["cup on table"]) == 100.0
     assert registry.compute("recall_at_50", ["cup under table"], [["cup on table"]]) == 0.0
+
+
+def _inside(pts, b):
+    c, s = np.cos(b[6]), np.sin(b[6])
+    d = pts - b[:2]
+    u = d[:, 0] * c + d[:, 1] * s
+    v = -d[:, 0] * s + d[:, 1] * c
+    return (np.abs(u) <= b[3] / 2) & (np.abs(v) <= b[4] / 2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(-1, 1), min_size=2, max_size=2), st.floats(0.5, 2), st.floats(0.5, 2),
+       st.floats(-3.2, 3.2), st.floats(-3.2, 3.2), st.floats(-0.5, 0.5))
+def test_box3d_iou_against_grid_rasterisation(shift, dx, dy, yaw_a, yaw_b, dz):
+    a = np.array([0, 0, 0, 1.5, 1.0, 1.0, yaw_a])
+    b = np.array([shift[0], shift[1], dz, dx, dy, 1.0, yaw_b])
+    g = np.linspace(-3, 3, 601)
+    xx, yy = np.meshgrid(g, g)
+    pts = np.stack([xx.ravel(), yy.ravel()], 1)
+    cell = (g[1] - g[0]) ** 2
+    inter_bev = np.count_nonzero(_inside(pts, a) & _inside(pts, b)) * cell
+    inter = inter_bev * max(0.0, 1.0 - abs(dz))
+    expected = inter / (1.5 + dx * dy - inter)
+    assert box3d_iou(a, b) == pytest.approx(expected, abs=0.01)
+    assert box3d_iou(a, b) == pytest.approx(box3d_iou(b, a), abs=1e-9)
