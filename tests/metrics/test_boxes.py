@@ -220,12 +220,25 @@ def _inside(pts, b):
 def test_box3d_iou_against_grid_rasterisation(shift, dx, dy, yaw_a, yaw_b, dz):
     a = np.array([0, 0, 0, 1.5, 1.0, 1.0, yaw_a])
     b = np.array([shift[0], shift[1], dz, dx, dy, 1.0, yaw_b])
-    g = np.linspace(-3, 3, 601)
+    step = 0.01
+    g = np.arange(-3 + step / 2, 3, step)  # cell centres, never on an axis-aligned edge
     xx, yy = np.meshgrid(g, g)
     pts = np.stack([xx.ravel(), yy.ravel()], 1)
-    cell = (g[1] - g[0]) ** 2
+    cell = step**2
     inter_bev = np.count_nonzero(_inside(pts, a) & _inside(pts, b)) * cell
     inter = inter_bev * max(0.0, 1.0 - abs(dz))
     expected = inter / (1.5 + dx * dy - inter)
     assert box3d_iou(a, b) == pytest.approx(expected, abs=0.01)
     assert box3d_iou(a, b) == pytest.approx(box3d_iou(b, a), abs=1e-9)
+
+
+def test_single_class_tasks_are_class_agnostic_by_default():
+    ref = [[{"bbox": [0, 0, 10, 10], "label": "face"}]]
+    unlabelled = [[{"bbox": [0, 0, 10, 10], "score": 0.9}]]
+    assert registry.compute("ap50", unlabelled, ref) == pytest.approx(100.0)
+    assert registry.compute("ap50", unlabelled, ref, class_agnostic=False) == 0.0
+    # With several reference classes, labels must agree (case and spacing do not matter).
+    refs = [[{"bbox": [0, 0, 10, 10], "label": "cat"}, {"bbox": [20, 20, 10, 10], "label": "dog"}]]
+    preds = [[{"bbox": [0, 0, 10, 10], "label": " Cat", "score": 0.9},
+              {"bbox": [20, 20, 10, 10], "label": "cat", "score": 0.8}]]
+    assert registry.compute("ap50", preds, refs) == pytest.approx(50.0)

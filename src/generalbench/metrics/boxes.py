@@ -25,8 +25,24 @@ Box = dict[str, Any]
 # COCO AP (2-D boxes) via pycocotools
 
 
+def _label(b: dict) -> str:
+    """Labels compare case- and whitespace-insensitively ("Person " == "person")."""
+    return " ".join(str(b.get("label", "") or "").lower().split())
+
+
+def _labeller(references: Sequence[Sequence[dict] | None],
+              class_agnostic: bool | None) -> Callable[[dict], str]:
+    """Label function: class-agnostic when asked, or by default when the references use at most
+    one distinct label (a single-class task must not score 0 because a model named the class
+    differently or not at all)."""
+    if class_agnostic is None:
+        class_agnostic = len({_label(b) for boxes in references for b in (boxes or [])}) <= 1
+    return (lambda b: "") if class_agnostic else _label
+
+
 def _coco_ap(predictions: Sequence[Sequence[Box] | None], references: Sequence[Sequence[Box]],
-             iou_thresholds: Sequence[float] | None, max_dets: int = 100) -> MetricResult:
+             iou_thresholds: Sequence[float] | None, max_dets: int = 100,
+             class_agnostic: bool | None = None) -> MetricResult:
     """COCO box AP (x100) averaged over `iou_thresholds` (None = COCO's .50:.05:.95).
 
     Categories are the distinct labels; a category with no reference box is ignored (COCO rule).
@@ -35,8 +51,8 @@ def _coco_ap(predictions: Sequence[Sequence[Box] | None], references: Sequence[S
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    labels = sorted({str(b.get("label", "")) for boxes in (*references, *predictions)
-                     for b in (boxes or [])})
+    lab = _labeller(references, class_agnostic)
+    labels = sorted({lab(b) for boxes in (*references, *predictions) for b in (boxes or [])})
     cat_id = {lab: i + 1 for i, lab in enumerate(labels)}
     images, gts, dts = [], [], []
     for img_id, (pred, ref) in enumerate(zip(predictions, references, strict=True), start=1):
@@ -45,12 +61,12 @@ def _coco_ap(predictions: Sequence[Sequence[Box] | None], references: Sequence[S
             x, y, w, h = (float(v) for v in b["bbox"])
             gts.append({"id": len(gts) + 1, "image_id": img_id, "bbox": [x, y, w, h],
                         "area": w * h, "iscrowd": int(b.get("iscrowd", 0)),
-                        "category_id": cat_id[str(b.get("label", ""))]})
+                        "category_id": cat_id[lab(b)]})
         for b in pred or []:
             x, y, w, h = (float(v) for v in b["bbox"])
             dts.append({"image_id": img_id, "bbox": [x, y, w, h],
                         "score": float(b.get("score", 1.0)),
-                        "category_id": cat_id[str(b.get("label", ""))]})
+                        "category_id": cat_id[lab(b)]})
     thr_desc = "0.50:0.95" if iou_thresholds is None else ",".join(f"{t:g}" for t in iou_thresholds)
     details: dict[str, Any] = {"iou_thresholds": thr_desc, "n_references": len(gts),
                                "n_predictions": len(dts), "max_dets": max_dets}
@@ -79,30 +95,30 @@ def _coco_ap(predictions: Sequence[Sequence[Box] | None], references: Sequence[S
 
 @register("ap")
 def ap(predictions: Sequence[Sequence[Box]], references: Sequence[Sequence[Box]],
-       max_dets: int = 100, **_: Any) -> MetricResult:
+       max_dets: int = 100, class_agnostic: bool | None = None, **_: Any) -> MetricResult:
     """COCO AP@[.50:.95] (x100), the primary COCO box metric."""
-    return _coco_ap(predictions, references, None, max_dets)
+    return _coco_ap(predictions, references, None, max_dets, class_agnostic)
 
 
 @register("ap50")
 def ap50(predictions: Sequence[Sequence[Box]], references: Sequence[Sequence[Box]],
-         max_dets: int = 100, **_: Any) -> MetricResult:
+         max_dets: int = 100, class_agnostic: bool | None = None, **_: Any) -> MetricResult:
     """COCO AP at IoU 0.50 (x100)."""
-    return _coco_ap(predictions, references, [0.5], max_dets)
+    return _coco_ap(predictions, references, [0.5], max_dets, class_agnostic)
 
 
 @register("ap75")
 def ap75(predictions: Sequence[Sequence[Box]], references: Sequence[Sequence[Box]],
-         max_dets: int = 100, **_: Any) -> MetricResult:
+         max_dets: int = 100, class_agnostic: bool | None = None, **_: Any) -> MetricResult:
     """COCO AP at IoU 0.75 (x100)."""
-    return _coco_ap(predictions, references, [0.75], max_dets)
+    return _coco_ap(predictions, references, [0.75], max_dets, class_agnostic)
 
 
 @register("ap10")
 def ap10(predictions: Sequence[Sequence[Box]], references: Sequence[Sequence[Box]],
-         max_dets: int = 100, **_: Any) -> MetricResult:
+         max_dets: int = 100, class_agnostic: bool | None = None, **_: Any) -> MetricResult:
     """COCO-style AP at IoU 0.10 (x100): the loose-overlap grounding metric of two VG tasks."""
-    return _coco_ap(predictions, references, [0.1], max_dets)
+    return _coco_ap(predictions, references, [0.1], max_dets, class_agnostic)
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,14 +242,15 @@ def _class_ap(preds: list[tuple[int, float, Any]], gts: dict[int, list[Any]],
 
 def _map(predictions: Sequence[Sequence[dict]], references: Sequence[Sequence[dict]],
          key: Callable[[dict], Any], iou_fn: Callable[[Any, Any], float], thr: float,
-         name: str) -> MetricResult:
+         name: str, class_agnostic: bool | None = None) -> MetricResult:
+    lab = _labeller(references, class_agnostic)
     preds: dict[str, list[tuple[int, float, Any]]] = {}
     gts: dict[str, dict[int, list[Any]]] = {}
     for img, (pred, ref) in enumerate(zip(predictions, references, strict=True)):
         for r in ref or []:
-            gts.setdefault(str(r.get("label", "")), {}).setdefault(img, []).append(key(r))
+            gts.setdefault(lab(r), {}).setdefault(img, []).append(key(r))
         for p in pred or []:
-            preds.setdefault(str(p.get("label", "")), []).append(
+            preds.setdefault(lab(p), []).append(
                 (img, float(p.get("score", 1.0)), key(p)))
     if not gts:
         return MetricResult(100.0 if not preds else 0.0, None, {"classes": 0})
@@ -312,9 +329,9 @@ def box3d_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 @register("map_3d")
 def map_3d(predictions: Sequence[Sequence[dict]], references: Sequence[Sequence[dict]],
-           iou: float = 0.25, **_: Any) -> MetricResult:
+           iou: float = 0.25, class_agnostic: bool | None = None, **_: Any) -> MetricResult:
     """3-D detection mAP@0.25 (x100) over yaw-rotated boxes, VoteNet ScanNet/SUN RGB-D protocol."""
-    return _map(predictions, references, _box3d, box3d_iou, iou, "map_3d")
+    return _map(predictions, references, _box3d, box3d_iou, iou, "map_3d", class_agnostic)
 
 
 def _point_mask(inst: dict) -> np.ndarray:
@@ -365,7 +382,7 @@ def _as_instances(x: Any) -> list[dict]:
 
 @register("map50_3d")
 def map50_3d(predictions: Sequence[Any], references: Sequence[Any],
-             iou: float = 0.5, **_: Any) -> MetricResult:
+             iou: float = 0.5, class_agnostic: bool | None = None, **_: Any) -> MetricResult:
     """3-D instance segmentation AP@50 (x100) over per-point instance masks (ScanNet AP50 rule)."""
     return _map([_as_instances(p) for p in predictions], [_as_instances(r) for r in references],
-                _point_mask, _mask_iou, iou, "map50_3d")
+                _point_mask, _mask_iou, iou, "map50_3d", class_agnostic)
