@@ -135,3 +135,23 @@ def test_parse_never_raises(output_type, text):
     r = parse(output_type, text, choices=CHOICES if output_type == "label" else None)
     assert r.ok == (r.value is not None) or (r.ok and r.value == [])
     assert r.ok or r.reason
+
+
+def test_options_written_with_their_letter():
+    opts = ["A. Paris", "B. Rome", "C. Berlin"]
+    assert parse("label", "Rome", choices=opts).value == "B. Rome"
+    assert parse("label", "C", choices=opts).value == "C. Berlin"
+    assert parse("label", "I think the answer is Paris.", choices=opts).value == "A. Paris"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(-10**9, 10**9), st.sampled_from(["{:,}", "{}", "about {} units", "Answer: {}.",
+                                                    "{} (approximately)"]))
+def test_integers_round_trip_through_any_format(n, fmt):
+    assert parse("number", fmt.format(n)).value == n
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 3)))
+def test_decimals_round_trip(x):
+    assert parse("number", f"The result is {x:.3f} m").value == pytest.approx(x)

@@ -171,3 +171,14 @@ def test_cli_score_json_table_and_errors(bench, cli, tmp_path):
     assert (tmp_path / "o" / "instances.jsonl").exists()
     res = cli("score", tmp_path / "nope", "--data", root)
     assert res.code == 2 and res.err.startswith("error:") and len(res.err.splitlines()) == 1
+
+
+def test_text_task_with_choices_reads_letters_and_option_text():
+    """Official MultipleChoiceQA: options listed, reference and answers given as letters."""
+    task = next(t for t in CATALOG if t.metric == "accuracy" and t.output == "text")
+    opts = ["A. cat", "B. dog", "C. bird"]
+    insts = [Instance(id=str(i), task_id=task.id, inputs={"choices": opts}, target=t)
+             for i, t in enumerate(["B", "C", "A"])]
+    detail, rows = score_task(task, insts, {"0": "The answer is B.", "1": "bird", "2": "C"})
+    assert [r.score for r in rows] == [100.0, 100.0, 0.0]
+    assert rows[0].parsed == "B. dog"

@@ -123,8 +123,20 @@ def _letter_choice(text: str, choices: Sequence[str]) -> str | None:
 
 @lru_cache(maxsize=4096)
 def _option_keys(options: tuple[str, ...]) -> dict[str, str]:
-    """normalised option -> option (memoised: a task's label vocabulary is the same each time)."""
-    return {normalize_label(o): o for o in options}
+    """normalised option -> option (memoised: a task's label vocabulary is the same each time).
+
+    Options written with their letter ("A. Paris", "(B) Rome") are also keyed without it.
+    """
+    keys: dict[str, str] = {}
+    for o in options:
+        keys.setdefault(normalize_label(o), o)
+        bare = _OPTION_LETTER.sub("", o)
+        if bare != o:
+            keys.setdefault(normalize_label(bare), o)
+    return keys
+
+
+_OPTION_LETTER = re.compile(r"^\s*[(\[]?[A-Z][.):\]]\s+")
 
 
 def _has_word(hay: str, key: str) -> bool:

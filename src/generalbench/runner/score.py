@@ -37,6 +37,8 @@ INLINE_TYPES = frozenset({"text", "label", "label_set", "number", "number_series
 """Native types whose values are small JSON: they are written into the per-instance JSONL."""
 
 _LETTER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+CHOICE_TYPES = frozenset({"label", "text"})
+"""Types read as a choice (option text or letter) when the instance lists `choices`."""
 
 
 @dataclass
@@ -81,7 +83,7 @@ def _choices(inputs: Mapping[str, Any]) -> list[str] | None:
 
 def reference_value(task: Task, target: Any, choices: list[str] | None, base: Path | None) -> Any:
     """A reference in the metric's native Python form (files decoded, choice letters resolved)."""
-    if task.output == "label" and choices and isinstance(target, str):
+    if task.output in CHOICE_TYPES and choices and isinstance(target, str):
         t = target.strip().strip("().")
         if len(t) == 1 and t.upper() in _LETTER[:len(choices)] and target not in choices:
             return choices[_LETTER.index(t.upper())]
@@ -163,7 +165,8 @@ def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] 
             missing += 1
             rows.append(InstanceScore(task.id, inst.id, "missing", None, "no prediction"))
             continue
-        res = parse(task.output, raw, choices=choices, labels=None if choices else vocab)
+        kind = "label" if choices and task.output in CHOICE_TYPES else task.output
+        res = parse(kind, raw, choices=choices, labels=None if choices else vocab)
         value, reason = res.value, res.reason
         if res.ok and task.output not in INLINE_TYPES:
             from generalbench.data.native import load_native
