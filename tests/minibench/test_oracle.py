@@ -86,3 +86,15 @@ def test_oracle_scores_full_marks(loaded, task_id):
         assert value == pytest.approx(0, abs=1e-6), (task_id, task.metric, value)
     else:
         assert value == pytest.approx(100, abs=1e-6), (task_id, task.metric, value)
+
+
+def test_generalbench_validate_reports_no_errors(mini, oracle):
+    from typer.testing import CliRunner
+
+    from generalbench.cli import app
+
+    root, _ = mini
+    res = CliRunner().invoke(app, ["validate", str(root), "--predictions", str(oracle),
+                                   "--no-decode"])
+    assert res.exit_code == 0, res.output
+    assert f"{len(TASK_IDS)} task(s)" in res.output and "no errors" in res.output
