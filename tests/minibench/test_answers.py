@@ -166,3 +166,10 @@ def test_nlp_answers_are_computed(tasks):
         answer = inst.inputs["choices"]["ABCD".index(target)]
         pairs = dict(_ANALOGIES)
         assert pairs[a] == b and pairs[c] == answer
+
+
+def test_cracks_are_dark_pixels_only_when_labelled(tasks):
+    for inst, label in _items(tasks["image-comprehension-marble-surface-anomaly-detection"]):
+        image = inst.inputs["image"].load()
+        assert label in inst.inputs["choices"]
+        assert ((image < 60).all(axis=-1).any()) == (label == "crack")

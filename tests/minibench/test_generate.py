@@ -80,7 +80,7 @@ def test_covers_every_output_type_metric_family_and_modality():
     for modality in ("image", "video", "audio", "3d"):
         assert {f"{modality}/comprehension", f"{modality}/generation"} <= groups
     assert "language" in groups
-    assert 30 <= len(tasks) <= 45
+    assert 30 <= len(tasks) <= 50  # small enough to run in minutes on 2 CPU cores
 
 
 def test_every_instance_reads_and_checks_clean(mini):

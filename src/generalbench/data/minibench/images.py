@@ -249,3 +249,24 @@ def edit(ctx: TaskContext) -> list[dict]:
             "prompt": f"Make the {obj['color']} {obj['shape']} {new}."},
             "output": {"image": ctx.png(f"targets/{i:04d}.png", edited)}})
     return out
+
+
+def surface_anomaly(ctx: TaskContext) -> list[dict]:
+    """Is the marble surface cracked? Half the images get a dark polyline crack drawn on them."""
+    labels = ["good", "crack"]
+    out = []
+    for i in range(ctx.n):
+        base = 200 + 20 * ctx.rng.standard_normal((SIZE // 8, SIZE // 8))
+        texture = np.asarray(Image.fromarray(base.clip(0, 255).astype(np.uint8))
+                             .resize((SIZE, SIZE), Image.BICUBIC))
+        img = Image.fromarray(np.stack([texture] * 3, axis=-1))
+        label = labels[i % 2] if i < 2 else str(ctx.rng.choice(labels))
+        if label == "crack":
+            points = [tuple(int(v) for v in ctx.rng.integers(4, SIZE - 4, size=2))
+                      for _ in range(4)]
+            ImageDraw.Draw(img).line(points, fill=(40, 35, 30), width=2)
+        out.append({"id": f"{i:04d}", "input": {
+            "image": ctx.png(f"images/{i:04d}.png", np.asarray(img)),
+            "prompt": "Is this marble surface intact or cracked?", "choices": labels},
+            "output": {"label": label}})
+    return out
