@@ -112,35 +112,38 @@ def _gauss_1d(size: int = 11, sigma: float = 1.5) -> np.ndarray:
 
 
 def _filter_valid(x: np.ndarray, win: np.ndarray) -> np.ndarray:
-    """Separable 'valid' correlation over the two leading axes."""
+    """Separable 'valid' correlation over the two trailing axes of a (..., H, W) array."""
     k = len(win)
-    y = correlate1d(x, win, axis=0, mode="constant")
-    y = correlate1d(y, win, axis=1, mode="constant")
     h = k // 2
-    return y[h:x.shape[0] - (k - 1 - h), h:x.shape[1] - (k - 1 - h)]
+    y = correlate1d(x, win, axis=-2, mode="constant")
+    y = correlate1d(y, win, axis=-1, mode="constant")
+    return y[..., h:x.shape[-2] - (k - 1 - h), h:x.shape[-1] - (k - 1 - h)]
 
 
 def _ssim_cs(x: np.ndarray, y: np.ndarray, win: np.ndarray, data_range: float,
              k1: float = 0.01, k2: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean SSIM and contrast-structure terms (arrays of length C)."""
+    """Per-channel mean SSIM and contrast-structure terms of (C, H, W) arrays (length-C arrays).
+
+    The five local moments are filtered in one call on a stacked array."""
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    mu_x, mu_y = _filter_valid(x, win), _filter_valid(y, win)
-    sxx = _filter_valid(x * x, win) - mu_x**2
-    syy = _filter_valid(y * y, win) - mu_y**2
-    sxy = _filter_valid(x * y, win) - mu_x * mu_y
+    mu_x, mu_y, exx, eyy, exy = _filter_valid(np.stack([x, y, x * x, y * y, x * y]), win)
+    sxx = exx - mu_x**2
+    syy = eyy - mu_y**2
+    sxy = exy - mu_x * mu_y
     cs_map = (2 * sxy + c2) / (sxx + syy + c2)
     ssim_map = (2 * mu_x * mu_y + c1) / (mu_x**2 + mu_y**2 + c1) * cs_map
-    return ssim_map.mean(axis=(0, 1)), cs_map.mean(axis=(0, 1))
+    return ssim_map.mean(axis=(-2, -1)), cs_map.mean(axis=(-2, -1))
 
 
 def _avg_pool2(x: np.ndarray) -> np.ndarray:
-    """2x2 average pooling; odd sizes are zero-padded by one on both sides (pytorch_msssim)."""
-    ph, pw = x.shape[0] % 2, x.shape[1] % 2
+    """2x2 average pooling of (C, H, W); odd sizes are zero-padded by one on both sides
+    (pytorch_msssim's avg_pool2d with padding = size % 2)."""
+    ph, pw = x.shape[-2] % 2, x.shape[-1] % 2
     if ph or pw:
-        x = np.pad(x, ((ph, ph), (pw, pw), (0, 0)))
-    h, w = x.shape[0] // 2 * 2, x.shape[1] // 2 * 2
-    x = x[:h, :w]
-    return 0.25 * (x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2])
+        x = np.pad(x, ((0, 0), (ph, ph), (pw, pw)))
+    h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+    x = x[:, :h, :w]
+    return 0.25 * (x[:, 0::2, 0::2] + x[:, 1::2, 0::2] + x[:, 0::2, 1::2] + x[:, 1::2, 1::2])
 
 
 def ms_ssim_single(p: np.ndarray, r: np.ndarray, data_range: float = 255.0,
@@ -155,10 +158,12 @@ def ms_ssim_single(p: np.ndarray, r: np.ndarray, data_range: float = 255.0,
     y = r.astype(np.float64)
     if x.ndim == 2:
         x, y = x[..., None], y[..., None]
-    w = np.asarray(weights, dtype=np.float64)
     short = min(x.shape[:2])
     if short < win_size:
         raise MetricError(f"MS-SSIM needs images of at least {win_size} px, got {x.shape[:2]}")
+    x = np.ascontiguousarray(np.moveaxis(x, -1, 0))  # (C, H, W): filtering runs on rows
+    y = np.ascontiguousarray(np.moveaxis(y, -1, 0))
+    w = np.asarray(weights, dtype=np.float64)
     levels = len(w)
     while levels > 1 and short <= (win_size - 1) * 2 ** (levels - 1):
         levels -= 1
@@ -204,10 +209,18 @@ def ms_ssim(predictions: Sequence[Any], references: Sequence[Any], grayscale: bo
 # Shadow-removal "RMSE": per-pixel LAB error (ISTD evaluation convention)
 
 
+_C = np.arange(256) / 255.0
+_SRGB_LINEAR = np.where(_C > 0.04045, ((_C + 0.055) / 1.055) ** 2.4, _C / 12.92)
+
+
 def rgb_to_lab(img: np.ndarray) -> np.ndarray:
     """sRGB uint8 (H x W x 3) -> CIE L*a*b* (D65, 2 degree observer), as skimage.color.rgb2lab."""
-    c = img[..., :3].astype(np.float64) / 255.0
-    lin = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    img = np.asarray(img)[..., :3]
+    if img.dtype == np.uint8:
+        lin = _SRGB_LINEAR[img]  # 256-entry table: the 2.4 power is the costly step
+    else:
+        c = img.astype(np.float64) / 255.0
+        lin = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
     m = np.array([[0.412453, 0.357580, 0.180423],
                   [0.212671, 0.715160, 0.072169],
                   [0.019334, 0.119193, 0.950227]])

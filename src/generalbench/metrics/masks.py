@@ -70,21 +70,25 @@ def miou(predictions: Sequence[Any], references: Sequence[Any],
     for p, r in zip(preds, refs, strict=True):
         _same_shape(p, r, "mIoU")
     if num_classes is None:
-        # Compact the labels actually used, so a stray id (say 10**6) costs no memory.
-        labels = np.unique(np.concatenate([np.unique(a) for a in (*refs, *preds)] or [[0]]))
-        labels = labels[(labels >= 0) & (labels != (ignore_index if ignore_index is not None else -1))]
-        n = len(labels)
+        ign = ignore_index if ignore_index is not None else -1
+        top = max((int(a.max(initial=0, where=a != ign)) for a in (*refs, *preds)), default=0)
+        if top < 1024:
+            # Small ids (the usual case): count directly; absent classes have union 0 and drop out.
+            labels, n, ignore = np.arange(top + 1), top + 1, ignore_index
+        else:
+            # Compact the labels actually used, so a stray id (say 10**9) costs no memory.
+            labels = np.unique(np.concatenate([np.unique(a) for a in (*refs, *preds)]))
+            labels = labels[(labels >= 0) & (labels != ign)]
+            n = len(labels)
 
-        def remap(a: np.ndarray, missing: int) -> np.ndarray:
-            idx = np.clip(np.searchsorted(labels, a), 0, max(n - 1, 0))
-            ok = (labels[idx] == a) if n else np.zeros(a.shape, bool)
-            if ignore_index is not None:
-                ok &= a != ignore_index
-            return np.where(ok, idx, missing)
+            def remap(a: np.ndarray, missing: int) -> np.ndarray:
+                idx = np.clip(np.searchsorted(labels, a), 0, max(n - 1, 0))
+                ok = (labels[idx] == a) & (a != ign) if n else np.zeros(a.shape, bool)
+                return np.where(ok, idx, missing)
 
-        refs = [remap(r, -1) for r in refs]
-        preds = [remap(p, n) for p in preds]
-        ignore = None
+            refs = [remap(r, -1) for r in refs]
+            preds = [remap(p, n) for p in preds]
+            ignore = None
     else:
         labels, n, ignore = np.arange(num_classes), num_classes, ignore_index
     total = np.zeros((n, n + 1), np.int64)
