@@ -7,6 +7,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from generalbench.data import PredictionWriter, read_predictions, zip_predictions
 from generalbench.data.media import save_image
@@ -155,3 +157,26 @@ def test_website_format(tmp_path, catalog):
     (sub / "b.json").write_text(json.dumps({"task": "No Such Task", "data": []}))
     with pytest.raises(PredictionError, match=r"b.json, field='task': unknown task"):
         read_predictions(sub, catalog)
+
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**12, 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=12).filter(str.strip), json_values),
+                max_size=8, unique_by=lambda t: t[0]))
+def test_any_json_prediction_roundtrips_through_folder_and_zip(tmp_path_factory, catalog, rows):
+    base = tmp_path_factory.mktemp("rt")
+    with PredictionWriter(base / "p", "m", fsync=False) as w:
+        for iid, value in rows:
+            w.add(QA, iid, value)
+    expected = {iid: value for iid, value in rows}
+    if rows:
+        assert read_predictions(base / "p", catalog).tasks == {QA: expected}
+        z = zip_predictions(base / "p", base / "p.zip")
+        assert read_predictions(z, catalog, cache=base / "c").tasks == {QA: expected}
