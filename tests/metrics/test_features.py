@@ -1,0 +1,375 @@
+"""Model-based metrics end to end on tiny random-weight models built here, saved and reloaded.
+
+Each model is created from a config with tiny dimensions, written with save_pretrained (or as a
+state dict / TorchScript file in the format of the real weights), and then loaded through the
+same resolution and loading code a real run uses (weights=<path>). Values are cross-checked
+against a direct computation with the same model, so the plumbing (preprocessing, projections,
+normalisation, averaging, conventions) is what is tested; the tiny models' numbers mean nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from generalbench.errors import MetricError, MissingWeightsError
+from generalbench.metricmodels.featmath import temporal_consistency
+from generalbench.metrics import compute, compute_detailed
+
+torch = pytest.importorskip("torch", reason="pip install torch==2.13.0")
+transformers = pytest.importorskip("transformers", reason="pip install 'generalbench[models]'")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path_factory.mktemp("env")
+    monkeypatch.delenv("GENERALBENCH_WEIGHTS", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(root / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("GENERALBENCH_CACHE", str(root / "cache"))
+
+
+def _byte_chars() -> list[str]:
+    """GPT-2's byte-to-unicode alphabet: a complete byte-level BPE vocabulary without merges."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return [chr(c) for c in cs]
+
+
+def _bpe_tokenizer(cls: Any, vocab: dict[str, int], folder: Path) -> Any:
+    if "vocab" in inspect.signature(cls.__init__).parameters:  # transformers >= 5
+        return cls(vocab=vocab, merges=[])
+    (folder / "v.json").write_text(json.dumps(vocab))
+    (folder / "m.txt").write_text("#version: 0.2\n")
+    return cls(vocab_file=str(folder / "v.json"), merges_file=str(folder / "m.txt"))
+
+
+RNG = np.random.default_rng(0)
+IMAGES = [RNG.integers(0, 256, size=(40 + 4 * i, 48, 3), dtype=np.uint8) for i in range(4)]
+VIDEO = RNG.integers(0, 256, size=(5, 36, 36, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny_clip")
+    chars = _byte_chars()
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for c in chars + [c + "</w>" for c in chars]:
+        vocab.setdefault(c, len(vocab))
+    tok = _bpe_tokenizer(transformers.CLIPTokenizer, vocab, folder)
+    torch.manual_seed(0)
+    cfg = transformers.CLIPConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=77,
+                         projection_dim=16, bos_token_id=0, eos_token_id=1, pad_token_id=1),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                           num_attention_heads=2, image_size=32, patch_size=8, projection_dim=16),
+        projection_dim=16)
+    model = transformers.CLIPModel(cfg)
+    proc = transformers.CLIPProcessor(
+        image_processor=transformers.CLIPImageProcessor(size={"shortest_edge": 32},
+                                                        crop_size={"height": 32, "width": 32}),
+        tokenizer=tok)
+    model.save_pretrained(folder)
+    proc.save_pretrained(folder)
+    return folder
+
+
+def _direct_clip(folder: Path) -> tuple[Any, Any]:
+    return transformers.CLIPModel.from_pretrained(str(folder)).eval(), transformers.CLIPProcessor.from_pretrained(str(folder))
+
+
+def _feats(out: Any) -> np.ndarray:
+    t = out if hasattr(out, "detach") else out.pooler_output
+    arr = t.detach().double().numpy()
+    return arr / np.linalg.norm(arr, axis=1, keepdims=True)
+
+
+def test_clip_score_text_alignment_matches_direct_computation(tiny_clip: Path) -> None:
+    prompts = ["a red cat", "a blue dog", "a small house", "the sea"]
+    result = compute_detailed("clip_score", IMAGES, prompts, weights=str(tiny_clip), batch_size=3)
+    model, proc = _direct_clip(tiny_clip)
+    with torch.no_grad():
+        img = _feats(model.get_image_features(pixel_values=proc(images=IMAGES, return_tensors="pt")["pixel_values"]))
+        txt = _feats(model.get_text_features(**proc.tokenizer(prompts, padding=True, return_tensors="pt")))
+    expected = 100 * (img * txt).sum(axis=1)
+    assert result.per_instance == pytest.approx(expected.tolist(), abs=1e-4)
+    assert result.value == pytest.approx(expected.mean(), abs=1e-4)
+    assert result.details["model"] == "clip-vit-base-patch32" and result.details["origin"] == "explicit"
+    # CLIPScore convention (Hessel et al.): 2.5 * max(cos, 0) * 100
+    hessel = compute("clip_score", IMAGES, prompts, weights=str(tiny_clip), clipscore_w=2.5)
+    assert hessel == pytest.approx(np.mean(250 * np.maximum(expected / 100, 0)), abs=1e-4)
+
+
+def test_clip_image_score_and_style(tiny_clip: Path) -> None:
+    same = compute("clip_image_score", IMAGES[:2], IMAGES[:2], weights=str(tiny_clip))
+    assert same == pytest.approx(100.0, abs=1e-3)
+    other = compute("clip_image_score", IMAGES[:2], IMAGES[2:], weights=str(tiny_clip))
+    assert other < 100.0
+    # CLIP-Style: every frame against the style image, averaged
+    style = compute_detailed("clip_style", [VIDEO], [IMAGES[0]], weights=str(tiny_clip))
+    model, proc = _direct_clip(tiny_clip)
+    with torch.no_grad():
+        fr = _feats(model.get_image_features(pixel_values=proc(images=list(VIDEO), return_tensors="pt")["pixel_values"]))
+        st = _feats(model.get_image_features(pixel_values=proc(images=[IMAGES[0]], return_tensors="pt")["pixel_values"]))
+    assert style.value == pytest.approx(100 * float((fr @ st[0]).mean()), abs=1e-4)
+
+
+def test_background_consistency_variant_from_task(tiny_clip: Path) -> None:
+    task = "video-generation-background-consistency-text-to-video-geneation"
+    result = compute_detailed("clip_score", [VIDEO], ["a prompt"], weights=str(tiny_clip), task=task)
+    model, proc = _direct_clip(tiny_clip)
+    with torch.no_grad():
+        fr = _feats(model.get_image_features(pixel_values=proc(images=list(VIDEO), return_tensors="pt")["pixel_values"]))
+    assert result.value == pytest.approx(100 * temporal_consistency(fr), abs=1e-4)
+    static = compute("clip_score", [np.stack([VIDEO[0]] * 4)], ["x"], weights=str(tiny_clip), task=task)
+    assert static == pytest.approx(100.0, abs=1e-3)
+
+
+def test_frame_acc_and_zero_shot_classifier(tiny_clip: Path) -> None:
+    ref = {"target": "a cat in snow", "source": "a dog on grass"}
+    result = compute_detailed("frame_acc", [VIDEO], [ref], weights=str(tiny_clip))
+    model, proc = _direct_clip(tiny_clip)
+    with torch.no_grad():
+        fr = _feats(model.get_image_features(pixel_values=proc(images=list(VIDEO), return_tensors="pt")["pixel_values"]))
+        tx = _feats(model.get_text_features(**proc.tokenizer([ref["target"], ref["source"]], padding=True, return_tensors="pt")))
+    sims = fr @ tx.T
+    assert result.value == pytest.approx(100 * float(np.mean(sims[:, 0] > sims[:, 1])))
+    with pytest.raises(MetricError, match="target"):
+        compute("frame_acc", [VIDEO], ["only a prompt"], weights=str(tiny_clip))
+    labels = ["cat", "dog", "car"]
+    acc = compute_detailed("classifier_acc", IMAGES[:3], labels, weights=str(tiny_clip))
+    with torch.no_grad():
+        img = _feats(model.get_image_features(pixel_values=proc(images=IMAGES[:3], return_tensors="pt")["pixel_values"]))
+        lab = _feats(model.get_text_features(**proc.tokenizer([f"a photo of a {c}" for c in sorted(labels)], padding=True, return_tensors="pt")))
+    predicted = [sorted(labels)[i] for i in np.argmax(img @ lab.T, axis=1)]
+    assert acc.per_instance == [100.0 * (p == t) for p, t in zip(predicted, labels, strict=True)]
+
+
+def test_clip_score_on_point_clouds_renders_views(tiny_clip: Path) -> None:
+    pts = np.random.default_rng(1).normal(size=(500, 3))
+    value = compute("clip_score", [pts], ["a sphere"], weights=str(tiny_clip))
+    assert -100.0 <= value <= 100.0
+
+
+def test_aesthetic_with_linear_head(tiny_clip: Path, tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    head = torch.nn.Linear(16, 1)
+    head_file = tmp_path / "head.pth"
+    torch.save(head.state_dict(), head_file)
+    weights = {"clip-vit-large-patch14": str(tiny_clip), "laion-aesthetic-linear-vit-l-14": str(head_file)}
+    result = compute_detailed("aesthetic", [VIDEO], [None], weights=weights)
+    model, proc = _direct_clip(tiny_clip)
+    with torch.no_grad():
+        fr = _feats(model.get_image_features(pixel_values=proc(images=list(VIDEO), return_tensors="pt")["pixel_values"]))
+        expected = head(torch.from_numpy(fr).float()).double().numpy().mean() * 10
+    assert result.value == pytest.approx(float(expected), abs=1e-3)
+    assert result.details["head"]["model"] == "laion-aesthetic-linear-vit-l-14"
+
+
+@pytest.fixture(scope="module")
+def tiny_dinov2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny_dinov2")
+    torch.manual_seed(0)
+    cfg = transformers.Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                    intermediate_size=64, patch_size=8, image_size=32)
+    transformers.Dinov2Model(cfg).save_pretrained(folder)
+    transformers.BitImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32},
+                                   do_convert_rgb=True).save_pretrained(folder)
+    return folder
+
+
+def test_dino_subject_consistency(tiny_dinov2: Path) -> None:
+    task = "video-generation-subject-consistency-text-to-video-generation"
+    result = compute_detailed("dino_score", [VIDEO], ["a prompt"], weights=str(tiny_dinov2), task=task)
+    model = transformers.Dinov2Model.from_pretrained(str(tiny_dinov2)).eval()
+    proc = transformers.AutoImageProcessor.from_pretrained(str(tiny_dinov2))
+    with torch.no_grad():
+        cls = model(pixel_values=proc(images=list(VIDEO), return_tensors="pt")["pixel_values"]).last_hidden_state[:, 0]
+    assert result.value == pytest.approx(100 * temporal_consistency(cls.double().numpy()), abs=1e-4)
+    assert compute("dino_score", [np.stack([VIDEO[1]] * 3)], [None], weights=str(tiny_dinov2)) == pytest.approx(100.0, abs=1e-3)
+
+
+@pytest.fixture(scope="module")
+def tiny_clap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny_clap")
+    vocab = {s: i for i, s in enumerate(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])}
+    for c in _byte_chars():
+        vocab.setdefault(c, len(vocab))
+    tok = _bpe_tokenizer(transformers.RobertaTokenizer, vocab, folder)
+    torch.manual_seed(0)
+    cfg = transformers.ClapConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=80, projection_dim=16),
+        audio_config=dict(spec_size=256, num_mel_bins=64, window_size=8, patch_size=4, patch_stride=[4, 4],
+                          patch_embeds_hidden_size=16, hidden_size=32, depths=[1, 1],
+                          num_attention_heads=[2, 2], enable_fusion=False, projection_dim=16),
+        projection_dim=16)
+    transformers.ClapModel(cfg).save_pretrained(folder)
+    fe = transformers.ClapFeatureExtractor(feature_size=64, sampling_rate=48000, truncation="rand_trunc",
+                                           padding="repeatpad")
+    transformers.ClapProcessor(feature_extractor=fe, tokenizer=tok).save_pretrained(folder)
+    return folder
+
+
+def test_clap_text_and_style_scores(tiny_clap: Path) -> None:
+    from scipy.signal import resample_poly
+
+    t = np.arange(16000) / 16000
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    noise = (0.1 * np.random.default_rng(2).standard_normal(16000)).astype(np.float32)
+    result = compute_detailed("clap", [(tone, 16000), (noise, 16000)], ["a sine tone", "white noise"],
+                              weights=str(tiny_clap))
+    model = transformers.ClapModel.from_pretrained(str(tiny_clap)).eval()
+    proc = transformers.ClapProcessor.from_pretrained(str(tiny_clap))
+    waves = [resample_poly(x.astype(np.float64), 3, 1).astype(np.float32) for x in (tone, noise)]
+    with torch.no_grad():
+        aud = _feats(model.get_audio_features(**proc.feature_extractor(waves, sampling_rate=48000, return_tensors="pt")))
+        txt = _feats(model.get_text_features(**proc.tokenizer(["a sine tone", "white noise"], padding=True, return_tensors="pt")))
+    assert result.per_instance == pytest.approx((100 * (aud * txt).sum(axis=1)).tolist(), abs=1e-3)
+    same = compute("style_clap", [(tone, 16000)], [(tone, 16000)], weights=str(tiny_clap))
+    assert same == pytest.approx(100.0, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_fid_with_inception_state_dict(tmp_path: Path) -> None:
+    from generalbench.metricmodels.featmath import frechet_distance, gaussian_stats
+    from generalbench.metricmodels.inception import FIDInceptionV3
+
+    torch.manual_seed(0)
+    net = FIDInceptionV3()
+    weights = tmp_path / "pt_inception.pth"
+    torch.save(net.state_dict(), weights)  # same layout as pytorch-fid's FID weights file
+    cache = tmp_path / "stats"
+    refs, preds = IMAGES[:2], IMAGES[1:3]
+    first = compute_detailed("fid", preds, refs, weights=str(weights), cache_dir=cache)
+    again = compute_detailed("fid", preds, refs, weights=str(weights), cache_dir=cache)
+    assert (first.details["reference_stats_cached"], again.details["reference_stats_cached"]) == (False, True)
+    assert again.value == pytest.approx(first.value, rel=1e-9) and first.value > 0
+
+    # direct: Frechet distance of the network's pool3 features of the resized, [0, 1] images
+    x = [torch.nn.functional.interpolate(torch.from_numpy(i).permute(2, 0, 1)[None].float() / 255,
+                                         size=(299, 299), mode="bilinear", align_corners=False)[0]
+         for i in IMAGES[:3]]
+    with torch.no_grad():
+        f = net.eval()(torch.stack(x)).double().numpy()
+    expected = frechet_distance(gaussian_stats(f[1:3]), gaussian_stats(f[:2]))
+    assert first.value == pytest.approx(expected, rel=1e-5)
+
+
+def test_fvd_with_torchscript_i3d(tmp_path: Path) -> None:
+    class TinyI3D(torch.nn.Module):
+        """Same call signature as StyleGAN-V's i3d_torchscript.pt."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv3d(3, 8, 3, padding=1)
+            self.fc = torch.nn.Linear(8, 6)
+
+        def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
+                    return_features: bool = False) -> torch.Tensor:
+            if rescale:
+                x = x / 127.5 - 1
+            if resize:
+                x = torch.nn.functional.interpolate(x, size=(x.shape[2], 32, 32), mode="trilinear")
+            h = torch.relu(self.conv(x)).mean(dim=(2, 3, 4))
+            return h if return_features else self.fc(h)
+
+    torch.manual_seed(0)
+    path = tmp_path / "i3d_torchscript.pt"
+    torch.jit.script(TinyI3D()).save(str(path))
+    rng = np.random.default_rng(3)
+    real = [rng.integers(0, 256, (10, 24, 24, 3), dtype=np.uint8) for _ in range(3)]
+    fake = [np.clip(v.astype(int) + 60, 0, 255).astype(np.uint8) for v in real]
+    assert compute("fvd", real, real, weights=str(path)) == pytest.approx(0.0, abs=1e-6)
+    assert compute("fvd", fake, real, weights=str(path)) > 0
+    with pytest.raises(MetricError, match="at least 9 frames"):
+        compute("fvd", [v[:4] for v in real], real, weights=str(path))
+
+
+def test_fad_with_vggish_state_dict(tmp_path: Path) -> None:
+    from generalbench.metricmodels.video_audio_nets import (
+        VGGish,
+        vggish_examples,
+        vggish_mel_matrix,
+    )
+
+    mel = vggish_mel_matrix()
+    assert mel.shape == (257, 64) and (mel[0] == 0).all() and (mel.sum(axis=0) > 0).all()
+    assert vggish_examples(np.zeros(32000, np.float32) + 0.1, 16000).shape == (2, 96, 64)
+    torch.manual_seed(0)
+    path = tmp_path / "vggish.pth"
+    torch.save({k: v.half() for k, v in VGGish().state_dict().items()}, path)  # smaller file
+    rng = np.random.default_rng(4)
+    t = np.arange(32000) / 16000
+    real = [(np.sin(2 * np.pi * f * t).astype(np.float32) * 0.5, 16000) for f in (220, 330, 440)]
+    fake = [((0.3 * rng.standard_normal(32000)).astype(np.float32), 16000) for _ in range(3)]
+    same = compute_detailed("fad", real, real, weights=str(path))
+    assert same.value == pytest.approx(0.0, abs=1e-6) and same.details["n_ref"] == 6  # 2 patches/clip
+    assert compute("fad", fake, real, weights=str(path)) > 0
+
+
+MODEL_METRICS = ["fid", "fvd", "fad", "clip_score", "clip_image_score", "clip_style", "dino_score",
+                 "clap", "style_clap", "aesthetic", "frame_acc", "classifier_acc"]
+
+
+@pytest.mark.parametrize("metric", MODEL_METRICS)
+def test_missing_weights_is_one_clear_error(metric: str) -> None:
+    image = IMAGES[0]
+    audio = (np.zeros(16000, np.float32), 16000)
+    pred = {"fvd": VIDEO, "fad": audio, "clap": audio, "style_clap": audio}.get(metric, image)
+    with pytest.raises(MissingWeightsError) as err:
+        compute(metric, [pred, pred], ["text", "text"])
+    msg = str(err.value)
+    assert f"metric {metric!r}" in msg and "generalbench weights fetch" in msg and "GENERALBENCH_WEIGHTS" in msg
+
+
+def test_vbench_dimensions_need_the_extra_or_a_declared_dimension() -> None:
+    with pytest.raises((MetricError, MissingWeightsError), match="vbench"):
+        compute("musiq", [VIDEO], [None])
+    with pytest.raises(MetricError, match="no VBench dimension"):
+        compute("success_rate", [VIDEO], ["a cat"], task="video-generation-material-specific-text-to-video-generation")
+
+
+def test_flicker_and_flow_score_through_the_registry() -> None:
+    static = np.stack([IMAGES[0][:40]] * 6)
+    assert compute("temporal_flicker", [static], [None]) == pytest.approx(100.0)
+    assert compute("flow_score", [static], [None]) == 0.0
+
+
+def test_uncomputable_metrics_say_why() -> None:
+    with pytest.raises(MetricError, match="human preference study"):
+        compute("user_preference", [VIDEO], [None])
+    with pytest.raises(MetricError, match="E-Acc"):
+        compute("e_acc", [None], [None])
+    with pytest.raises(MetricError, match="evaluator"):
+        compute("motion_fid", [None], [None])
+
+
+def test_missing_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from generalbench.metricmodels import loaders
+
+    monkeypatch.setitem(sys.modules, "faster_whisper", None)  # import fails as if not installed
+    with pytest.raises(MetricError, match=r"generalbench\[models\]"):
+        loaders.model_class("whisper_ct2")
+
+
+def test_core_imports_stay_light() -> None:
+    code = ("import sys, generalbench.metricmodels, generalbench.metrics.features, "
+            "generalbench.metrics.judge, generalbench.commands.weights_cmd;"
+            "heavy = [m for m in ('torch', 'transformers', 'onnxruntime', 'faster_whisper') if m in sys.modules];"
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
