@@ -186,3 +186,34 @@ def test_skill_wording_only_for_its_output_type():
     assert odometry.skill == "3D Motion Analysis"
     text = render(odometry, Instance(id="1", task_id=odometry.id, inputs={})).messages[0].text
     assert "pose" in text and "Describe" not in text
+
+
+def test_pre_lettered_options_are_not_lettered_twice():
+    task = _task("language-legal-question-answering")
+    inst = Instance(id="1", task_id=task.id, inputs={"question": "Q?", "choices": ["A. x", "B) y"]})
+    text = render(task, inst, annotation_type="MultipleChoiceQA").messages[0].text
+    assert "Options:\nA. x\nB) y" in text and "A. A." not in text
+
+
+def test_every_published_placeholder_is_filled_and_not_repeated():
+    task = _task("language-stance-detection")
+    inst = Instance(id="1", task_id=task.id, inputs={
+        "prompt": "Stance of <<<raw_text>>> towards <<<target>>>?", "raw_text": "tweet text",
+        "target": "the law", "tweets": "tw"})
+    text = render(task, inst, annotation_type="classification").messages[0].text
+    assert "Stance of tweet text towards the law?" in text
+    assert text.count("the law") == 1 and "<<<" not in text
+    assert "Tweets: tw" in text
+
+
+def test_generative_nlp_types_do_not_ask_for_a_short_answer():
+    for task_id, typ, inputs in [
+        ("language-story-generation", "Story Generation", {"prompt": "Once"}),
+        ("language-mathematical-proof-generation", "Proof", {"statement": "1+1=2"}),
+        ("language-text-style-transfer", "Text Style Transfer", {"text": "hi", "style": "formal"}),
+    ]:
+        task = _task(task_id)
+        text = render(task, Instance(id="1", task_id=task_id, inputs=inputs),
+                      annotation_type=typ).messages[0].text
+        assert "as short as possible" not in text, task_id
+    assert "style: formal" in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import string
 from collections.abc import Mapping
 from functools import lru_cache
@@ -134,6 +135,20 @@ def _letters(n: int) -> list[str]:
     return [chr(ord("A") + i) for i in range(n)]
 
 
+_PLACEHOLDER = re.compile(r"<<<([A-Za-z0-9_]+)>>>")
+"""Published NLP prompts embed inputs as <<<raw_text>>>, <<<target>>>, <<<aspect>>>, ..."""
+
+
+def _lettered(options: list[Any]) -> str:
+    """Options as "A. text" lines; options the data already letters ("A. x", "(B) y") stay as-is."""
+    letters = _letters(len(options))
+    pre = all(isinstance(o, str) and re.match(rf"\(?{k}[.):]\s*", o.strip())
+              for k, o in zip(letters, options, strict=True))
+    if pre:
+        return "\n".join(str(o).strip() for o in options)
+    return "\n".join(f"{k}. {o}" for k, o in zip(letters, options, strict=True))
+
+
 def _split_inputs(inputs: Mapping[str, Any]) -> tuple[list[MediaPart], dict[str, Any]]:
     media: list[MediaPart] = []
     text: dict[str, Any] = {}
@@ -155,10 +170,8 @@ def _values(task: Any, text_inputs: dict[str, Any]) -> dict[str, str]:
     if options is None and task.output in LETTERED_OUTPUTS:
         options = text_inputs.get("choices")
     if isinstance(options, list) and options:
-        letters = _letters(len(options))
-        values["options_letters"] = ", ".join(letters)
-        values["options_block"] = "\n".join(f"{k}. {o}" for k, o in zip(letters, options,
-                                                                          strict=True))
+        values["options_letters"] = ", ".join(_letters(len(options)))
+        values["options_block"] = _lettered(options)
     else:
         for key in LABEL_LIST_KEYS:
             if isinstance(text_inputs.get(key), list) and text_inputs[key]:
@@ -181,8 +194,13 @@ def _body(templates: Templates, text_inputs: dict[str, Any], values: dict[str, s
     fields = templates.section("fields")
     hidden = set(templates.data.get("hide") or [])
     shown = dict(text_inputs)
-    if isinstance(shown.get("prompt"), str) and "<<<raw_text>>>" in shown["prompt"]:
-        shown["prompt"] = shown["prompt"].replace("<<<raw_text>>>", _as_text(shown.pop("raw_text", "")))
+    if isinstance(shown.get("prompt"), str):
+        used = [k for k in _PLACEHOLDER.findall(shown["prompt"]) if k in text_inputs]
+        shown["prompt"] = _PLACEHOLDER.sub(
+            lambda m: _as_text(text_inputs[m.group(1)]) if m.group(1) in text_inputs else m.group(0),
+            shown["prompt"])
+        for key in used:
+            shown.pop(key, None)
     if "options_block" in values:
         shown.pop("options", None)
         shown.pop("choices", None)
