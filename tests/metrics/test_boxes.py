@@ -134,7 +134,7 @@ def test_recall_at_50():
     res = registry.compute_detailed("recall_at_50", preds, refs)
     # image 1: "man on horse" hit, "horse near tree" is rank 63 > 50 -> 50%; image 2: 100%;
     # image 3 has no reference triplets and is not counted.
-    assert res.per_instance == [50.0, 100.0]
+    assert res.per_instance == [50.0, 100.0, None]  # aligned with the inputs
     assert res.value == 75.0
     assert registry.compute("recall_at_50", refs, refs) == 100.0
 

@@ -73,3 +73,10 @@ def test_normal_rmse_degrees():
     assert registry.compute("normal_rmse", [pred], [ref], oriented=True) == pytest.approx(
         np.sqrt((100 + 400 + 180**2) / 3))
     assert registry.compute("normal_rmse", [ref], [ref]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_per_instance_stays_aligned_when_an_instance_has_no_valid_pixel():
+    good = np.ones((2, 2))
+    res = registry.compute_detailed("rms_depth", [good * 2, good], [good, np.zeros((2, 2))])
+    assert res.per_instance == [1.0, None]
+    assert res.value == 1.0

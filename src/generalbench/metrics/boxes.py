@@ -176,12 +176,13 @@ def recall_at_50(predictions: Sequence[Sequence[Any] | None], references: Sequen
     predicate and object agree after lower-casing and whitespace folding and, where both sides give
     subject/object boxes, both boxes overlap with IoU >= `iou` (the scene-graph-detection rule).
     """
-    per: list[float] = []
+    per: list[float | None] = []
     for pred, ref in zip(predictions, references, strict=True):
         ref = [ref] if isinstance(ref, (str, dict)) else ref
         pred = [pred] if isinstance(pred, (str, dict)) else pred
         gts = [_triplet(t) for t in (ref or [])]
         if not gts:
+            per.append(None)  # nothing to recall: not counted
             continue
         used = [False] * len(gts)
         hits = 0
@@ -198,8 +199,9 @@ def recall_at_50(predictions: Sequence[Sequence[Any] | None], references: Sequen
                 hits += 1
                 break
         per.append(100.0 * hits / len(gts))
-    value = float(np.mean(per)) if per else 100.0
-    return MetricResult(value, per, {"k": k, "images_with_references": len(per)})
+    counted = [v for v in per if v is not None]
+    value = float(np.mean(counted)) if counted else 100.0
+    return MetricResult(value, per, {"k": k, "images_with_references": len(counted)})
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,8 +21,11 @@ def _shape_check(p: np.ndarray, r: np.ndarray, metric: str) -> None:
         raise MetricError(f"{metric}: prediction shape {p.shape} differs from reference {r.shape}")
 
 
-def _mean(per: list[float]) -> float:
-    return float(np.mean(per)) if per else 0.0
+def _mean(per: list[float | None]) -> float:
+    """Mean over the instances that count; `per_instance` keeps None for the others so that it
+    stays aligned with the inputs."""
+    vals = [v for v in per if v is not None]
+    return float(np.mean(vals)) if vals else 0.0
 
 
 @register("rms_depth")
@@ -31,13 +34,14 @@ def rms_depth(predictions: Sequence[Any], references: Sequence[Any], scale: floa
     """Per image sqrt(mean (d_pred - d_ref)^2) over reference pixels with min < d < max and finite,
     times `scale`, mean over images (Eigen et al. protocol). The unit is the references' unit
     times `scale` (the catalog's indoor SoTA 36.4 is NYU-v2 RMS in centimetres)."""
-    per = []
+    per: list[float | None] = []
     for pred, ref in zip(predictions, references, strict=True):
         r = np.asarray(ref, dtype=np.float64)
         p = np.zeros_like(r) if pred is None else np.asarray(pred, dtype=np.float64)
         _shape_check(p, r, "RMS")
         valid = np.isfinite(r) & (r > min_depth) & (r < max_depth)
         if not valid.any():
+            per.append(None)
             continue
         diff = np.where(np.isfinite(p[valid]), p[valid] - r[valid], r[valid])
         per.append(float(np.sqrt(np.mean(diff**2)) * scale))
@@ -63,7 +67,7 @@ def absrel(predictions: Sequence[Any], references: Sequence[Any], min_depth: flo
     video, turned into depth, clipped to [min_depth, max_depth]; absRel = mean |d - d*| / d*
     over valid pixels; mean over videos (raw, not x100).
     """
-    per = []
+    per: list[float | None] = []
     for pred, ref in zip(predictions, references, strict=True):
         r = np.squeeze(np.asarray(ref, dtype=np.float64))
         # A missing prediction is a constant one: after alignment it predicts the mean disparity.
@@ -73,6 +77,7 @@ def absrel(predictions: Sequence[Any], references: Sequence[Any], min_depth: flo
             gt_depth = np.where(r > 0, 1.0 / np.where(r > 0, r, 1.0), np.inf)
         valid = np.isfinite(gt_depth) & (gt_depth > min_depth) & (gt_depth < max_depth) & np.isfinite(p)
         if valid.sum() < 2:
+            per.append(None)
             continue
         aligned = align_scale_shift(p, r, valid)
         aligned = np.clip(aligned, 1.0 / max_depth, 1.0 / min_depth)
@@ -85,7 +90,7 @@ def absrel(predictions: Sequence[Any], references: Sequence[Any], min_depth: flo
 def epe(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
     """Mean end-point error: per pixel ||f_pred - f_ref||_2 over pixels with a finite reference
     flow (H x W x 2), mean per instance, then over instances. A missing prediction is zero flow."""
-    per = []
+    per: list[float | None] = []
     for pred, ref in zip(predictions, references, strict=True):
         r = np.asarray(ref, dtype=np.float64)
         p = np.zeros_like(r) if pred is None else np.asarray(pred, dtype=np.float64)
@@ -94,6 +99,7 @@ def epe(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> Metr
             raise MetricError(f"EPE: flow must be H x W x 2, got {r.shape}")
         valid = np.isfinite(r).all(axis=-1)
         if not valid.any():
+            per.append(None)
             continue
         per.append(float(np.linalg.norm(p[valid] - r[valid], axis=-1).mean()))
     return MetricResult(_mean(per), per)
@@ -107,7 +113,7 @@ def normal_rmse(predictions: Sequence[Any], references: Sequence[Any], oriented:
     Unoriented by default, as PCPNet reports it: the angle uses |cos|, so a flipped normal is
     not an error. Zero-length reference normals are skipped; a zero-length prediction is 90 deg.
     """
-    per = []
+    per: list[float | None] = []
     for pred, ref in zip(predictions, references, strict=True):
         r = np.asarray(ref, dtype=np.float64).reshape(-1, 3)
         p = (np.zeros_like(r) if pred is None
@@ -117,6 +123,7 @@ def normal_rmse(predictions: Sequence[Any], references: Sequence[Any], oriented:
         pn = np.linalg.norm(p, axis=1)
         valid = rn > 0
         if not valid.any():
+            per.append(None)
             continue
         cos = np.zeros(valid.sum())
         ok = pn[valid] > 0

@@ -55,16 +55,18 @@ def success_auc(predictions: Sequence[Any], references: Sequence[Any], **_: Any)
     the 21 thresholds; mean over sequences. Frames where the reference is absent are skipped; a
     missing predicted box has IoU 0. A perfect tracker scores 100 * 20/21 = 95.24, since no IoU
     exceeds 1 (the published toolkits share this ceiling, so SoTA values are comparable)."""
-    per = []
+    per: list[float | None] = []
     for pred, ref in zip(predictions, references, strict=True):
         rb, rp = _track_array(ref)
         pb, pp = _track_array(pred, len(rb))
         iou = np.where(pp, _frame_iou(pb, rb), 0.0)[rp]
         if iou.size == 0:
+            per.append(None)  # the target never appears: nothing to score
             continue
         curve = (iou[None, :] > SUCCESS_THRESHOLDS[:, None]).mean(axis=1)
         per.append(float(curve.mean() * 100.0))
-    return MetricResult(float(np.mean(per)) if per else 0.0, per,
+    counted = [v for v in per if v is not None]
+    return MetricResult(float(np.mean(counted)) if counted else 0.0, per,
                         {"best_possible": 100.0 * 20 / 21})
 
 
@@ -273,7 +275,7 @@ def rte(predictions: Sequence[Any], references: Sequence[Any],
     that never moves (identity poses).
     """
     all_errs: list[float] = []
-    per: list[float] = []
+    per: list[float | None] = []
     short = 0
     for pred, ref in zip(predictions, references, strict=True):
         r = _poses(ref)
@@ -284,6 +286,7 @@ def rte(predictions: Sequence[Any], references: Sequence[Any],
         if not errs:
             total = float(np.linalg.norm(np.diff(r[:, :3, 3], axis=0), axis=1).sum())
             if total <= 0:
+                per.append(None)  # a vehicle that never moves has no translation to get wrong
                 continue
             short += 1
             err = np.linalg.inv(np.linalg.inv(p[0]) @ p[-1]) @ (np.linalg.inv(r[0]) @ r[-1])
