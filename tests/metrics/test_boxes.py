@@ -242,3 +242,12 @@ def test_single_class_tasks_are_class_agnostic_by_default():
     preds = [[{"bbox": [0, 0, 10, 10], "label": " Cat", "score": 0.9},
               {"bbox": [20, 20, 10, 10], "label": "cat", "score": 0.8}]]
     assert registry.compute("ap50", preds, refs) == pytest.approx(50.0)
+
+
+def test_ap_drops_non_finite_boxes():
+    ref = [[{"bbox": [0, 0, 10, 10], "label": "x"}]]
+    pred = [[{"bbox": [0, 0, 10, 10], "label": "x", "score": 0.9},
+             {"bbox": [float("nan"), 0, 1, 1], "label": "x", "score": 0.95}]]
+    res = registry.compute_detailed("ap50", pred, ref)
+    assert res.value == pytest.approx(100.0)
+    assert res.details["invalid_predictions"] == 1

@@ -55,6 +55,7 @@ def _coco_ap(predictions: Sequence[Sequence[Box] | None], references: Sequence[S
     labels = sorted({lab(b) for boxes in (*references, *predictions) for b in (boxes or [])})
     cat_id = {lab: i + 1 for i, lab in enumerate(labels)}
     images, gts, dts = [], [], []
+    invalid = 0
     for img_id, (pred, ref) in enumerate(zip(predictions, references, strict=True), start=1):
         images.append({"id": img_id})
         for b in ref or []:
@@ -64,12 +65,16 @@ def _coco_ap(predictions: Sequence[Sequence[Box] | None], references: Sequence[S
                         "category_id": cat_id[lab(b)]})
         for b in pred or []:
             x, y, w, h = (float(v) for v in b["bbox"])
-            dts.append({"image_id": img_id, "bbox": [x, y, w, h],
-                        "score": float(b.get("score", 1.0)),
-                        "category_id": cat_id[lab(b)]})
+            score = float(b.get("score", 1.0))
+            if not all(np.isfinite([x, y, w, h, score])):
+                invalid += 1  # a malformed box can only be wrong; pycocotools cannot take it
+                continue
+            dts.append({"image_id": img_id, "bbox": [x, y, max(w, 0.0), max(h, 0.0)],
+                        "score": score, "category_id": cat_id[lab(b)]})
     thr_desc = "0.50:0.95" if iou_thresholds is None else ",".join(f"{t:g}" for t in iou_thresholds)
     details: dict[str, Any] = {"iou_thresholds": thr_desc, "n_references": len(gts),
-                               "n_predictions": len(dts), "max_dets": max_dets}
+                               "n_predictions": len(dts), "max_dets": max_dets,
+                               "invalid_predictions": invalid}
     if not gts:
         return MetricResult(100.0 if not dts else 0.0, None, details)
     if not dts:
