@@ -140,3 +140,60 @@ def test_mediaref_rejects_escape_and_resolves(tmp_path):
     ref = MediaRef(kind="image", path="a\\b.png", base=tmp_path)
     assert ref.path == "a/b.png" and ref.resolve() == (tmp_path / "a/b.png").absolute()
     assert "base" not in ref.model_dump()
+
+
+def test_png_decoder_matches_pillow_on_filtered_rows(tmp_path):
+    """The built-in PNG decoder (used for 16-bit flow, which Pillow reduces to 8 bits) undoes
+    every PNG row filter exactly as Pillow does; Pillow's encoder picks filters adaptively."""
+    rng = np.random.default_rng(0)
+    smooth = np.cumsum(rng.integers(0, 3, (20, 23, 3)), axis=1).astype(np.uint8)
+    noisy = rng.integers(0, 256, (20, 23, 3), dtype=np.uint8)
+    for i, arr in enumerate((smooth, noisy, np.concatenate([smooth, noisy]))):
+        path = tmp_path / f"{i}.png"
+        Image.fromarray(arr).save(path)
+        assert np.array_equal(media._read_png16_rgb(path), arr)
+
+
+def _png_with_filter(path, arr: np.ndarray, ftype: int) -> None:
+    """An 8-bit RGB PNG whose rows all use one filter type (encoded per the PNG spec)."""
+    import zlib
+
+    h, w, _ = arr.shape
+    data = arr.astype(np.int32).reshape(h, w * 3)
+    out = bytearray()
+    prev = np.zeros(w * 3, np.int32)
+    for y in range(h):
+        cur = data[y]
+        left = np.concatenate([np.zeros(3, np.int32), cur[:-3]])
+        upleft = np.concatenate([np.zeros(3, np.int32), prev[:-3]])
+        if ftype == 0:
+            enc = cur
+        elif ftype == 1:
+            enc = cur - left
+        elif ftype == 2:
+            enc = cur - prev
+        elif ftype == 3:
+            enc = cur - (left + prev) // 2
+        else:
+            p = left + prev - upleft
+            pa, pb, pc = abs(p - left), abs(p - prev), abs(p - upleft)
+            pred = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, prev, upleft))
+            enc = cur - pred
+        out += bytes([ftype]) + (enc & 0xFF).astype(np.uint8).tobytes()
+        prev = cur
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(bytes(out))) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("ftype", [0, 1, 2, 3, 4])
+def test_png_decoder_agrees_with_pillow_for_each_filter(tmp_path, ftype):
+    arr = np.random.default_rng(ftype).integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    _png_with_filter(tmp_path / "f.png", arr, ftype)
+    with Image.open(tmp_path / "f.png") as img:
+        reference = np.asarray(img.convert("RGB"))
+    assert np.array_equal(reference, arr)
+    assert np.array_equal(media._read_png16_rgb(tmp_path / "f.png"), reference)
