@@ -92,13 +92,13 @@ def miou(predictions: Sequence[Any], references: Sequence[Any],
     else:
         labels, n, ignore = np.arange(num_classes), num_classes, ignore_index
     total = np.zeros((n, n + 1), np.int64)
-    per: list[float] = []
+    per: list[float | None] = []
     for p, r in zip(preds, refs, strict=True):
         cm = confusion(p, r, n, ignore)
         total += cm
         inter, union = _iou_from_confusion(cm)
         present = union > 0
-        per.append(float(np.mean(inter[present] / union[present]) * 100) if present.any() else 100.0)
+        per.append(float(np.mean(inter[present] / union[present]) * 100) if present.any() else None)
     inter, union = _iou_from_confusion(total)
     present = union > 0
     value = float(np.mean(inter[present] / union[present]) * 100) if present.any() else 100.0
