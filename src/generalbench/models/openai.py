@@ -1,6 +1,7 @@
-"""Any OpenAI-compatible chat server (vLLM, SGLang, TGI, Ollama, hosted APIs) over httpx.
+"""Any OpenAI-compatible chat server (vLLM, SGLang, TGI, Ollama, hosted APIs) over aiohttp.
 
-One pooled async client per backend with a connection limit; the executor decides how many calls
+One pooled async session per backend with a connection limit (aiohttp, not httpx: at 64
+connections httpx's pool cost ~20 ms of CPU per request here, aiohttp well under 1 ms); the executor decides how many calls
 are in flight (adaptive concurrency) and retries what this module marks retryable. Auth failures
 stop the run: every other request would fail the same way.
 """
@@ -8,12 +9,13 @@ stop the run: every other request would fail the same way.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
+import aiohttp
 
 from generalbench.models.api import (
     AuthenticationError,
@@ -29,7 +31,7 @@ from generalbench.models.config import ModelConfig
 from generalbench.models.messages import to_openai
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: aiohttp.ClientResponse) -> float | None:
     try:
         return float(response.headers.get("retry-after", ""))
     except ValueError:
@@ -51,12 +53,17 @@ class OpenAIBackend:
         self.video_frames = int(p.get("video_frames", 8))
         self.extra_body = dict(p.get("extra_body", {}))
         self.concurrency = int(p.get("concurrency", 32))
-        timeout = float(p.get("timeout", 120))
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url, headers=headers, timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=self.concurrency,
-                                max_keepalive_connections=self.concurrency))
+        self.timeout = float(p.get("timeout", 120))
+        self._headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        """The session, created inside the running event loop on first use."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                headers=self._headers, timeout=aiohttp.ClientTimeout(total=self.timeout),
+                connector=aiohttp.TCPConnector(limit=self.concurrency))
+        return self._session
 
     def body(self, request: ModelRequest) -> dict[str, Any]:
         s = request.settings
@@ -73,37 +80,38 @@ class OpenAIBackend:
     async def _one(self, request: ModelRequest) -> ModelOutput:
         start = time.perf_counter()
         try:
-            response = await self._client.post(
-                "/chat/completions", json=self.body(request),
-                headers={"X-GeneralBench-Key": request.key})
-        except httpx.TimeoutException as exc:
-            raise RetryableError(f"timeout after {time.perf_counter() - start:.1f}s ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
+            async with self._client().post(
+                    f"{self.base_url}/chat/completions", json=self.body(request),
+                    headers={"X-GeneralBench-Key": request.key}) as response:
+                code = response.status
+                text = await response.text()
+                retry_after = _retry_after(response)
+        except asyncio.TimeoutError:
+            raise RetryableError(f"timeout after {time.perf_counter() - start:.1f}s") from None
+        except aiohttp.ClientError as exc:
             raise RetryableError(f"connection error: {type(exc).__name__}: {exc}") from None
-        code = response.status_code
         if code in (401, 403):
             raise AuthenticationError(
                 f"{self.base_url}: HTTP {code} (authentication failed); set --api-key or "
                 "OPENAI_API_KEY to a valid key for this server")
         if code == 429:
-            raise RateLimitError("HTTP 429 rate limited", retry_after=_retry_after(response))
+            raise RateLimitError("HTTP 429 rate limited", retry_after=retry_after)
         if code >= 500 or code == 408:
-            raise RetryableError(f"HTTP {code}: {response.text[:200]}", retry_after=_retry_after(response))
+            raise RetryableError(f"HTTP {code}: {text[:200]}", retry_after=retry_after)
         if code >= 400:
-            raise RequestRejected(f"HTTP {code}: {response.text[:300]}")
+            raise RequestRejected(f"HTTP {code}: {text[:300]}")
         try:
-            data = response.json()
-            choice = data["choices"][0]
-            text = choice["message"]["content"]
-            if text is None:
-                text = ""
-            if not isinstance(text, str):
-                raise TypeError(f"content is {type(text).__name__}")
+            data = json.loads(text)
+            content = data["choices"][0]["message"]["content"]
+            if content is None:
+                content = ""
+            if not isinstance(content, str):
+                raise TypeError(f"content is {type(content).__name__}")
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise RetryableError(f"malformed response ({type(exc).__name__}: {exc}): "
-                                 f"{response.text[:200]!r}") from None
+                                 f"{text[:200]!r}") from None
         usage = data.get("usage") or {}
-        return ModelOutput(text=text, latency_s=time.perf_counter() - start,
+        return ModelOutput(text=content, latency_s=time.perf_counter() - start,
                            usage=Usage(input_tokens=int(usage.get("prompt_tokens") or 0),
                                        output_tokens=int(usage.get("completion_tokens") or 0)))
 
@@ -117,7 +125,9 @@ class OpenAIBackend:
         return list(await asyncio.gather(*(safe(r) for r in requests)))
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 def create(config: ModelConfig) -> OpenAIBackend:

@@ -68,6 +68,8 @@ class RunSummary:
     errors: dict[str, int] = field(default_factory=dict)
     failed_by_task: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    infer_seconds: float = 0.0
+    """Time spent calling the model (the executor), excluding planning and writing."""
     predictions: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -114,7 +116,7 @@ def plan(config: ModelConfig, catalog: Catalog, dataset: Any, opts: RunOptions
                 continue
             tp.instances.append(inst)
             try:
-                prompt = sources.render(task, inst)
+                prompt = sources.render(task, inst, getattr(data, "annotation_type", None))
             except GeneralBenchError as exc:
                 tp.render_errors[inst.id] = f"{type(exc).__name__}: {exc}"
                 continue
@@ -185,6 +187,7 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
                 await backend.aclose()
             summary.answered += stats.ok
             summary.retries += stats.retries
+            summary.infer_seconds = round(summary.infer_seconds + stats.seconds, 3)
 
 
 def collect(plans: list[TaskPlan], journal_records: dict[str, dict[str, Any]], out: Path,
