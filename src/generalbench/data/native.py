@@ -177,18 +177,20 @@ def check_native(output: str, value: Any, *, reference: bool = False) -> str | N
 
 
 def artifact_refs(output: str, value: Any, base: Path | None) -> list[MediaRef]:
-    """The media files a native value points at (empty for inline values like text or RLE)."""
+    """The media files a native value points at (empty for inline values like text or RLE).
+
+    MediaRefs are returned whatever the type (bound to `base` when they have none); path
+    strings count only for types whose value is a file.
+    """
     kind = OUTPUT_TYPES[output].artifact if output in OUTPUT_TYPES else None
-    if output == "point_labels" and isinstance(value, str):
+    if output == "point_labels":
         kind = "array"
-    if kind is None:
-        return []
     items = value if isinstance(value, list) else [value]
     refs = []
     for item in items:
         if isinstance(item, MediaRef):
             refs.append(item if item.base or base is None else item.with_base(base))
-        elif isinstance(item, str):
+        elif isinstance(item, str) and kind is not None:
             item_kind = kind
             if output == "video" and not Path(item).suffix:
                 item_kind = "frames"
