@@ -7,7 +7,7 @@ straightforward per-instance implementation of the same metrics measured in the 
 Both sides parse every raw model output with `generalbench.answers.parse` (the same work), then
 score: generalbench through `runner.score.score_task` (registry metrics), the baseline the way
 the official recipe and the reference libraries do it, one instance at a time: nltk
-`sentence_bleu` (method 4) and `corpus_bleu`, rouge-score's `RougeScorer` (given our tokenizer so
+`sentence_bleu` (method 4), per-sentence BLEU-4 n-gram counting, rouge-score's `RougeScorer` (given our tokenizer so
 both sides compute the same numbers), pycocoevalcap's `Cider`, the SQuAD script's F1/EM, a
 dynamic-programming Levenshtein for ANLS, Python loops for label F1 and errors. The script checks
 that both sides agree on every task and prints instances/s, the ratio and the peak RSS.
@@ -181,7 +181,7 @@ def parse_task(task: Task, insts: list[Inst], preds: dict[str, Any]) -> tuple[li
 
 def baseline_task(task: Task, vals: list[Any], refs: list[Any]) -> float:
     """The task's metric, one instance at a time with the reference libraries."""
-    from nltk.translate.bleu_score import SmoothingFunction, corpus_bleu, sentence_bleu
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
     from rouge_score import rouge_scorer
 
     m = task.metric
@@ -248,11 +248,26 @@ def baseline_task(task: Task, vals: list[Any], refs: list[Any]) -> float:
                                          smoothing_function=sm) if hyp else 0.0
                            for g in _refs(r)))
         return 100 * sum(per) / len(per)
-    if m == "bleu4":
+    if m == "bleu4":  # per sentence, summed (nltk's corpus_bleu minus its short-sentence quirk)
         def cap(s: str) -> list[str]:
             return [t for t in bleu_tokens(s.lower()) if t[0].isalnum() or len(t) > 1]
-        return 100 * corpus_bleu([[cap(g) for g in _refs(r)] for r in refs],
-                                 [cap(p) if p is not None else [] for p in vals])
+        num, den, hl, rl = [0] * 4, [0] * 4, 0, 0
+        for p, r in zip(vals, refs, strict=True):
+            hyp = cap(p) if p is not None else []
+            rs = [cap(g) for g in _refs(r)]
+            hl += len(hyp)
+            rl += min((len(x) for x in rs), key=lambda k: (abs(k - len(hyp)), k))
+            for n in range(1, 5):
+                hc = Counter(tuple(hyp[i:i + n]) for i in range(len(hyp) - n + 1))
+                mx: Counter = Counter()
+                for x in rs:
+                    mx |= Counter(tuple(x[i:i + n]) for i in range(len(x) - n + 1))
+                num[n - 1] += sum(min(c, mx[g]) for g, c in hc.items())
+                den[n - 1] += sum(hc.values())
+        if min(num) == 0:
+            return 0.0
+        bp = 1.0 if hl > rl else math.exp(1 - rl / hl)
+        return 100 * bp * math.exp(sum(math.log(a / b) for a, b in zip(num, den, strict=True)) / 4)
     if m in ("rouge1", "rougeL"):
         scorer = rouge_scorer.RougeScorer([m], tokenizer=_Tok())
         return 100 * sum(0.0 if p is None else max(scorer.score(g, p)[m].fmeasure for g in _refs(r))

@@ -43,9 +43,20 @@ def bleu_tokens(text: str) -> list[str]:
     return _BLEU_RE.findall(text)
 
 
-@lru_cache(maxsize=1 << 18)
-def _stem(word: str) -> str:
-    return _stemmer().stem(word) if len(word) > 3 else word
+class _StemCache(dict):
+    """word -> Porter stem, filled on first sight (a C-level dict lookup per token afterwards)."""
+
+    limit = 1 << 20
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.limit:  # bound memory on endless vocabularies
+            self.clear()
+        stem = _stemmer().stem(word) if len(word) > 3 else word
+        self[word] = stem
+        return stem
+
+
+_STEMS = _StemCache()
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +74,8 @@ def rouge_tokens(text: str, stem: bool = True) -> list[str]:
     """
     tokens = _ROUGE_RE.findall(text.lower())
     if stem:
-        return [_stem(t) for t in tokens]
+        cache = _STEMS
+        return [cache[t] for t in tokens]
     return tokens
 
 
