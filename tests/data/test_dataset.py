@@ -155,3 +155,18 @@ def test_bad_json_names_file_and_line(tmp_path, catalog):
     td = ds.task("language-legal-question-answering")
     with pytest.raises(DataError, match=r"annotation.json: line 2: not valid JSON"):
         list(td.instances())
+
+
+def test_unknown_image_layout_and_malformed_native_records(tmp_path, catalog):
+    write_task(tmp_path, "image/comprehension/WoodAnomalyDetection", {
+        "task": "Wood Anomaly Detection", "type": "COCO", "data": [{"id": 1, "img": "a.png", "anns": []}]})
+    td = open_dataset(tmp_path, catalog).task("image-comprehension-wood-anomaly-detection")
+    with pytest.raises(DataError, match=r"field='type'.*'COCO' is not a known layout.*boxes"):
+        list(td.instances())
+    write_task(tmp_path, "image/comprehension/WoodAnomalyDetection", {
+        "task": "Wood Anomaly Detection", "type": "boxes", "data": [
+            {"id": 1, "input": "a.png"}, {"id": 2, "input": {"image": 7}},
+            {"id": 3, "input": {}, "output": {"boxes": []}}]})
+    td = open_dataset(tmp_path, catalog).task("image-comprehension-wood-anomaly-detection")
+    fields = [(p.instance, p.field) for p in td.check()]
+    assert fields == [("1", "input"), ("2", "input.image"), ("3", "output.answer")]

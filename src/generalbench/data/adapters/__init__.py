@@ -103,11 +103,14 @@ def select_adapter(annotation_type: str, task: Task, first: dict[str, Any] | Non
     from generalbench.data.adapters import audio, native, nlp, video
 
     key = norm_type(annotation_type)
-    if key in {norm_type(t) for t in native.types()} and (first is None or native.looks_native(first)):
+    native_type = key in {norm_type(t) for t in native.types()}
+    if native_type and (first is None or native.looks_native(first)):
         return native.adapt, "generalbench"
     if task.modality == "language":
         if key in nlp.spec_table():
             return nlp.adapt, key
+        if native_type:
+            return native.adapt, "generalbench"
         return nlp.adapt_fallback, "first_output_value"
     if task.modality == "audio":
         return audio.adapt, "audio"
@@ -117,8 +120,8 @@ def select_adapter(annotation_type: str, task: Task, first: dict[str, Any] | Non
             return video.adapt, layout
         if first is None:
             return video.adapt, "generation"
-    if first is None or native.looks_native(first):
-        return native.adapt, "generalbench"
+    if native_type or first is None or native.looks_native(first):
+        return native.adapt, "generalbench"  # malformed records are reported one by one
     known = ", ".join(native.types())
     raise FieldError("type", f"annotation type {annotation_type!r} is not a known layout for a "
                              f"{task.modality} task; use generalbench's schema (docs/data-format.md) "
