@@ -56,10 +56,10 @@ def task_data_version(data: Any) -> str | None:
     return str(version) if version else None
 
 
-def render(task: Task, instance: Any) -> Any:
+def render(task: Task, instance: Any, annotation_type: str | None = None) -> Any:
     from generalbench.prompts import render as render_prompt
 
-    return render_prompt(task, instance)
+    return render_prompt(task, instance, annotation_type=annotation_type or None)
 
 
 def write_predictions(folder: Path, per_task: dict[str, list[tuple[str, Any]]],
