@@ -56,8 +56,9 @@ def test_run_writes_predictions_scores_and_level_report(tmp_path, bench):
     report = json.loads((tmp_path / "run" / "score" / "report.json").read_text())
     assert set(report["scores"]) == {"level2", "level3", "level4", "level5"}
     tasks = {t["id"]: t for t in report["tasks"]}
-    assert tasks["language-triviaqa"]["supported"] and tasks["language-triviaqa"]["instances"] == PER_TASK
-    assert not tasks["image-generation-image-deblurring"]["supported"]
+    for task_id in TASKS[:-1]:  # scored (an echoing server's answers are mostly wrong)
+        assert tasks[task_id]["raw"] is not None and tasks[task_id]["instances"] == PER_TASK
+    assert tasks["image-generation-image-deblurring"]["raw"] is None  # unsupported
     assert "General-Level" in res.out
     # a second run answers everything from the journal: no request reaches the server
     with TestServer(tmp_path / "srv2") as srv:

@@ -23,10 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from generalbench.errors import ModelError
 from generalbench.models.api import GenerationSettings
 
-RUNTIME_PARAMS = frozenset({"api_key", "concurrency", "timeout", "max_retries", "retry_backoff",
-                            "batch_size", "device", "adaptive"})
+RUNTIME_PARAMS = frozenset({"api_key", "base_url", "concurrency", "timeout", "max_retries",
+                            "retry_backoff", "batch_size", "batches_per_chunk", "device",
+                            "threads", "adaptive"})
 """Parameters that change how, not what, a model answers: left out of the journal fingerprint so a
-run can resume with another concurrency, batch size or key."""
+run can resume with another concurrency, batch size, key or endpoint (the same model served from
+another address). The model's name, weights and generation settings stay in it."""
 
 
 @lru_cache(maxsize=1)
