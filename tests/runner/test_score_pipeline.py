@@ -26,6 +26,18 @@ def bench(tmp_path_factory):
     return root, preds
 
 
+SMALL = ["language-grammar-correction", "language-analogical-reasoning", "language-triviaqa",
+         "image-comprehension-seed-counting"]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """A four-task mini-bench for the tests that score several times (CLI, edits)."""
+    root = make_mini(tmp_path_factory.mktemp("smallmini") / "bench", per_task=3, tasks=SMALL)
+    preds = write_oracle_predictions(root, tmp_path_factory.mktemp("smallpreds") / "preds")
+    return root, preds
+
+
 @pytest.fixture(scope="module")
 def scored(bench, tmp_path_factory):
     root, preds = bench
@@ -38,6 +50,7 @@ def _in_dataset(details):
     return {k: d for k, d in details.items() if d.note != "not in the dataset"}
 
 
+@pytest.mark.slow
 def test_oracle_scores_best_value_on_every_minibench_task(scored):
     """MEGA-Bench's oracle check through the whole pipeline (parse, decode, metric)."""
     result, details, _ = scored
@@ -66,6 +79,7 @@ def test_oracle_scores_best_value_on_every_minibench_task(scored):
         assert by_id[task_id].normalised == pytest.approx(spec.normalise.apply(d.raw))
 
 
+@pytest.mark.slow
 def test_outputs_written(scored):
     result, details, out = scored
     rows = [json.loads(line) for line in (out / "instances.jsonl").read_text().splitlines()]
@@ -85,8 +99,8 @@ def test_outputs_written(scored):
     assert report == json.loads(json.dumps(result.model_dump()))
 
 
-def test_task_without_predictions_is_unsupported(bench, tmp_path):
-    root, preds = bench
+def test_task_without_predictions_is_unsupported(small, tmp_path):
+    root, preds = small
     copy = tmp_path / "preds"
     shutil.copytree(preds, copy)
     (copy / "language-triviaqa.jsonl").unlink()
@@ -156,8 +170,8 @@ def test_closed_set_without_references_cannot_be_scored():
     assert detail.raw is None and "no references" in detail.note and rows == []
 
 
-def test_cli_score_json_table_and_errors(bench, cli, tmp_path):
-    root, preds = bench
+def test_cli_score_json_table_and_errors(small, cli, tmp_path):
+    root, preds = small
     res = cli("score", preds, "--data", root, "--format", "json", "--quick", "2")
     assert res.code == 0, res.err
     report = json.loads(res.out)
