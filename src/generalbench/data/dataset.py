@@ -30,6 +30,7 @@ from generalbench.catalog.task import clean_name
 from generalbench.data.adapters import AdaptContext, FieldError, select_adapter
 from generalbench.data.archive import Limits, archive_stem, is_archive, unpack_cached
 from generalbench.data.instances import Instance
+from generalbench.data.jsonstream import iter_data
 from generalbench.data.problems import Problem
 from generalbench.errors import DataError
 
@@ -235,17 +236,23 @@ class TaskData:
     def check(self, quick: int | None = None, seed: int = 0) -> Iterator[Instance | Problem]:
         """Every instance, or a Problem (file, task, id, field) for each malformed one.
 
-        Duplicate ids are reported (the later records are skipped); `quick` restricts to the
-        fixed subset of `quick` ids.
+        Records are streamed from the file one at a time (memory follows the largest record,
+        not the file). Duplicate ids are reported (the later records are skipped); `quick`
+        restricts to the fixed subset of `quick` ids.
         """
-        header, records = self.load()
-        file = str(self.annotation_path)
-        adapter, ctx = self._context(header, records[0] if records else None)
-        ids = [_raw_id(r) for r in records]
-        chosen = quick_select(self.task.id, [i for i in ids if i is not None], quick, seed) \
-            if quick is not None else None
+        path = self.annotation_path
+        header = peek_header(path)
+        file = str(path)
+        chosen = None
+        if quick is not None:
+            ids = (_raw_id(r) for r in iter_data(path))
+            chosen = quick_select(self.task.id, (i for i in ids if i is not None), quick, seed)
+        adapter = ctx = None
         seen: set[str] = set()
-        for index, (record, rid) in enumerate(zip(records, ids, strict=True)):
+        for index, record in enumerate(iter_data(path)):
+            if adapter is None:
+                adapter, ctx = self._context(header, record)
+            rid = _raw_id(record)
             if chosen is not None and rid not in chosen:
                 continue
             if not isinstance(record, dict):
