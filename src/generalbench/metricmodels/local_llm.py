@@ -5,6 +5,8 @@ Greedy decoding with the model's own chat template, so the same prompt gives the
 
 from __future__ import annotations
 
+import copy
+import inspect
 from typing import Any
 
 from generalbench.metricmodels.base import MetricModel, pick_device, require
@@ -59,20 +61,23 @@ class LocalCausalLM(MetricModel):
         base = self.tokenizer(prompt, return_tensors="pt")["input_ids"]
         with torch.no_grad():
             out = self.model(base.to(self.device), use_cache=True)
-        best, best_lp = choices[0], -float("inf")
         first_logp = torch.log_softmax(out.logits[0, -1].float(), -1)
+        # transformers >= 5.x names the KV cache `cache`; older versions `past_key_values`
+        cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+        cached = getattr(out, "cache", None) or out.past_key_values
+        best, best_lp = choices[0], -float("inf")
         for choice in choices:
             ids = self.tokenizer(prompt + choice, return_tensors="pt")["input_ids"][0]
+            if not bool((ids[: base.shape[1]] == base[0]).all()) or len(ids) <= base.shape[1]:
+                continue  # the choice merged with the prompt's last token: not comparable
             cont = ids[base.shape[1]:]
-            if len(cont) == 0:
-                continue
-            if len(cont) == 1:
-                lp = float(first_logp[cont[0]])
-            else:
+            lp = float(first_logp[cont[0]])
+            if len(cont) > 1:  # continue from the prompt's cached keys/values
                 with torch.no_grad():
-                    logits = self.model(ids[None].to(self.device)).logits[0].float()
-                logp = torch.log_softmax(logits[base.shape[1] - 1:-1], -1)
-                lp = float(logp.gather(1, cont[:, None].to(logp.device)).sum())
+                    more = self.model(cont[None, :-1].to(self.device), use_cache=True,
+                                      **{cache_arg: copy.deepcopy(cached)}).logits[0].float()
+                logp = torch.log_softmax(more, -1)
+                lp += float(logp.gather(1, cont[1:, None].to(logp.device)).sum())
             if lp > best_lp:
                 best, best_lp = choice, lp
         return best
