@@ -196,3 +196,17 @@ def test_text_task_with_choices_reads_letters_and_option_text():
     detail, rows = score_task(task, insts, {"0": "The answer is B.", "1": "bird", "2": "C"})
     assert [r.score for r in rows] == [100.0, 100.0, 0.0]
     assert rows[0].parsed == "B. dog"
+
+
+def test_numeric_answers_compare_as_numbers_and_extra_ids_are_noted():
+    task = next(t for t in CATALOG if t.metric == "accuracy" and t.output == "text")
+    insts = [Instance(id=str(i), task_id=task.id, target=t)
+             for i, t in enumerate(["42", "3.50", "1,200", "Paris"])]
+    preds = {"0": "So x = 42.", "1": "The answer is 3.5", "2": "1200 people", "3": "paris",
+             "99": "stray"}
+    detail, rows = score_task(task, insts, preds)
+    assert [r.score for r in rows] == [100.0, 100.0, 100.0, 100.0]
+    assert rows[0].parsed == "42"
+    assert "1 prediction(s) for unknown instance ids ignored" in detail.note
+    detail, rows = score_task(task, insts[:1], {"0": "no number here"})
+    assert rows[0].status == "failed" and detail.raw == 0.0

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generalbench.answers import parse
+from generalbench.answers import ParseResult, parse
 from generalbench.catalog import Catalog, Task
 from generalbench.errors import (
     DataError,
@@ -102,6 +102,33 @@ def reference_value(task: Task, target: Any, choices: list[str] | None, base: Pa
     return load_native(task.output, target, base)
 
 
+EXACT_MATCH = frozenset({"accuracy", "em_at_1"})
+
+
+def _canonical_number(x: float) -> str:
+    return format(float(x) + 0.0, ".12g")
+
+
+def _numeric_reference(target: Any) -> list[str] | None:
+    """Canonical strings of a reference whose every acceptable answer is a number, else None."""
+    from generalbench.answers.parse import parse_number
+
+    items = target if isinstance(target, list) else [target]
+    out = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            return None
+        text = str(item).strip().replace(",", "")
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+        if not math.isfinite(value) or parse_number(text).value != value:
+            return None
+        out.append(_canonical_number(value))
+    return out or None
+
+
 def _label_vocabulary(task: Task, targets: Iterable[Any]) -> list[str] | None:
     if task.output not in ("label", "label_set"):
         return None
@@ -125,12 +152,14 @@ def metric_options(task: Task, instances: list[Any]) -> dict[str, Any]:
 
 # --- one task ----------------------------------------------------------------------------------
 def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] | None, *,
-               task_folder: Path | None = None, predictions_folder: Path | None = None
-               ) -> tuple[TaskDetail, list[InstanceScore]]:
+               task_folder: Path | None = None, predictions_folder: Path | None = None,
+               quick: int | None = None) -> tuple[TaskDetail, list[InstanceScore]]:
     """Score one task from its instances (with targets) and `{instance id: raw prediction}`.
 
     Missing predictions count as wrong for their instances; `predictions=None` (the task has no
-    predictions at all) makes the task unsupported. Never raises for model output or metric
+    predictions at all) makes the task unsupported. A text answer to an exact-match question
+    whose reference is a number is read as a number (so "x = 42" matches "42.0"). `quick` (the
+    instances are a subset) silences the note about predictions for other instance ids. Never raises for model output or metric
     failures: those become the task's note.
     """
     spec = get_spec(task.metric)
@@ -166,7 +195,14 @@ def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] 
             rows.append(InstanceScore(task.id, inst.id, "missing", None, "no prediction"))
             continue
         kind = "label" if choices and task.output in CHOICE_TYPES else task.output
-        res = parse(kind, raw, choices=choices, labels=None if choices else vocab)
+        numeric = (_numeric_reference(refs[-1]) if kind == "text" and task.metric in EXACT_MATCH
+                   else None)
+        if numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
+            refs[-1] = numeric
+            res = parse("number", raw)
+            res = ParseResult(_canonical_number(res.value), True) if res.ok else res
+        else:
+            res = parse(kind, raw, choices=choices, labels=None if choices else vocab)
         value, reason = res.value, res.reason
         if res.ok and task.output not in INLINE_TYPES:
             from generalbench.data.native import load_native
@@ -205,6 +241,10 @@ def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] 
     detail.details = {k: v for k, v in result.details.items()
                       if k != "instance_scores" and isinstance(v, (int, float, str, bool))}
     notes = []
+    known = {i.id for i in instances}
+    extra = sum(1 for k in predictions if k not in known)
+    if extra and quick is None:
+        notes.append(f"{extra} prediction(s) for unknown instance ids ignored")
     if missing:
         notes.append(f"{missing} instance(s) without a prediction scored as wrong")
     if failed:
@@ -250,7 +290,7 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
                                           len(instances), f"unreadable predictions: {exc}")
             continue
         detail, rows = score_task(td.task, instances, task_preds, task_folder=td.folder,
-                                  predictions_folder=preds.root)
+                                  predictions_folder=preds.root, quick=quick)
         details[task_id] = detail
         rows_out.extend(rows)
     for task in catalog:
