@@ -132,3 +132,28 @@ def test_predictions_for_absent_task_and_quick(mini, catalog, tmp_path):
     assert orphan.task == "language-triviaqa" and "not in the dataset" in orphan.message
     quick = validate(root, catalog, oracle, quick=3)  # full predictions against the quick subset
     assert quick.ok and all(r.instances == 3 for r in quick.reports)
+
+
+def test_minibench_predictions_zip_and_official_layout(mini, catalog, tmp_path):
+    from generalbench.data import open_dataset, read_predictions, zip_predictions
+    from generalbench.data.native import OUTPUT_TYPES
+
+    root, oracle = mini
+    ours = read_predictions(oracle, catalog)
+    z = zip_predictions(oracle, tmp_path / "oracle.zip")
+    zipped = read_predictions(z, catalog, cache=tmp_path / "cache")
+    assert zipped.tasks == ours.tasks
+    assert validate(root, catalog, z).ok
+    # the same predictions as official prediction.json lists next to each annotation.json
+    tree = tmp_path / "tree"
+    shutil.copytree(root, tree)
+    inline = [t for t in ours.task_ids() if OUTPUT_TYPES[catalog.get(t).output].artifact is None]
+    assert len(inline) >= 4
+    ds = open_dataset(tree, catalog)
+    for task_id in inline:
+        folder = ds.task(task_id).folder
+        rows = [{"id": i, "prediction": p} for i, p in ours[task_id].items()]
+        (folder / "prediction.json").write_text(json.dumps(rows))
+    official = read_predictions(tree, catalog)
+    assert official.layout == "official"
+    assert official.tasks == {t: ours[t] for t in inline}
