@@ -170,3 +170,24 @@ def test_unknown_image_layout_and_malformed_native_records(tmp_path, catalog):
     td = open_dataset(tmp_path, catalog).task("image-comprehension-wood-anomaly-detection")
     fields = [(p.instance, p.field) for p in td.check()]
     assert fields == [("1", "input"), ("2", "input.image"), ("3", "output.answer")]
+
+
+def test_pinned_media_hash_is_checked(tmp_path, catalog):
+    import hashlib
+
+    from generalbench.data.validate import validate
+
+    folder = write_task(tmp_path, "image/comprehension/WoodAnomalyDetection", {"task": "Wood Anomaly Detection",
+                        "type": "boxes", "data": []})
+    image(folder / "images/0.png", 3)
+    good = hashlib.sha256((folder / "images/0.png").read_bytes()).hexdigest()
+    records = [{"id": "ok", "input": {"image": {"path": "images/0.png", "sha256": good}}, "output": {"answer": []}},
+               {"id": "bad", "input": {"image": {"path": "images/0.png", "sha256": "0" * 64}},
+                "output": {"answer": []}}]
+    write_task(tmp_path, "image/comprehension/WoodAnomalyDetection",
+               {"task": "Wood Anomaly Detection", "type": "boxes", "data": records})
+    insts = list(open_dataset(tmp_path, catalog).task("Wood Anomaly Detection").instances())
+    assert insts[0].to_json()["inputs"]["image"] == {"kind": "image", "path": "images/0.png", "sha256": good}
+    (report,) = validate(tmp_path, catalog).reports
+    (problem,) = report.problems
+    assert problem.instance == "bad" and problem.field == "input.image" and "sha256 differs" in problem.message
