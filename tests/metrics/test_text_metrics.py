@@ -123,6 +123,17 @@ def test_rouge_keeps_chinese_and_matches_rouge_score_with_same_tokens():
     assert compute("rougeL", [pred], [ref]) == pytest.approx(100 * 2 * (2 / 7) * (2 / 4) / (2 / 7 + 2 / 4))
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="我爱北京天安门猫狗 abcé,.", max_size=25),
+       st.text(alphabet="我爱北京天安门猫狗 abcé,.", max_size=25))
+def test_rouge_on_any_script_matches_rouge_score_given_our_tokens(pred, ref):
+    from rouge_score import rouge_scorer
+
+    s = rouge_scorer.RougeScorer(["rouge1", "rougeL"], tokenizer=_OurTokenizer()).score(ref, pred)
+    assert compute("rouge1", [pred], [ref]) == pytest.approx(100 * s["rouge1"].fmeasure)
+    assert compute("rougeL", [pred], [ref]) == pytest.approx(100 * s["rougeL"].fmeasure)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from("abcde"), max_size=30), st.lists(st.sampled_from("abcde"), max_size=30))
 def test_bit_parallel_lcs_equals_dynamic_programming(a, b):
