@@ -173,3 +173,39 @@ def test_split_strips_official_answer_fields(tmp_path, catalog):
     assert vg["data"] and all(set(r) == {"id", "video_path", "frame_count", "caption"} for r in vg["data"])
     math = json.loads((tmp_path / "s/closed/nlp/Mathematical-Word-Problem-Solving/annotation.json").read_text())
     assert math["data"] and all(set(r) == {"id", "problem"} for r in math["data"])
+
+
+def test_split_reads_archives_and_writes_folders(tmp_path, catalog):
+    import io
+    import tarfile
+    import zipfile
+
+    root = tmp_path / "d"
+    (root / "nlp").mkdir(parents=True)
+    with zipfile.ZipFile(root / "nlp/Legal-Question-Answering.zip", "w") as zf:
+        zf.writestr("annotation.json", json.dumps(LEGAL))
+    folder = root / "3D/generation/text_mesh"
+    folder.mkdir(parents=True)
+    doc = json.dumps({"task": "Text-to-3D Living and Arts Mesh Generation", "type": "mesh", "data": [
+        {"id": f"m{i}", "input": {"prompt": "a chair"}, "output": {"answer": f"meshes/{i}.obj"}} for i in range(5)]})
+    with tarfile.open(folder / "open.tar.gz", "w:gz") as tf:
+        for name, data in [("annotation.json", doc.encode())] + [
+                (f"meshes/{i}.obj", b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n") for i in range(5)]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    ds = open_dataset(root, catalog, cache=tmp_path / "cache")
+    assert len(ds.tasks()) == 2, ds.unmatched
+    import os
+
+    os.environ["GENERALBENCH_CACHE"] = str(tmp_path / "cache")
+    try:
+        report = split_dataset(root, tmp_path / "s", catalog)
+    finally:
+        del os.environ["GENERALBENCH_CACHE"]
+    assert report.tasks["language-legal-question-answering"] == {"open": 4, "closed": 6}
+    assert (tmp_path / "s/open/nlp/Legal-Question-Answering/annotation.json").exists()
+    answers = tmp_path / "s/answers/3D/generation/text_mesh"
+    assert (answers / "annotation.json").exists() and len(list((answers / "meshes").iterdir())) == 3
+    assert not (tmp_path / "s/closed/3D/generation/text_mesh/meshes").exists()
+    assert validate(tmp_path / "s/answers", catalog).ok

@@ -187,6 +187,9 @@ class TaskData:
     matched_by: str = ""
     cache: Path | None = None
     limits: Limits | None = None
+    entry: Path | None = None
+    """The dataset-tree entry (task folder or task archive); differs from `source` when a task
+    folder holds a single archive."""
     _folder: Path | None = None
     _annotation: Path | None = None
 
@@ -453,8 +456,8 @@ def open_dataset(root: Path | str, catalog: Catalog | None = None, *, cache: Pat
                                               f"{by_task[task.id].source}", annotation))
             return
         td = TaskData(task=task, source=source, annotation_type=str(header.get("type", "") or ""),
-                      header=header, matched_by=how, cache=cache, limits=limits, _folder=folder,
-                      _annotation=annotation)
+                      header=header, matched_by=how, cache=cache, limits=limits, entry=entry,
+                      _folder=folder, _annotation=annotation)
         by_task[task.id] = td
         found.append(td)
 

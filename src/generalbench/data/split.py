@@ -90,9 +90,10 @@ def _place_ref(ref: MediaRef, folder: Path, dest_folder: Path) -> None:
 
 
 def _rel_folder(td: TaskData, root: Path) -> Path:
-    rel = td.source.relative_to(root)
-    if is_archive(td.source):
-        rel = rel.with_name(archive_stem(td.source))
+    entry = td.entry or td.source
+    rel = entry.relative_to(root)
+    if is_archive(entry):
+        rel = rel.with_name(archive_stem(entry))
     return rel
 
 
