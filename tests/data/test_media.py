@@ -197,3 +197,18 @@ def test_png_decoder_agrees_with_pillow_for_each_filter(tmp_path, ftype):
         reference = np.asarray(img.convert("RGB"))
     assert np.array_equal(reference, arr)
     assert np.array_equal(media._read_png16_rgb(tmp_path / "f.png"), reference)
+
+
+def test_video_max_frames_and_probe(tmp_path):
+    pytest.importorskip("av")
+    frames = np.zeros((9, 16, 16, 3), np.uint8)
+    for t in range(9):
+        frames[t] = 20 * t
+    media.save_video(tmp_path / "v.mp4", frames)
+    out = media.load_video(tmp_path / "v.mp4", max_frames=3)
+    assert out.shape == (3, 16, 16, 3)
+    assert [round(float(f.mean()) / 20) for f in out] == [0, 4, 8]  # first, middle, last
+    assert media.probe_video(tmp_path / "v.mp4") == 9
+    (tmp_path / "broken.mp4").write_bytes(b"\0" * 100)
+    with pytest.raises(DataError, match="broken.mp4"):
+        media.probe_video(tmp_path / "broken.mp4")

@@ -105,6 +105,20 @@ class MediaRef(BaseModel):
         }[self.kind]
         return loader(path)
 
+    def probe(self, base: Path | str | None = None) -> None:
+        """Check the media decodes, holding at most one frame of a video at a time."""
+        from generalbench.data import media
+
+        path = self.resolve(base)
+        if not path.exists():
+            raise DataError(f"{path}: {self.kind} file not found")
+        if self.kind == "video":
+            media.probe_video(path)
+        elif self.kind == "frames":
+            media.probe_frames(path)
+        else:
+            self.load(base)
+
     def with_base(self, base: Path) -> MediaRef:
         return self.model_copy(update={"base": base})
 

@@ -99,19 +99,57 @@ def _require_av():
 
 
 def load_video(path: Path | str, max_frames: int | None = None) -> np.ndarray:
-    """A video file as a T x H x W x 3 uint8 RGB array (at most `max_frames`, uniformly kept)."""
+    """A video file as a T x H x W x 3 uint8 RGB array (at most `max_frames`, uniformly kept).
+
+    With `max_frames`, only the kept frames are converted and held, so a long video costs
+    `max_frames` frames of memory when the container knows its frame count.
+    """
     av = _require_av()
     try:
         with av.open(str(path)) as container:
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+            stream = container.streams.video[0]
+            total = int(stream.frames or 0)
+            keep = None
+            if max_frames is not None and total > max_frames:
+                keep = set(np.linspace(0, total - 1, max_frames).round().astype(int).tolist())
+            frames = [f.to_ndarray(format="rgb24") for i, f in enumerate(container.decode(stream))
+                      if keep is None or i in keep]
     except Exception as exc:  # noqa: BLE001
         raise _fail(path, "video", exc) from None
     if not frames:
         raise DataError(f"{path}: video holds no frames")
     if max_frames is not None and len(frames) > max_frames:
-        keep = np.linspace(0, len(frames) - 1, max_frames).round().astype(int)
-        frames = [frames[i] for i in keep]
+        idx = np.linspace(0, len(frames) - 1, max_frames).round().astype(int)
+        frames = [frames[i] for i in idx]
     return np.stack(frames)
+
+
+def probe_video(path: Path | str) -> int:
+    """Decode every frame of a video without keeping any; the frame count (validation)."""
+    av = _require_av()
+    count = 0
+    try:
+        with av.open(str(path)) as container:
+            for _ in container.decode(video=0):
+                count += 1
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(path, "video", exc) from None
+    if not count:
+        raise DataError(f"{path}: video holds no frames")
+    return count
+
+
+def probe_frames(folder: Path | str) -> int:
+    """Decode every frame image of a folder one at a time (validation); the frame count."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: frame folder not found")
+    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise DataError(f"{folder}: frame folder holds no images")
+    for f in files:
+        load_image(f)
+    return len(files)
 
 
 def save_video(path: Path | str, frames: np.ndarray, fps: int = 8) -> None:

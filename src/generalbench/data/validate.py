@@ -63,7 +63,7 @@ def _check_media(ref: MediaRef, decode: bool) -> str | None:
         if ref.sha256:
             ref.verify()
         if decode:
-            ref.load()
+            ref.probe()
     except GeneralBenchError as exc:
         return str(exc)
     return None
