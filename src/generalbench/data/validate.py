@@ -156,8 +156,10 @@ def _check_predictions(td: TaskData, preds: Predictions, ids: set[str], report: 
 
 def _all_ids(td: TaskData) -> set[str]:
     """Every id of the task (used only when a quick subset is checked)."""
-    _, records = td.load()
-    return {str(r.get("id")) for r in records if isinstance(r, dict)}
+    from generalbench.data.dataset import _raw_id
+    from generalbench.data.jsonstream import iter_data
+
+    return {i for i in (_raw_id(r) for r in iter_data(td.annotation_path)) if i is not None}
 
 
 @dataclass
