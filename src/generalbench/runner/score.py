@@ -147,6 +147,12 @@ def metric_options(task: Task, instances: list[Any]) -> dict[str, Any]:
     if task.metric == "codebleu" and instances:
         lang = str(instances[0].inputs.get("language") or "python").lower()
         return {"lang": lang}
+    if get_spec(task.metric).family in ("features", "judge"):  # model-based: per-task variants
+        def text(inst: Any, *keys: str) -> str | None:
+            return next((str(inst.inputs[k]) for k in keys if inst.inputs.get(k)), None)
+
+        return {"task": task.id, "prompts": [text(i, "prompt", "text", "question") for i in instances],
+                "questions": [text(i, "question", "prompt", "text") for i in instances]}
     return {}
 
 
