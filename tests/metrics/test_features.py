@@ -114,6 +114,16 @@ def test_clip_score_text_alignment_matches_direct_computation(tiny_clip: Path) -
     assert hessel == pytest.approx(np.mean(250 * np.maximum(expected / 100, 0)), abs=1e-4)
 
 
+def test_prompts_option_and_missing_predictions(tiny_clip: Path) -> None:
+    prompts = ["a red cat", "a blue dog"]
+    by_ref = compute_detailed("clip_score", IMAGES[:2], prompts, weights=str(tiny_clip))
+    by_opt = compute_detailed("clip_score", IMAGES[:2], [IMAGES[2], IMAGES[3]], weights=str(tiny_clip),
+                              prompts=prompts)
+    assert by_opt.per_instance == pytest.approx(by_ref.per_instance)
+    missing = compute_detailed("clip_score", [None, IMAGES[1]], prompts, weights=str(tiny_clip))
+    assert missing.per_instance == pytest.approx([0.0, by_ref.per_instance[1]])
+
+
 def test_clip_image_score_and_style(tiny_clip: Path) -> None:
     same = compute("clip_image_score", IMAGES[:2], IMAGES[:2], weights=str(tiny_clip))
     assert same == pytest.approx(100.0, abs=1e-3)
@@ -296,6 +306,8 @@ def test_fvd_with_torchscript_i3d(tmp_path: Path) -> None:
     fake = [np.clip(v.astype(int) + 60, 0, 255).astype(np.uint8) for v in real]
     assert compute("fvd", real, real, weights=str(path)) == pytest.approx(0.0, abs=1e-6)
     assert compute("fvd", fake, real, weights=str(path)) > 0
+    partial = compute_detailed("fvd", [fake[0], None, fake[2]], real, weights=str(path))
+    assert partial.details["n_missing"] == 1 and partial.details["n_pred"] == 2
     with pytest.raises(MetricError, match="at least 9 frames"):
         compute("fvd", [v[:4] for v in real], real, weights=str(path))
 

@@ -73,7 +73,8 @@ def stub() -> Iterator[StubJudge]:
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GENERALBENCH_CACHE", str(tmp_path / "cache"))
-    for var in ("GENERALBENCH_JUDGE_BASE_URL", "GENERALBENCH_JUDGE_MODEL", "GENERALBENCH_JUDGE_API_KEY"):
+    for var in ("GENERALBENCH_JUDGE", "GENERALBENCH_JUDGE_BASE_URL", "GENERALBENCH_JUDGE_MODEL",
+                "GENERALBENCH_JUDGE_API_KEY"):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -89,6 +90,14 @@ def test_gpt_score_with_openai_compatible_endpoint(stub: StubJudge, tmp_path: Pa
     # cached: the same inputs are not sent again
     again = compute_detailed("gpt_score", preds, [QA, QA], **opts)
     assert again.value == result.value and again.details["cache_hits"] == 2 and len(stub.requests) == 2
+
+
+def test_missing_prediction_scores_zero_without_a_call_and_questions_option(stub: StubJudge) -> None:
+    result = compute_detailed("gpt_score", [None, "Paris"], ["Paris", "Paris"], judge="openai:m",
+                              judge_base_url=stub.url, judge_cache=False,
+                              questions=[None, "What is the capital of France?"])
+    assert result.per_instance == [0.0, 90.0] and len(stub.requests) == 1
+    assert "Question: What is the capital of France?" in stub.requests[0]["messages"][-1]["content"]
 
 
 def test_environment_configures_the_endpoint(stub: StubJudge, monkeypatch: pytest.MonkeyPatch) -> None:

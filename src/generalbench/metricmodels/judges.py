@@ -27,6 +27,7 @@ from generalbench.errors import MetricError, ModelError
 ENV_BASE_URL = "GENERALBENCH_JUDGE_BASE_URL"
 ENV_MODEL = "GENERALBENCH_JUDGE_MODEL"
 ENV_API_KEY = "GENERALBENCH_JUDGE_API_KEY"
+ENV_JUDGE = "GENERALBENCH_JUDGE"  # e.g. "local" or "openai:gpt-4o-2024-08-06"
 
 
 # ---- rubrics --------------------------------------------------------------------------------
@@ -185,19 +186,20 @@ class LocalJudge:
 def judge_from_options(options: dict[str, Any]) -> Judge:
     """Build the judge the user configured; no configuration is an error, not a fallback.
 
-    options['judge']: 'local' | 'local:<model id or path>' | 'openai:<model>' | a Judge object;
-    otherwise $GENERALBENCH_JUDGE_BASE_URL + $GENERALBENCH_JUDGE_MODEL select an endpoint.
+    options['judge'] (or $GENERALBENCH_JUDGE): 'local' | 'local:<model id or path>' |
+    'openai:<model>' | a Judge object; otherwise $GENERALBENCH_JUDGE_BASE_URL +
+    $GENERALBENCH_JUDGE_MODEL select an endpoint.
     """
-    spec = options.get("judge")
+    spec = options.get("judge") or os.environ.get(ENV_JUDGE) or None
     if spec is not None and not isinstance(spec, str):
         return spec  # an already-built judge
     if spec is None and os.environ.get(ENV_BASE_URL):
         spec = "openai:" + os.environ.get(ENV_MODEL, "")
     if spec is None:
-        raise MetricError("metric 'gpt_score' needs an LLM judge and none is configured: pass "
-                          f"judge='openai:<model>' with {ENV_BASE_URL} (and {ENV_API_KEY}), or "
-                          "judge='local' / 'local:<model id or path>'; it is never replaced by "
-                          "exact match")
+        raise MetricError("metric 'gpt_score' needs an LLM judge and none is configured: set "
+                          f"{ENV_JUDGE}=local (or local:<model id or path>), or {ENV_BASE_URL} + "
+                          f"{ENV_MODEL} (+ {ENV_API_KEY}) for an OpenAI-compatible endpoint, or pass "
+                          "judge=...; it is never replaced by exact match")
     kind, _, arg = spec.partition(":")
     if kind == "openai":
         base = options.get("judge_base_url") or os.environ.get(ENV_BASE_URL)

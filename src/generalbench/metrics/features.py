@@ -10,6 +10,10 @@ all of them are:
   device      "auto" (GPU when present) | "cpu" | "cuda"
   batch_size  items per forward pass (default 16)
   cache_dir   where reference-set statistics are cached (FID/FVD/FAD)
+  prompts     per-instance prompt texts (the task's inputs); CLIP/CLAP text alignment uses them
+              instead of the reference when given
+A missing or unparseable prediction (None) scores as the worst value of a per-instance metric
+(0, or MOS 1, or WER 100%) and is left out of a distribution distance (counted in details).
 Missing weights raise MissingWeightsError; a missing extra raises MetricError naming the extra.
 No metric falls back to another or invents a value. Heavy packages load lazily, inside calls.
 """
@@ -88,6 +92,20 @@ def _is_text(x: Any) -> bool:
     return isinstance(x, str)
 
 
+def _per_item(predictions: Sequence[Any], fn: Any, worst: float) -> list[float]:
+    """fn(prediction) per instance; a missing prediction (None) scores `worst`."""
+    return [worst if p is None else float(fn(p)) for p in predictions]
+
+
+def _prompts(options: dict[str, Any], n: int) -> list[Any]:
+    prompts = options.get("prompts")
+    if prompts is None:
+        return [None] * n
+    if len(prompts) != n:
+        raise MetricError(f"option prompts has {len(prompts)} entries for {n} predictions")
+    return list(prompts)
+
+
 def _mean_result(per: list[float], details: dict[str, Any]) -> MetricResult:
     if not per:
         raise MetricError("no instances to score")
@@ -113,9 +131,14 @@ def _frechet(metric: str, predictions: Sequence[Any], references: Sequence[Any],
     ref_items = [r for r in references if r is not None]
     extractor = f"{model.id}|{model.weights.root}|{metric}"
     ref_stats, hit = cached_stats(extractor, ref_items, stats_of, options.get("cache_dir"))
-    pred_stats = stats_of(list(predictions))
+    present = [p for p in predictions if p is not None]
+    if len(present) < 2:
+        raise MetricError(f"{metric}: needs at least 2 generated items, got {len(present)} "
+                          f"(of {len(predictions)} predictions)")
+    pred_stats = stats_of(present)
     value = frechet_distance(pred_stats, ref_stats)
     return MetricResult(value, None, {**model.info(), "n_pred": pred_stats.n, "n_ref": ref_stats.n,
+                                      "n_missing": len(predictions) - len(present),
                                       "reference_stats_cached": hit})
 
 
@@ -148,7 +171,7 @@ def fad(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -
 
 
 def _clip_like_alignment(metric: str, predictions: Sequence[Any], references: Sequence[Any],
-                         options: dict[str, Any], embed_pred: str) -> MetricResult:
+                         options: dict[str, Any], embed_pred: str, text_first: bool = False) -> MetricResult:
     """Mean over instances of 100*cos(prediction, reference) (frames averaged for videos).
 
     The reference is text (the prompt: text alignment) or media of the prediction's kind
@@ -157,7 +180,12 @@ def _clip_like_alignment(metric: str, predictions: Sequence[Any], references: Se
     model = _model(metric, options)
     w = options.get("clipscore_w")
     per = []
-    for pred, ref in zip(predictions, references, strict=True):
+    prompts = _prompts(options, len(predictions)) if text_first else [None] * len(predictions)
+    for pred, ref, prompt in zip(predictions, references, prompts, strict=True):
+        if pred is None:
+            per.append(0.0)
+            continue
+        ref = prompt if prompt is not None else ref
         refs = ref if isinstance(ref, list) and ref and not isinstance(ref[0], (int, float)) else [ref]
         if embed_pred == "images":
             pe = model.embed_images(list(_frames(pred)))
@@ -178,7 +206,7 @@ def _clip_like_alignment(metric: str, predictions: Sequence[Any], references: Se
 
 def _consistency(metric: str, predictions: Sequence[Any], options: dict[str, Any]) -> MetricResult:
     model = _model(metric, options)
-    per = [100.0 * temporal_consistency(model.embed_images(list(_frames(v)))) for v in predictions]
+    per = _per_item(predictions, lambda v: 100.0 * temporal_consistency(model.embed_images(list(_frames(v)))), 0.0)
     return _mean_result(per, {**model.info(), "variant": "vbench_temporal_consistency"})
 
 
@@ -187,8 +215,8 @@ def clip_score(predictions: Sequence[Any], references: Sequence[Any], **options:
     """CLIP score x100 (plain cosine; see featmath.cosine_score), or VBench background consistency."""
     if _task_setting(options, "variant") == "background_consistency":
         return _consistency("clip_score", predictions, options)
-    preds = [_renderable(p, options) for p in predictions]
-    return _clip_like_alignment("clip_score", preds, references, options, "images")
+    preds = [None if p is None else _renderable(p, options) for p in predictions]
+    return _clip_like_alignment("clip_score", preds, references, options, "images", text_first=True)
 
 
 def _renderable(pred: Any, options: dict[str, Any]) -> Any:
@@ -228,7 +256,7 @@ def dino_score(predictions: Sequence[Any], references: Sequence[Any], **options:
 @register("clap")
 def clap(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """CLAP score x100: cosine of the generated audio with the caption (or a reference clip)."""
-    return _clip_like_alignment("clap", predictions, references, options, "audio")
+    return _clip_like_alignment("clap", predictions, references, options, "audio", text_first=True)
 
 
 @register("style_clap")
@@ -244,6 +272,9 @@ def frame_acc(predictions: Sequence[Any], references: Sequence[Any], **options: 
     model = _model("frame_acc", options)
     per = []
     for pred, ref in zip(predictions, references, strict=True):
+        if pred is None:
+            per.append(0.0)
+            continue
         if not (isinstance(ref, dict) and _is_text(ref.get("target")) and _is_text(ref.get("source"))):
             raise MetricError("frame_acc needs each reference as {'target': prompt, 'source': prompt}")
         frames = model.embed_images(list(_frames(pred)))
@@ -267,6 +298,9 @@ def classifier_acc(predictions: Sequence[Any], references: Sequence[Any], **opti
     text = model.embed_texts([template.format(lab) for lab in labels])
     per = []
     for pred, ref in zip(predictions, references, strict=True):
+        if pred is None:
+            per.append(0.0)
+            continue
         img = model.embed_images(list(_frames(pred))).mean(axis=0)
         per.append(100.0 * float(labels[int(np.argmax(text @ img))] == str(ref)))
     return _mean_result(per, {**model.info(), "labels": len(labels)})
@@ -277,7 +311,7 @@ def aesthetic(predictions: Sequence[Any], references: Sequence[Any], **options: 
     """VBench aesthetic quality x100: LAION linear head on CLIP ViT-L/14 frame embeddings / 10."""
     clip = _model("aesthetic", options)
     head = _model("aesthetic", options, role="head")
-    per = [10.0 * float(np.mean(head.score(clip.embed_images(list(_frames(v)))))) for v in predictions]
+    per = _per_item(predictions, lambda v: 10.0 * float(np.mean(head.score(clip.embed_images(list(_frames(v)))))), 0.0)
     return _mean_result(per, {**clip.info(), "head": head.info()})
 
 
@@ -289,15 +323,17 @@ def mos(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -
     """DNSMOS P.835 overall quality (OVRL, 1-5) of generated speech, averaged over clips."""
     model = _model("mos", options)
     key = str(options.get("dnsmos_score", "ovrl"))
-    scores = model.score([_as_clip(p) for p in predictions])
-    return _mean_result([s[key] for s in scores], {**model.info(), "score": key})
+    present = [_as_clip(p) for p in predictions if p is not None]
+    scores = iter(model.score(present))
+    per = [1.0 if p is None else next(scores)[key] for p in predictions]  # 1 = worst MOS
+    return _mean_result(per, {**model.info(), "score": key})
 
 
 def transcribe(predictions: Sequence[Any], options: dict[str, Any], metric: str) -> tuple[list[str], Any]:
     model = _model(metric, options)
-    texts = model.transcribe([_as_clip(p) for p in predictions],
-                             language=options.get("language", "en"))
-    return texts, model
+    present = [_as_clip(p) for p in predictions if p is not None]
+    heard = iter(model.transcribe(present, language=options.get("language", "en")))
+    return ["" if p is None else next(heard) for p in predictions], model
 
 
 @register("wer")
@@ -334,7 +370,7 @@ def temporal_flicker(predictions: Sequence[Any], references: Sequence[Any], **op
     """VBench temporal flickering x100: (255 - mean |frame difference|) / 255."""
     from generalbench.metricmodels import motion
 
-    return _mean_result([100.0 * motion.temporal_flicker(_frames(v)) for v in predictions],
+    return _mean_result(_per_item(predictions, lambda v: 100.0 * motion.temporal_flicker(_frames(v)), 0.0),
                         {"definition": "vbench temporal_flickering"})
 
 
@@ -343,7 +379,7 @@ def flow_score(predictions: Sequence[Any], references: Sequence[Any], **options:
     """Dynamic degree: % of videos judged dynamic by VBench's rule on a Lucas-Kanade flow estimate."""
     from generalbench.metricmodels import motion
 
-    return _mean_result([100.0 * motion.is_dynamic(_frames(v)) for v in predictions],
+    return _mean_result(_per_item(predictions, lambda v: 100.0 * motion.is_dynamic(_frames(v)), 0.0),
                         {"flow": "pyramidal Lucas-Kanade (VBench uses RAFT)"})
 
 
@@ -354,7 +390,7 @@ def _vbench(metric: str, predictions: Sequence[Any], references: Sequence[Any],
         raise MetricError(f"metric {metric!r}: no VBench dimension declared for task "
                           f"{_task_id(options)!r} (metricmodels/tasks.yaml or option vbench=...)")
     model = _model(metric, options)
-    prompts = [r for r in references if _is_text(r)] or None
+    prompts = options.get("prompts") or [r for r in references if _is_text(r)] or None
     mean, per = model.evaluate(str(dimension), list(predictions), prompts)
     return MetricResult(100.0 * mean, [100.0 * p for p in per], {**model.info(), "dimension": dimension})
 

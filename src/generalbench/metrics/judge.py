@@ -3,8 +3,9 @@
 Per instance the judge sees the question, the reference answer and the model's answer (plus the
 task's media when the rubric asks for it and the judge is multimodal) and answers one integer on
 the rubric's scale; the metric is the mean of 100*(s-lo)/(hi-lo). A reply without a number is an
-error naming the instance, not a silent zero. Options: task, judge, judge_base_url,
-judge_multimodal, judge_cache (path; False disables caching), device.
+error naming the instance, not a silent zero; a missing prediction scores 0 without a judge call.
+Options: task, questions (per-instance question texts from the task inputs), judge,
+judge_base_url, judge_multimodal, judge_cache (path; False disables caching), device.
 """
 
 from __future__ import annotations
@@ -60,16 +61,22 @@ def gpt_score(predictions: Sequence[Any], references: Sequence[Any], **options: 
     lo, hi = rubric.scale
     per: list[float] = []
     hits = 0
+    questions = list(options.get("questions") or [None] * len(predictions))
+    if len(questions) != len(predictions):
+        raise MetricError(f"gpt_score: {len(questions)} questions for {len(predictions)} predictions")
     for i, (pred, ref) in enumerate(zip(predictions, references, strict=True)):
+        if pred is None:  # no (parseable) answer: the worst score, without asking the judge
+            per.append(0.0)
+            continue
         question, answer, media = _fields(ref)
-        if options.get("question") is not None and not question:
-            question = str(options["question"])
+        if not question and questions[i] is not None:
+            question = str(questions[i])
         if media and rubric.media == "required" and not judge.multimodal:
             raise MetricError(f"instance {i}: rubric {rubric.id!r} requires the task's media but the "
                               "judge is text-only; configure a multimodal judge (judge_multimodal=True)")
         send_media = media if (media and judge.multimodal and rubric.media != "none") else None
         messages = build_messages(rubric, question=question, reference=answer,
-                                  prediction="" if pred is None else str(pred), media=send_media)
+                                  prediction=str(pred), media=send_media)
         key = JudgeCache.key(judge.identity(), rubric, messages) if cache else ""
         reply = cache.get(key) if cache else None
         if reply is None:
