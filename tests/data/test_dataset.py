@@ -191,3 +191,9 @@ def test_pinned_media_hash_is_checked(tmp_path, catalog):
     (report,) = validate(tmp_path, catalog).reports
     (problem,) = report.problems
     assert problem.instance == "bad" and problem.field == "input.image" and "sha256 differs" in problem.message
+
+
+def test_root_may_be_a_modality_folder(tmp_path, catalog):
+    write_task(tmp_path, "NLP/Legal-Question-Answering", QA)
+    ds = open_dataset(tmp_path / "NLP", catalog)
+    assert [td.task.id for td in ds.tasks()] == ["language-legal-question-answering"] and not ds.unmatched

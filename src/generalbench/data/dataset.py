@@ -461,13 +461,7 @@ def open_dataset(root: Path | str, catalog: Catalog | None = None, *, cache: Pat
         by_task[task.id] = td
         found.append(td)
 
-    for top in sorted(root.iterdir()):
-        if top.name.startswith(".") or not top.is_dir():
-            continue
-        modality = modality_folders.get(top.name.lower())
-        if modality is None:
-            unmatched.append(Unmatched(top, "not a modality folder (image, video, audio, 3d, nlp)"))
-            continue
+    def scan_modality(top: Path, modality: str) -> None:
         for entry in sorted(top.iterdir()):
             paradigm = paradigm_folders.get(entry.name.lower()) if entry.is_dir() else None
             if modality != "language" and paradigm is not None:
@@ -475,6 +469,18 @@ def open_dataset(root: Path | str, catalog: Catalog | None = None, *, cache: Pat
                     visit(task_entry, modality, paradigm)
             else:
                 visit(entry, modality, None)
+
+    tops = [t for t in sorted(root.iterdir()) if not t.name.startswith(".") and t.is_dir()]
+    own = modality_folders.get(root.name.lower())
+    if own is not None and not any(t.name.lower() in modality_folders for t in tops):
+        scan_modality(root, own)  # the root is itself a modality folder (e.g. `.../nlp`)
+        tops = []
+    for top in tops:
+        modality = modality_folders.get(top.name.lower())
+        if modality is None:
+            unmatched.append(Unmatched(top, "not a modality folder (image, video, audio, 3d, nlp)"))
+            continue
+        scan_modality(top, modality)
     order = {t.id: i for i, t in enumerate(catalog)}
     found.sort(key=lambda td: order.get(td.task.id, len(order)))
     return Dataset(root=root, catalog=catalog, task_data=found, unmatched=unmatched)
