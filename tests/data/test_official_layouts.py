@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from generalbench.data import MediaRef, load_native, open_dataset
-from generalbench.data.media import encode_rle, save_flow
+from generalbench.data.media import encode_rle, save_flow, save_mask
 from generalbench.errors import DataError
 
 from .helpers import image, wav, write_task
@@ -286,3 +286,27 @@ def test_video_frames_qa_and_generation(tmp_path, catalog):
     assert t2v.inputs == {"prompt": "a runner"} and t2v.target is None
     (iv,) = ds.task("video-generation-vehicle-image-to-video-generation").instances()
     assert iv.inputs["image"].load().shape == (8, 8, 3)
+
+
+def test_video_restoration_and_salient_detection_layouts(tmp_path, catalog):
+    den = write_task(tmp_path, "video/generation/VideoDenoising", {
+        "task": "Video Denoising", "type": "VideoRestoration",
+        "data": [{"id": "r0", "input": {"pred_dir": "preds/r0", "gt_dir": "gt/r0"}}]})
+    for i in range(2):
+        image(den / f"gt/r0/{i}.png", 10 * i)
+    sal = write_task(tmp_path, "video/comprehension/VideoSalientObjectDetection", {
+        "task": "Video Salient Object Detection", "type": "VideoObjectDetection",
+        "data": [{"id": "s0", "input": {"pred_dir": "preds/s0", "gt_dir": "gt/s0", "video_folder": "frames/s0"}}]})
+    for i in (10, 2):
+        (sal / "gt/s0").mkdir(parents=True, exist_ok=True)
+        save_mask(sal / f"gt/s0/{i}.png", np.full((3, 3), i, np.uint8))
+        image(sal / f"frames/s0/{i}.jpg")
+    ds = open_dataset(tmp_path, catalog)
+    assert not ds.unmatched, ds.unmatched
+    (r,) = ds.task("video-generation-video-denoising").instances()
+    assert r.target.kind == "frames" and r.target.path == "gt/r0" and r.meta["pred_dir"] == "preds/r0"
+    assert load_native("video", r.target).shape == (2, 8, 8, 3)
+    (s,) = ds.task("video-comprehension-video-salient-object-detection").instances()
+    assert [m.path for m in s.target] == ["gt/s0/2.png", "gt/s0/10.png"]
+    assert [int(m[0, 0]) for m in load_native("mask_series", s.target)] == [2, 10]
+    assert s.inputs["video_folder"].kind == "frames"
