@@ -79,6 +79,7 @@ class HFBackend:
     def __init__(self, config: ModelConfig) -> None:
         torch = _require("torch")
         transformers = _require("transformers")
+        transformers.utils.logging.disable_progress_bar()  # the run has its own progress display
         p = config.params
         self.name = config.name
         self.batch_size = int(p.get("batch_size", 8))
