@@ -21,22 +21,6 @@ from generalbench.metrics.specs import get_spec
 CATALOG = load_catalog()
 TASK_IDS = [m.task.id for m in mini_tasks(CATALOG)]
 
-# Seams between the data layer and the metrics that do not meet yet (found by this test). Each
-# is a strict xfail: once fixed, the test passes, xfail reports XPASS and the entry must go.
-KNOWN_SEAM_DEFECTS = {
-    "3d-comprehension-3d-aircrafts-part-segmentation":
-        "data.native.load_native returns a point_labels reference MediaRef(kind='array') "
-        "undecoded (the prediction path decodes)",
-}
-
-
-def _params():
-    for task_id in TASK_IDS:
-        reason = KNOWN_SEAM_DEFECTS.get(task_id)
-        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-        yield pytest.param(task_id, marks=marks, id=task_id)
-
-
 @pytest.fixture(scope="module")
 def loaded(mini, oracle):
     root, _ = mini
@@ -55,7 +39,7 @@ def test_oracle_folder_validates(loaded):
             assert all(ref.exists() for ref in preds.artifacts(td.task, value))
 
 
-@pytest.mark.parametrize("task_id", list(_params()))
+@pytest.mark.parametrize("task_id", TASK_IDS)
 def test_oracle_scores_full_marks(loaded, task_id):
     tasks, preds = loaded
     td = tasks[task_id]
