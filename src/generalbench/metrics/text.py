@@ -163,10 +163,11 @@ def label_set(value: Any, separator: str = "<p>") -> frozenset[str]:
     if value is None:
         return frozenset()
     items = value.split(separator) if isinstance(value, str) else value
-    if isinstance(items, (dict,)):
+    if isinstance(items, dict):
         items = [items]
-    keys = (_item_key(i) for i in items)
-    return frozenset(k for k in keys if k)
+    keys = {normalize_label(i) if isinstance(i, str) else _item_key(i) for i in items}
+    keys.discard("")
+    return frozenset(keys)
 
 
 def _set_f1(predictions: Sequence[Any], references: Sequence[Any], separator: str) -> MetricResult:
