@@ -217,3 +217,13 @@ def test_generative_nlp_types_do_not_ask_for_a_short_answer():
                       annotation_type=typ).messages[0].text
         assert "as short as possible" not in text, task_id
     assert "style: formal" in text
+
+
+def test_info_reports_version_and_templates_hash(tmp_path):
+    from generalbench.prompts import info
+
+    shipped = info()
+    assert shipped["version"] == PROMPTS_VERSION and len(shipped["hash"]) == 16
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"version": "mine-1"}))
+    assert info(path)["version"] == "mine-1"

@@ -9,5 +9,11 @@ from generalbench.prompts.render import PromptError, Templates, load_templates, 
 
 PROMPTS_VERSION = load_templates().version
 
+
+def info(path=None) -> dict[str, str]:
+    """{"version", "hash"} of the templates in use (shipped, or merged with an override file),
+    for run manifests and reports."""
+    return load_templates(path).info()
+
 __all__ = ["PROMPTS_VERSION", "MediaPart", "Message", "Prompt", "PromptError", "Templates",
-           "TextPart", "load_templates", "render"]
+           "TextPart", "info", "load_templates", "render"]
