@@ -42,6 +42,7 @@ def _fail(reason: str) -> ParseResult:
 @dataclass(frozen=True)
 class Rules:
     strip: re.Pattern
+    strip_triggers: tuple[str, ...]
     prefixes: re.Pattern
     prefix_keywords: tuple[str, ...]
     choice: tuple[re.Pattern, ...]
@@ -65,6 +66,7 @@ def rules() -> Rules:
     flags = re.IGNORECASE | re.DOTALL
     return Rules(
         strip=re.compile("|".join(f"(?:{p})" for p in data["strip"]), flags),
+        strip_triggers=tuple(data["strip_triggers"]),
         prefix_keywords=tuple(str(k).lower() for k in data["prefix_keywords"]),
         prefixes=re.compile("|".join(f"(?:{p})" for p in data["answer_prefixes"]), re.IGNORECASE),
         choice=tuple(re.compile(p) for p in data["choice_patterns"]),
@@ -84,7 +86,10 @@ def rules() -> Rules:
 # --- text cleaning ---------------------------------------------------------------------------
 def clean(text: str) -> str:
     """Output without reasoning traces and code fences, stripped."""
-    return rules().strip.sub("", text).strip()
+    r = rules()
+    if any(t in text for t in r.strip_triggers):
+        text = r.strip.sub("", text)
+    return text.strip()
 
 
 def answer_span(text: str) -> str:
