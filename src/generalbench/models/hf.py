@@ -202,7 +202,7 @@ class HFBackend:
         for b in range(0, len(order), max(1, self.batch_size)):
             idx = order[b:b + max(1, self.batch_size)]
             batch = [requests[i] for i in idx]
-            # settings are per task, and the executor feeds one task at a time
+            # one config per backend, so every request of a batch has the same settings
             outs = await asyncio.to_thread(self._generate_sync, batch)
             for i, o in zip(idx, outs, strict=True):
                 results[i] = o

@@ -143,10 +143,13 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
                 w.cancel()
         stats.min_concurrency = limit.min_seen
     else:
-        by_task: dict[str, list[ModelRequest]] = {}
+        # batch_size 0: one call per task (offline engines schedule a task's prompts together);
+        # n > 1: chunks of `chunk_size` across tasks (one config, so one set of settings), which
+        # the backend sorts by length into batches of n
+        groups: dict[str, list[ModelRequest]] = {}
         for r in requests:
-            by_task.setdefault(r.task.id, []).append(r)
-        for reqs in by_task.values():
+            groups.setdefault(r.task.id if backend.batch_size == 0 else "", []).append(r)
+        for reqs in groups.values():
             size = getattr(backend, "chunk_size", 0) or backend.batch_size or len(reqs)
             for i in range(0, len(reqs), size):
                 pending = reqs[i:i + size]
