@@ -63,7 +63,7 @@ register_all(app)
 def main() -> None:
     """Console-script entry point: run the app, turning user errors into one clear line."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except GeneralBenchError as exc:
         if _state["debug"]:
             raise
@@ -84,6 +84,8 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":
