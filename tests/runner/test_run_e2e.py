@@ -60,6 +60,11 @@ def test_run_writes_predictions_scores_and_level_report(tmp_path, bench):
         assert tasks[task_id]["raw"] is not None and tasks[task_id]["instances"] == PER_TASK
     assert tasks["image-generation-image-deblurring"]["raw"] is None  # unsupported
     assert "General-Level" in res.out
+    # the run folder is a predictions folder that `generalbench score` scores the same way
+    later = run_cli("score", tmp_path / "run", "--data", bench, "--out", tmp_path / "rescored")
+    assert later.code == 0, later.err
+    again = json.loads((tmp_path / "rescored" / "report.json").read_text())
+    assert again["scores"] == report["scores"]
     # a second run answers everything from the journal: no request reaches the server
     with TestServer(tmp_path / "srv2") as srv:
         res = run_cli(*run_args(srv.base_url, bench, tmp_path / "run", "--no-score"))
