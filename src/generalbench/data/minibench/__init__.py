@@ -29,9 +29,14 @@ MARKER = "minibench.json"
 DEFAULT_PER_TASK = 12
 MODALITY_FOLDERS = {"image": "image", "video": "video", "audio": "audio", "3d": "3D",
                     "language": "nlp"}
-ARTIFACT_OUTPUTS = frozenset({"image", "video", "audio", "pointcloud", "mesh", "motion", "mask",
-                              "mask_series", "dense", "dense_series", "flow", "point_labels"})
-"""Native output types whose values live in files (the prediction is a path)."""
+
+
+def _is_artifact(output: str) -> bool:
+    """Whether values of a native output type live in files (the prediction is a path)."""
+    from generalbench.data.native import OUTPUT_TYPES
+
+    return OUTPUT_TYPES[output].artifact is not None or output == "point_labels"
+
 
 __all__ = ["MINIBENCH_VERSION", "MiniTask", "make_mini", "mini_tasks", "oracle_prediction",
            "write_oracle_predictions"]
@@ -156,9 +161,9 @@ def oracle_prediction(mini: MiniTask, record: dict, task_dir: Path, writer) -> A
     """The reference of one record as a prediction value (artifacts copied via `writer`)."""
     value = mini.reference(record)
     out, task_id, rid = mini.task.output, mini.task.id, str(record["id"])
-    if out in ARTIFACT_OUTPUTS and isinstance(value, list):  # one file per frame
+    if _is_artifact(out) and isinstance(value, list):  # one file per frame
         return [_copy(task_dir, v, writer, task_id, f"{rid}_{i:05d}") for i, v in enumerate(value)]
-    if out in ARTIFACT_OUTPUTS:
+    if _is_artifact(out):
         return _copy(task_dir, value, writer, task_id, rid)
     if out == "label_set":
         return [s.strip() for s in value.split(",")] if isinstance(value, str) else list(value)
