@@ -122,6 +122,8 @@ class OpenAIBackend:
             except ModelCallError as exc:
                 return exc
 
+        if len(requests) == 1:  # the executor's usual call: no extra task per request
+            return [await safe(requests[0])]
         return list(await asyncio.gather(*(safe(r) for r in requests)))
 
     async def aclose(self) -> None:
