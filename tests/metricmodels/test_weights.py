@@ -147,3 +147,20 @@ def test_fetch_reports_unreachable_sources(tmp_path: Path) -> None:
 def test_unknown_model_suggests() -> None:
     with pytest.raises(MissingWeightsError, match="did you mean 'vggish'"):
         registry.get_model("vgish")
+
+
+def test_make_tiny_stand_ins_are_found_and_labelled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("transformers", reason="pip install 'generalbench[models]'")
+    import numpy as np
+
+    from generalbench.metricmodels.tiny import MARKER, make_tiny
+    from generalbench.metrics import compute_detailed
+
+    folders = make_tiny(tmp_path, ["clip-vit-base-patch32", "i3d-kinetics400-torchscript"])
+    assert all((f / MARKER).is_file() for f in folders)
+    monkeypatch.setenv("GENERALBENCH_WEIGHTS", str(tmp_path))
+    img = np.full((20, 20, 3), 120, np.uint8)
+    result = compute_detailed("clip_image_score", [img], [img])
+    assert result.details["origin"] == "weights-folder" and result.details["tiny_random_weights"] is True
+    video = np.zeros((12, 16, 16, 3), np.uint8)
+    assert compute_detailed("fvd", [video, video + 1], [video, video + 2]).details["tiny_random_weights"]

@@ -291,6 +291,8 @@ def test_fvd_with_torchscript_i3d(tmp_path: Path) -> None:
 
         def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
                     return_features: bool = False) -> torch.Tensor:
+            if x.shape[2] < 9:  # like I3D, whose temporal pooling fails on very short clips
+                raise RuntimeError("input too short for the temporal pooling")
             if rescale:
                 x = x / 127.5 - 1
             if resize:
@@ -308,7 +310,7 @@ def test_fvd_with_torchscript_i3d(tmp_path: Path) -> None:
     assert compute("fvd", fake, real, weights=str(path)) > 0
     partial = compute_detailed("fvd", [fake[0], None, fake[2]], real, weights=str(path))
     assert partial.details["n_missing"] == 1 and partial.details["n_pred"] == 2
-    with pytest.raises(MetricError, match="at least 9 frames"):
+    with pytest.raises(MetricError, match="cannot embed a video"):
         compute("fvd", [v[:4] for v in real], real, weights=str(path))
 
 

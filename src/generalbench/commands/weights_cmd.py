@@ -96,6 +96,19 @@ def verify_weights(
         raise MissingWeightsError(f"{bad} weight file(s) do not match their recorded sha256")
 
 
+@weights_app.command("make-tiny")
+def make_tiny_weights(
+    dest: Annotated[Path, typer.Argument(help="Folder to use as GENERALBENCH_WEIGHTS.")],
+    models: Annotated[list[str] | None, typer.Option("--model", help="Only these model ids or metrics.")] = None,
+) -> None:
+    """Write tiny RANDOM-weight stand-ins (meaningless scores) to exercise every metric offline."""
+    from generalbench.metricmodels.tiny import make_tiny
+
+    for folder in make_tiny(dest, _expand(models) if models else None):
+        typer.echo(f"{folder.name}: {folder}")
+    typer.echo(f"export GENERALBENCH_WEIGHTS={dest}   # results carry tiny_random_weights=true")
+
+
 def _expand(names: list[str]) -> list[str]:
     """Accept metric names too: 'fid' -> its default model (and head)."""
     from generalbench.metricmodels.registry import all_models, metric_models

@@ -70,8 +70,12 @@ class MetricModel:
 
     def info(self) -> dict[str, Any]:
         """Identity recorded in every result that this model produced."""
-        return {"model": self.id, "weights": str(self.weights.root), "origin": self.weights.origin,
-                "loader": self.weights.model.loader}
+        info: dict[str, Any] = {"model": self.id, "weights": str(self.weights.root),
+                                "origin": self.weights.origin, "loader": self.weights.model.loader}
+        folder = self.weights.root if self.weights.root.is_dir() else self.weights.root.parent
+        if (folder / "TINY_RANDOM_WEIGHTS.txt").is_file():  # metricmodels/tiny.py stand-ins
+            info["tiny_random_weights"] = True
+        return info
 
     def map_batches(self, items: Sequence[T], fn: Callable[[Sequence[T]], Any]) -> list[Any]:
         """Load, then apply `fn` to each batch and concatenate the per-item results."""

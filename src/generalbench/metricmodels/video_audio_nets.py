@@ -25,8 +25,6 @@ from generalbench.metricmodels.base import MetricModel, pick_device
 class I3DTorchScriptModel(MetricModel):
     """FVD features from the TorchScript I3D."""
 
-    min_frames = 9  # I3D's temporal pooling needs at least this many frames
-
     def _load(self) -> None:
         self.device = pick_device(self.device_request)
         self.net = torch.jit.load(str(self.weights.file()), map_location=self.device).eval()
@@ -38,11 +36,13 @@ class I3DTorchScriptModel(MetricModel):
                 v = np.asarray(video)
                 if v.ndim != 4 or v.shape[-1] < 3:
                     raise MetricError(f"expected a T x H x W x 3 video, got shape {v.shape}")
-                if v.shape[0] < self.min_frames:
-                    raise MetricError(f"FVD's I3D needs at least {self.min_frames} frames, got {v.shape[0]}")
                 x = torch.from_numpy(np.ascontiguousarray(v[..., :3])).float().permute(3, 0, 1, 2)[None]
-                with torch.no_grad():
-                    feats = self.net(x.to(self.device), rescale=True, resize=True, return_features=True)
+                try:
+                    with torch.no_grad():
+                        feats = self.net(x.to(self.device), rescale=True, resize=True, return_features=True)
+                except (RuntimeError, torch.jit.Error) as exc:  # e.g. too few frames for I3D pooling
+                    raise MetricError(f"FVD's I3D cannot embed a video of shape {v.shape} "
+                                      f"(FVD is defined on 16-frame clips): {str(exc).splitlines()[0]}") from None
                 out.append(feats.double().cpu().numpy()[0])
             return out
 

@@ -247,6 +247,9 @@ def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] 
     detail.details = {k: v for k, v in result.details.items()
                       if k != "instance_scores" and isinstance(v, (int, float, str, bool))}
     notes = []
+    if result.details.get("tiny_random_weights"):  # metricmodels/tiny.py stand-ins
+        notes.append(f"metric model {result.details.get('model')!r} has TINY RANDOM weights: "
+                     "the value is meaningless")
     known = {i.id for i in instances}
     extra = sum(1 for k in predictions if k not in known)
     if extra and quick is None:
