@@ -164,3 +164,20 @@ def test_make_tiny_stand_ins_are_found_and_labelled(tmp_path: Path, monkeypatch:
     assert result.details["origin"] == "weights-folder" and result.details["tiny_random_weights"] is True
     video = np.zeros((12, 16, 16, 3), np.uint8)
     assert compute_detailed("fvd", [video, video + 1], [video, video + 2]).details["tiny_random_weights"]
+
+
+def test_hub_models_are_found_in_the_hugging_face_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("huggingface_hub")
+    cache = tmp_path / "hf"
+    repo = cache / "models--openai--clip-vit-base-patch32"
+    snap = repo / "snapshots" / ("a" * 40)
+    snap.mkdir(parents=True)
+    (snap / "config.json").write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a" * 40)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    import huggingface_hub.constants as hc
+
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(cache))
+    found = weights.resolve("clip-vit-base-patch32")
+    assert found.origin == "hf-cache" and found.root == snap
