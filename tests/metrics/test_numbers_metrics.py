@@ -86,3 +86,14 @@ def test_roc_auc_matches_sklearn_on_pixel_maps():
 def test_oracle_numbers_zero_error(metric):
     refs = [0.0, 3.5, -2.0, 1e3]
     assert compute(metric, refs, refs) == 0.0
+
+
+def test_every_text_and_number_spec_has_an_implementation():
+    from generalbench.metrics.registry import implementation
+    from generalbench.metrics.specs import load_specs
+
+    names = [s.name for s in load_specs().values() if s.family in ("text", "numbers")]
+    assert len(names) >= 20
+    for name in names:
+        spec, fn = implementation(name)
+        assert callable(fn) and spec.name == name
