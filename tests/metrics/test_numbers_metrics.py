@@ -46,9 +46,11 @@ def test_pcc_matches_scipy(pairs):
 
     pred = np.array([p for p, _ in pairs])
     ref = np.array([r for _, r in pairs])
-    if np.ptp(pred) < 1e-6 or np.ptp(ref) < 1e-6:
-        assert compute("PCC", list(pred), list(ref)) == 0.0 or np.ptp(pred) > 0
+    if np.ptp(pred) == 0 or np.ptp(ref) == 0:
+        assert compute("PCC", list(pred), list(ref)) == 0.0  # undefined: no relation measurable
         return
+    if np.ptp(pred) < 1e-6 or np.ptp(ref) < 1e-6:
+        return  # ill-conditioned: both implementations are dominated by rounding
     assert compute("PCC", list(pred), list(ref)) == pytest.approx(100 * pearsonr(pred, ref)[0], abs=1e-6)
 
 

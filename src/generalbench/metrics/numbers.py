@@ -84,6 +84,8 @@ def rmse(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> Met
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
     """Pearson r; 0 when either side is constant (no linear relation can be measured)."""
+    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return 0.0
     x = x - x.mean()
     y = y - y.mean()
     den = math.sqrt(float((x * x).sum()) * float((y * y).sum()))
