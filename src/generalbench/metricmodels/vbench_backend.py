@@ -29,6 +29,9 @@ class VBenchModel(MetricModel):
                  prompts: Sequence[str] | None = None) -> tuple[float, list[float]]:
         """Score video files on a VBench dimension: (mean in [0, 1], per-video values)."""
         self.load()
+        if not videos or not all(isinstance(v, (str, Path)) for v in videos):
+            raise MetricError(f"VBench dimension {dimension!r} reads video files: pass the "
+                              "predictions as file paths (option video_paths=[...])")
         paths = [Path(v) for v in videos]
         if not all(p.is_file() for p in paths):
             raise MetricError(f"VBench dimension {dimension!r} needs video files on disk; pass "

@@ -12,6 +12,7 @@ all of them are:
   cache_dir   where reference-set statistics are cached (FID/FVD/FAD)
   prompts     per-instance prompt texts (the task's inputs); CLIP/CLAP text alignment uses them
               instead of the reference when given
+  video_paths the generated videos as files, for the VBench-backed dimensions (vbench extra)
 A missing or unparseable prediction (None) scores as the worst value of a per-instance metric
 (0, or MOS 1, or WER 100%) and is left out of a distribution distance (counted in details).
 Missing weights raise MissingWeightsError; a missing extra raises MetricError naming the extra.
@@ -391,7 +392,8 @@ def _vbench(metric: str, predictions: Sequence[Any], references: Sequence[Any],
                           f"{_task_id(options)!r} (metricmodels/tasks.yaml or option vbench=...)")
     model = _model(metric, options)
     prompts = options.get("prompts") or [r for r in references if _is_text(r)] or None
-    mean, per = model.evaluate(str(dimension), list(predictions), prompts)
+    videos = list(options.get("video_paths") or predictions)
+    mean, per = model.evaluate(str(dimension), videos, prompts)
     return MetricResult(100.0 * mean, [100.0 * p for p in per], {**model.info(), "dimension": dimension})
 
 
