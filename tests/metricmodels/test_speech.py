@@ -63,3 +63,14 @@ def test_whisper_transcribes_espeak_sentence(speech: tuple[np.ndarray, int], tmp
     cider = compute_detailed("speech_cider", [(samples, rate)], [[SENTENCE]])
     text_cider = compute_detailed("cider", cider.details["transcripts"], [[SENTENCE]])
     assert cider.value == pytest.approx(text_cider.value)
+
+
+def test_english_only_recogniser_refuses_other_languages() -> None:
+    _require("faster_whisper", "faster-whisper")
+    from generalbench.errors import MetricError
+
+    clip = (np.zeros(16000, np.float32), 16000)
+    with pytest.raises(MetricError, match="only transcribes en.*faster-whisper-small"):
+        compute_detailed("wer", [clip], ["今天天气很好"])
+    with pytest.raises(MetricError, match="only transcribes en"):
+        compute_detailed("wer", [clip], ["hello"], language="zh")

@@ -45,6 +45,7 @@ class ModelEntry:
     licence: str = "unknown"
     extra: str = "models"
     reference: str = ""
+    languages: tuple[str, ...] = ()  # for speech recognisers: the only languages it transcribes
 
 
 def _parse_source(raw: dict[str, Any], model_id: str) -> ModelSource:
@@ -71,6 +72,7 @@ def _load() -> tuple[dict[str, ModelEntry], dict[str, dict[str, Any]]]:
             licence=raw.get("licence", "unknown"),
             extra=raw.get("extra", "models"),
             reference=raw.get("reference", ""),
+            languages=tuple(raw.get("languages", [])),
         )
         for mid, raw in data["models"].items()
     }

@@ -21,6 +21,7 @@ No metric falls back to another or invents a value. Heavy packages load lazily, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
@@ -330,10 +331,22 @@ def mos(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -
     return _mean_result(per, {**model.info(), "score": key})
 
 
-def transcribe(predictions: Sequence[Any], options: dict[str, Any], metric: str) -> tuple[list[str], Any]:
+_NON_LATIN = re.compile(r"[\u0400-\u04ff\u1800-\u18af\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def transcribe(predictions: Sequence[Any], options: dict[str, Any], metric: str,
+               references: Sequence[Any] = ()) -> tuple[list[str], Any]:
+    """Whisper transcripts; refuses a language the recogniser cannot transcribe."""
     model = _model(metric, options)
+    language = str(options.get("language", "en"))
+    supported = model.weights.model.languages
+    foreign = any(isinstance(r, str) and _NON_LATIN.search(r) for r in references)
+    if supported and (language not in supported or (foreign and "language" not in options)):
+        raise MetricError(f"metric {metric!r}: the speech recogniser {model.id!r} only transcribes "
+                          f"{', '.join(supported)}, but the references are in another language; pass "
+                          "model='faster-whisper-small' and language=<code> (e.g. zh, mn)")
     present = [_as_clip(p) for p in predictions if p is not None]
-    heard = iter(model.transcribe(present, language=options.get("language", "en")))
+    heard = iter(model.transcribe(present, language=language))
     return ["" if p is None else next(heard) for p in predictions], model
 
 
@@ -346,7 +359,7 @@ def speech_wer(predictions: Sequence[Any], references: Sequence[Any], **options:
     """
     from generalbench.metrics.audio import word_error_rate
 
-    texts, model = transcribe(predictions, options, "wer")
+    texts, model = transcribe(predictions, options, "wer", references)
     refs = [r if isinstance(r, str) else r[0] for r in references]
     inner = word_error_rate(texts, refs)
     return MetricResult(inner.value, inner.per_instance,
@@ -358,7 +371,8 @@ def speech_cider(predictions: Sequence[Any], references: Sequence[Any], **option
     """CIDEr of the Whisper transcript of generated speech against the reference caption(s)."""
     from generalbench.metrics.registry import compute_detailed
 
-    texts, model = transcribe(predictions, options, "speech_cider")
+    texts, model = transcribe(predictions, options, "speech_cider",
+                              [r if isinstance(r, str) else (r[0] if r else "") for r in references])
     inner = compute_detailed("cider", texts, list(references))
     return MetricResult(inner.value, inner.per_instance, {**model.info(), "transcripts": texts})
 
