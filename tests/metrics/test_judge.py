@@ -165,6 +165,37 @@ def test_unparseable_reply_is_an_error_not_zero() -> None:
     assert parse_verdict("42", 0, 10) is None and parse_verdict("none", 0, 10) is None
 
 
+def test_transient_server_errors_are_retried() -> None:
+    from generalbench.metricmodels.judges import OpenAICompatibleJudge
+
+    calls = {"n": 0}
+
+    class Flaky(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server API
+            self.rfile.read(int(self.headers["Content-Length"]))
+            calls["n"] += 1
+            ok = calls["n"] > 1
+            out = json.dumps({"choices": [{"message": {"content": "8"}}]}).encode() if ok else b"busy"
+            self.send_response(200 if ok else 503)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        judge = OpenAICompatibleJudge(f"http://127.0.0.1:{server.server_address[1]}", "m", backoff=0.01)
+        assert compute("gpt_score", ["Paris"], [QA], judge=judge, judge_cache=False) == 80.0
+        assert calls["n"] == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_unavailable_or_unconfigured_judge_fails_loudly() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

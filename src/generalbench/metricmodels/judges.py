@@ -14,6 +14,7 @@ import json
 import mimetypes
 import os
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -126,6 +127,8 @@ class OpenAICompatibleJudge:
     multimodal: bool = False
     timeout: float = 60.0
     max_tokens: int = 16
+    retries: int = 2
+    backoff: float = 0.5
     served: dict[str, Any] = field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
@@ -140,11 +143,20 @@ class OpenAICompatibleJudge:
         body = {"model": self.model, "messages": messages, "temperature": 0,
                 "max_tokens": self.max_tokens}
         url = self.base_url.rstrip("/") + "/chat/completions"
-        try:
-            resp = httpx.post(url, json=body, headers=headers, timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise ModelError(f"judge {self.model!r} at {url} is unavailable: {type(exc).__name__}: "
-                             f"{exc}; start the server or set {ENV_BASE_URL}") from None
+        for attempt in range(self.retries + 1):  # transient failures: back off and retry
+            try:
+                resp = httpx.post(url, json=body, headers=headers, timeout=self.timeout)
+            except httpx.HTTPError as exc:
+                if attempt < self.retries:
+                    time.sleep(self.backoff * 2 ** attempt)
+                    continue
+                raise ModelError(f"judge {self.model!r} at {url} is unavailable after "
+                                 f"{attempt + 1} attempt(s): {type(exc).__name__}: {exc}; start the "
+                                 f"server or set {ENV_BASE_URL}") from None
+            if resp.status_code in (429, 500, 502, 503, 504) and attempt < self.retries:
+                time.sleep(self.backoff * 2 ** attempt)
+                continue
+            break
         if resp.status_code != 200:
             raise ModelError(f"judge {self.model!r} at {url} answered HTTP {resp.status_code}: "
                              f"{resp.text[:200]}")
