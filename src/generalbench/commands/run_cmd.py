@@ -54,9 +54,15 @@ def score_run(run_dir: Path, data: Path, catalog: Any, *, quick: int | None, sco
     from generalbench.runner.score import score_predictions
 
     result, _ = score_predictions(run_dir, data, catalog, out_dir=run_dir / "score", quick=quick)
+    import shutil
+
+    from rich.console import Console
+
     from generalbench.levels import Scope
 
-    print_table([result], Scope.parse(scope) if scope else None)
+    # wide enough for the report's columns even when stdout is not a terminal
+    width = max(120, shutil.get_terminal_size((160, 40)).columns)
+    print_table([result], Scope.parse(scope) if scope else None, console=Console(width=width))
     return result
 
 

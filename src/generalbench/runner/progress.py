@@ -45,10 +45,11 @@ class RunProgress:
     def add_task(self, task_id: str, total: int, cached: int) -> None:
         if self._progress is None:
             return
-        self._counts[task_id] = [0, cached]
-        self._bars[task_id] = self._progress.add_task(task_id[:48], total=total, completed=cached,
-                                                      rate="-", errors=0, cached=cached)
         p = self._progress
+        self._counts[task_id] = [0, cached]
+        if cached < total:  # tasks answered entirely from the journal get no bar of their own
+            self._bars[task_id] = p.add_task(task_id[:48], total=total, completed=cached,
+                                             rate="-", errors=0, cached=cached)
         t = p.tasks[self._overall]
         self._counts["__all__"][1] += cached
         p.update(self._overall, total=(t.total or 0) + total, completed=t.completed + cached,
@@ -66,4 +67,7 @@ class RunProgress:
                 counts[0] += 1
             p.advance(bar)
             speed = p.tasks[bar].speed
-            p.update(bar, errors=counts[0], rate=f"{speed:.1f}" if speed else "-")
+            done = p.tasks[bar].finished and bar_key != "__all__"
+            # a finished task's bar goes away, keeping the display to the tasks in progress
+            p.update(bar, errors=counts[0], rate=f"{speed:.1f}" if speed else "-",
+                     visible=not done or counts[0] > 0)
