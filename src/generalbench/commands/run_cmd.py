@@ -39,6 +39,8 @@ def _echo_summary(summary: dict[str, Any], quiet: bool) -> None:
     if s.get("errors"):
         kinds = ", ".join(f"{k} x{v}" for k, v in sorted(s["errors"].items()))
         typer.echo(f"  failures by type: {kinds}", err=True)
+        for example in s.get("error_examples", {}).values():
+            typer.echo(f"  e.g. {example}", err=True)
         if not quiet:
             for task, n in sorted(s.get("failed_by_task", {}).items()):
                 typer.echo(f"  {task}: {n} failed", err=True)

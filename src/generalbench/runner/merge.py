@@ -74,6 +74,8 @@ def merge_runs(run_dirs: list[Path], out: Path, *, allow_partial: bool = False) 
             for k in ("errors", "failed_by_task"):
                 for name, v in s.get(k, {}).items():
                     summary[k][name] = summary[k].get(name, 0) + v
+            for name, msg in s.get("error_examples", {}).items():
+                summary.setdefault("error_examples", {}).setdefault(name, msg)
             routes.update(info["manifest"].get("routes", {}))
             summary.setdefault("unsupported", s.get("unsupported", []))
             summary.setdefault("missing_data", s.get("missing_data", []))

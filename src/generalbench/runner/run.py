@@ -66,6 +66,8 @@ class RunSummary:
     failed: int = 0
     retries: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    error_examples: dict[str, str] = field(default_factory=dict)
+    """One message per error type, to say what went wrong without reading the journal."""
     failed_by_task: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     infer_seconds: float = 0.0
@@ -190,6 +192,12 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
             summary.infer_seconds = round(summary.infer_seconds + stats.seconds, 3)
 
 
+def _count_error(summary: RunSummary, message: str) -> None:
+    name = message.split(":", 1)[0]
+    summary.errors[name] = summary.errors.get(name, 0) + 1
+    summary.error_examples.setdefault(name, message[:300])
+
+
 def collect(plans: list[TaskPlan], journal_records: dict[str, dict[str, Any]], out: Path,
             summary: RunSummary) -> dict[str, list[tuple[str, Any]]]:
     """Per-task prediction rows (instance order by id) from the journal; counts failures."""
@@ -198,16 +206,14 @@ def collect(plans: list[TaskPlan], journal_records: dict[str, dict[str, Any]], o
     for tp in plans:
         rows = []
         failed = len(tp.render_errors)
-        for kind in tp.render_errors.values():
-            name = kind.split(":", 1)[0]
-            summary.errors[name] = summary.errors.get(name, 0) + 1
+        for message in tp.render_errors.values():
+            _count_error(summary, message)
         for req in tp.requests:
             rec = journal_records.get(req.key)
             if rec is None or rec["status"] != "ok":
                 failed += 1
                 if rec is not None:
-                    name = rec.get("error", "error").split(":", 1)[0]
-                    summary.errors[name] = summary.errors.get(name, 0) + 1
+                    _count_error(summary, rec.get("error", "error"))
                 continue
             if rec.get("prediction") is None:
                 continue  # the backend produced no prediction (a baseline with nothing to say)
