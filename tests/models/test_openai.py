@@ -122,3 +122,13 @@ def test_adaptive_limit_halves_on_overload_and_recovers():
         return after_cut, lim.limit
     cut, back = asyncio.run(go())
     assert cut == 8 and back == 16
+
+
+def test_rate_limits_lower_the_concurrency_in_flight(tmp_path, catalog):
+    reqs = requests_for(catalog, 40)
+    with TestServer(tmp_path / "srv", fail_every=1, fail_times=1, hang=2, latency=0.02) as srv:
+        stats, _ = run_exec(backend(srv.base_url, timeout=0.5), reqs, tmp_path / "j",
+                            concurrency=16, max_retries=2, backoff=0.01)
+        assert len(srv.keys()) == 80  # every request failed once, then succeeded
+    assert stats.ok == 40 and stats.retries == 40
+    assert stats.min_concurrency <= 8  # halved at least once by 429s/timeouts
