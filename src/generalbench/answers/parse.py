@@ -25,6 +25,9 @@ TEXT_TYPES = frozenset({"text", "label", "label_set", "number", "number_series",
                         "yes_no"})
 """Native types whose predictions are read from text; the others (files, arrays) pass through."""
 
+JSON_TYPES = frozenset({"track", "poses", "boxes3d", "tracks3d"})
+"""Structured types a text model writes as JSON (the prompt asks for it); decoded and checked."""
+
 
 @dataclass(frozen=True)
 class ParseResult:
@@ -377,6 +380,43 @@ def parse_boxes(text: Any, labels: Sequence[str] | None = None) -> ParseResult:
 
 
 # --- entry point -----------------------------------------------------------------------------
+def _json_candidates(text: str):
+    """Every decodable JSON array or object in the text, longest first from its first bracket."""
+    decoder = json.JSONDecoder()
+    for i, ch in enumerate(text):
+        if ch in "[{":
+            try:
+                value, _ = decoder.raw_decode(text, i)
+            except ValueError:
+                continue
+            yield value
+
+
+def parse_json_value(output_type: str, text: Any) -> ParseResult:
+    """A structured native value (track, poses, 3-D boxes) from JSON in a model's text output.
+
+    Already-decoded values (from a predictions file) are only checked. The first JSON value in
+    the answer span that is a valid value of the type wins, so prose around it is tolerated.
+    """
+    from generalbench.data.native import check_native
+
+    if not isinstance(text, str):
+        err = check_native(output_type, text)
+        return ParseResult(text, True) if err is None else _fail(f"not a {output_type}: {err}")
+    body = answer_span(clean(text))
+    first_error = None
+    for value in _json_candidates(body):
+        if output_type == "boxes3d" and isinstance(value, dict):
+            value = [value]
+        err = check_native(output_type, value)
+        if err is None:
+            return ParseResult(value, True)
+        first_error = first_error or err
+    if first_error:
+        return _fail(f"JSON is not a {output_type}: {first_error}")
+    return _fail(f"no JSON {output_type} found")
+
+
 def parse(output_type: str, text: Any, *, choices: Sequence[str] | None = None,
           labels: Sequence[str] | None = None) -> ParseResult:
     """Parse one model output into the native value of `output_type`. Never raises on content.
@@ -396,6 +436,8 @@ def parse(output_type: str, text: Any, *, choices: Sequence[str] | None = None,
             return parse_label_set(text, labels)
         if output_type == "boxes":
             return parse_boxes(text, labels)
+        if output_type in JSON_TYPES:
+            return parse_json_value(output_type, text)
         if output_type not in TEXT_TYPES:
             if isinstance(text, str) and not text.strip():
                 return _fail("empty output")
