@@ -26,14 +26,16 @@ def score(
     predictions: Annotated[Path, typer.Argument(
         help="Predictions folder (run.json + <task_id>.jsonl), a .zip of one, or an official "
              "tree of prediction.json files.", show_default=False)],
-    data: Annotated[Path, typer.Option(
-        "--data", help="Annotated dataset root (open set, with references).",
-        show_default=False)],
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="Annotated dataset root (open set, with references). Default: the "
+                       "dataset recorded in the run folder's run.json by `generalbench run`.",
+        show_default=False)] = None,
     fmt: Annotated[ScoreFormat, typer.Option("--format", help="Output format.")] = ScoreFormat.table,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Write instances.jsonl, tasks.json, tasks.csv and report.json here.")] = None,
     quick: Annotated[int | None, typer.Option(
-        "--quick", min=1, help="Score only the fixed subset of N instances per task.")] = None,
+        "--quick", min=1, help="Score only the fixed subset of N instances per task (default: "
+                               "the run's --quick, when scoring a run folder).")] = None,
     model: Annotated[str | None, typer.Option(
         "--model", help="Model name in the report (default: run.json's model).")] = None,
     catalog_extra: CatalogExtra = None,
@@ -47,6 +49,7 @@ def score(
     """
     from generalbench.runner.score import score_predictions
 
+    data, quick = _run_defaults(predictions, data, quick)
     catalog = load_catalog_opts(catalog_extra, sota_overrides)
     result, details = score_predictions(predictions, data, catalog, out_dir=out, quick=quick,
                                         model=model)
@@ -75,6 +78,32 @@ def score(
     console.print(table)
     if out is not None:
         console.print(f"per-instance scores and per-task files written to {out}")
+
+
+def _run_defaults(predictions: Path, data: Path | None, quick: int | None
+                  ) -> tuple[Path, int | None]:
+    """--data and --quick from a run folder's run.json when not given on the command line."""
+    from generalbench.errors import PredictionError
+
+    manifest_path = predictions / "run.json"
+    manifest: dict = {}
+    if predictions.is_dir() and manifest_path.is_file():
+        try:
+            manifest = json.loads(manifest_path.read_text("utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise PredictionError(f"{manifest_path}: not valid JSON ({exc})") from None
+    if data is None:
+        recorded = manifest.get("data") if isinstance(manifest, dict) else None
+        if not recorded:
+            raise PredictionError(f"{predictions}: no --data given and no dataset recorded in "
+                                  "run.json; pass --data DATASET")
+        data = Path(recorded)
+        if not data.exists():
+            raise PredictionError(f"{manifest_path}: field 'data': dataset {data} does not exist; "
+                                  "pass --data DATASET")
+    if quick is None and isinstance(manifest, dict) and isinstance(manifest.get("quick"), int):
+        quick = manifest["quick"]
+    return data, quick
 
 
 def register(app: typer.Typer) -> None:
