@@ -22,7 +22,7 @@ def test_every_metric_model_entry_is_well_formed() -> None:
             if key in entry:
                 assert entry[key] in models, (name, key)
     for model in models.values():
-        assert model.source.kind in {"hub", "url", "package"}
+        assert model.source.kind in {"hub", "url", "package", "manual"}
         assert model.licence and model.reference
         for digest in model.sha256.values():
             assert len(digest) in (8, 64) and int(digest, 16) >= 0

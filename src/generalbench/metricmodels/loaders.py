@@ -29,6 +29,7 @@ LOADERS: dict[str, tuple[str, str, str]] = {
     "whisper_ct2": ("generalbench.metricmodels.speech", "WhisperCt2Model", "faster_whisper"),
     "gguf_causal_lm": ("generalbench.metricmodels.local_llm", "LocalCausalLM", "transformers"),
     "vbench": ("generalbench.metricmodels.vbench_backend", "VBenchModel", "vbench"),
+    "t2m_motion_evaluator": ("generalbench.metricmodels.t2m_evaluator", "HumanML3DMotionEvaluator", "torch"),
 }
 
 

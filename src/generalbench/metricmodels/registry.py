@@ -21,8 +21,8 @@ from generalbench.errors import MissingWeightsError
 class ModelSource:
     """Where a model's files come from: the hub, one URL, or an installed Python package."""
 
-    kind: str  # "hub" | "url" | "package"
-    location: str  # repo id, URL or pip distribution name
+    kind: str  # "hub" | "url" | "package" | "manual"
+    location: str  # repo id, URL, pip distribution name, or (manual) where to obtain the files
     revision: str | None = None
     files: tuple[str, ...] = ()
 
@@ -31,6 +31,8 @@ class ModelSource:
             return f"hub:{self.location}@{self.revision or 'main'}"
         if self.kind == "url":
             return f"url:{self.location}"
+        if self.kind == "manual":
+            return f"manual download: {self.location}"
         return f"package:{self.location}"
 
 
@@ -55,8 +57,10 @@ def _parse_source(raw: dict[str, Any], model_id: str) -> ModelSource:
         return ModelSource("url", raw["url"], None, (raw["file"],))
     if "package" in raw:
         return ModelSource("package", raw["package"], None, tuple(raw.get("files", [])))
+    if "manual" in raw:  # not downloadable by code (e.g. a Google Drive archive): the user places it
+        return ModelSource("manual", raw["manual"], None, tuple(raw.get("files", [])))
     raise MissingWeightsError(f"metricmodels/models.yaml: model={model_id!r}: source needs one of "
-                              "hub, url, package")
+                              "hub, url, package, manual")
 
 
 @lru_cache(maxsize=1)

