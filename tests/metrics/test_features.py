@@ -9,8 +9,6 @@ normalisation, averaging, conventions) is what is tested; the tiny models' numbe
 
 from __future__ import annotations
 
-import inspect
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -36,26 +34,7 @@ def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("GENERALBENCH_CACHE", str(root / "cache"))
 
 
-def _byte_chars() -> list[str]:
-    """GPT-2's byte-to-unicode alphabet: a complete byte-level BPE vocabulary without merges."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
-
-
-def _bpe_tokenizer(cls: Any, vocab: dict[str, int], folder: Path) -> Any:
-    if "vocab" in inspect.signature(cls.__init__).parameters:  # transformers >= 5
-        return cls(vocab=vocab, merges=[])
-    (folder / "v.json").write_text(json.dumps(vocab))
-    (folder / "m.txt").write_text("#version: 0.2\n")
-    return cls(vocab_file=str(folder / "v.json"), merges_file=str(folder / "m.txt"))
-
+from generalbench.metricmodels.tiny import bpe_tokenizer, byte_chars  # noqa: E402
 
 RNG = np.random.default_rng(0)
 IMAGES = [RNG.integers(0, 256, size=(40 + 4 * i, 48, 3), dtype=np.uint8) for i in range(4)]
@@ -65,11 +44,11 @@ VIDEO = RNG.integers(0, 256, size=(5, 36, 36, 3), dtype=np.uint8)
 @pytest.fixture(scope="module")
 def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tiny_clip")
-    chars = _byte_chars()
+    chars = byte_chars()
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
     for c in chars + [c + "</w>" for c in chars]:
         vocab.setdefault(c, len(vocab))
-    tok = _bpe_tokenizer(transformers.CLIPTokenizer, vocab, folder)
+    tok = bpe_tokenizer(transformers.CLIPTokenizer, vocab, folder)
     torch.manual_seed(0)
     cfg = transformers.CLIPConfig(
         text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64,
@@ -217,9 +196,9 @@ def test_dino_subject_consistency(tiny_dinov2: Path) -> None:
 def tiny_clap(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tiny_clap")
     vocab = {s: i for i, s in enumerate(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])}
-    for c in _byte_chars():
+    for c in byte_chars():
         vocab.setdefault(c, len(vocab))
-    tok = _bpe_tokenizer(transformers.RobertaTokenizer, vocab, folder)
+    tok = bpe_tokenizer(transformers.RobertaTokenizer, vocab, folder)
     torch.manual_seed(0)
     cfg = transformers.ClapConfig(
         text_config=dict(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,

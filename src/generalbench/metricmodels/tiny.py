@@ -21,7 +21,7 @@ MARKER = "TINY_RANDOM_WEIGHTS.txt"
 PROJECTION = 16  # shared by the CLIP stand-ins so the aesthetic head fits ViT-L/14's stand-in
 
 
-def _byte_chars() -> list[str]:
+def byte_chars() -> list[str]:
     """GPT-2's byte-to-unicode alphabet: a complete byte-level BPE vocabulary without merges."""
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
     cs = bs[:]
@@ -34,7 +34,7 @@ def _byte_chars() -> list[str]:
     return [chr(c) for c in cs]
 
 
-def _bpe(cls: type, vocab: dict[str, int], folder: Path) -> object:
+def bpe_tokenizer(cls: type, vocab: dict[str, int], folder: Path) -> object:
     import inspect
     import json
 
@@ -47,11 +47,11 @@ def _bpe(cls: type, vocab: dict[str, int], folder: Path) -> object:
 
 def build_clip(folder: Path) -> None:
     t = require("transformers")
-    chars = _byte_chars()
+    chars = byte_chars()
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
     for c in chars + [c + "</w>" for c in chars]:
         vocab.setdefault(c, len(vocab))
-    tok = _bpe(t.CLIPTokenizer, vocab, folder)
+    tok = bpe_tokenizer(t.CLIPTokenizer, vocab, folder)
     cfg = t.CLIPConfig(
         text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64,
                          num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=77,
@@ -75,9 +75,9 @@ def build_image_cls(folder: Path) -> None:
 def build_clap(folder: Path) -> None:
     t = require("transformers")
     vocab = {s: i for i, s in enumerate(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])}
-    for c in _byte_chars():
+    for c in byte_chars():
         vocab.setdefault(c, len(vocab))
-    tok = _bpe(t.RobertaTokenizer, vocab, folder)
+    tok = bpe_tokenizer(t.RobertaTokenizer, vocab, folder)
     cfg = t.ClapConfig(
         text_config=dict(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                          intermediate_size=64, max_position_embeddings=80, projection_dim=PROJECTION),
