@@ -179,6 +179,10 @@ def demo(
     summary = run_eval(config, catalog, RunOptions(data=data, out=out, quick=quick, quiet=quiet))
     _echo_summary(summary.as_dict(), quiet)
     score_run(out, data, catalog, quick=quick, scope=None, quiet=quiet)
+    typer.echo(f"note: the mini-bench holds {summary.tasks} of the catalog's {len(catalog)} tasks; "
+               "every other task counts as unsupported (0), as General-Level prescribes, so these "
+               "levels are far below what a full run gives. Per-task scores: "
+               f"generalbench score {out}", err=True)
     typer.echo(f"mini-bench: {data}\npredictions and journal: {out}\nreport: {out / 'score'}\n"
                f"took {time.perf_counter() - start:.0f}s", err=True)
     (out / "demo.json").write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1),
