@@ -226,10 +226,14 @@ def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] 
         parsed += 1
         rows.append(InstanceScore(task.id, inst.id, "ok", None, "",
                                   value if task.output in INLINE_TYPES else None))
+    options = metric_options(task, instances)
+    if spec.needs == "none":
+        rejected = _reject_malformed(task, preds, refs, rows, options)
+        parsed, failed = parsed - rejected, failed + rejected
     detail = TaskDetail(task.id, task.metric, None, len(instances), parsed, failed + missing,
                         missing)
     try:
-        result = compute_detailed(task.metric, preds, refs, **metric_options(task, instances))
+        result = compute_detailed(task.metric, preds, refs, **options)
     except MissingWeightsError as exc:
         detail.note = f"needs a metric model: {exc}"
         return detail, rows
@@ -257,9 +261,40 @@ def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] 
     if missing:
         notes.append(f"{missing} instance(s) without a prediction scored as wrong")
     if failed:
-        notes.append(f"{failed} unparseable prediction(s) scored as wrong")
+        notes.append(f"{failed} unparseable or unusable prediction(s) scored as wrong")
     detail.note = "; ".join(notes) or None
     return detail, rows
+
+
+def _reject_malformed(task: Task, preds: list[Any], refs: list[Any], rows: list[InstanceScore],
+                      options: Mapping[str, Any]) -> int:
+    """Turn predictions the metric cannot use (a wrong shape, an empty pose list) into failures.
+
+    Only when the whole batch fails: each parsed prediction is then tried alone, and one the
+    metric rejects is scored like a missing prediction (wrong), with the metric's reason, so one
+    malformed answer never makes the whole task unsupported. Returns how many were rejected.
+    """
+    try:
+        compute_detailed(task.metric, preds, refs, **options)
+        return 0
+    except MetricError:
+        pass
+    except Exception:  # noqa: BLE001 - reported by the caller's own computation
+        return 0
+    rejected = 0
+    for i, (pred, ref) in enumerate(zip(preds, refs, strict=True)):
+        if pred is None:
+            continue
+        try:
+            compute_detailed(task.metric, [pred], [ref], **options)
+        except MetricError as exc:
+            preds[i] = None
+            rows[i] = InstanceScore(task.id, rows[i].id, "failed", None,
+                                    f"prediction rejected by the metric: {exc}")
+            rejected += 1
+        except Exception:  # noqa: BLE001 - not a per-instance problem
+            continue
+    return rejected
 
 
 # --- a whole predictions folder -----------------------------------------------------------------
