@@ -8,6 +8,7 @@ point), processes inputs in batches of `batch_size`, and reports its identity fo
 from __future__ import annotations
 
 import importlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
@@ -45,7 +46,7 @@ def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
-class MetricModel:
+class MetricModel(ABC):
     """Base of all metric models: weights, device and batch size, with a load-once guard."""
 
     def __init__(self, weights: ResolvedWeights, *, device: str | None = "auto",
@@ -65,8 +66,9 @@ class MetricModel:
             self._load()
             self._loaded = True
 
-    def _load(self) -> None:  # pragma: no cover - every subclass overrides
-        raise NotImplementedError
+    @abstractmethod
+    def _load(self) -> None:
+        """Read the weights into memory (called once, by `load`)."""
 
     def info(self) -> dict[str, Any]:
         """Identity recorded in every result that this model produced."""
