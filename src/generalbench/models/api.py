@@ -119,3 +119,15 @@ class ModelAPI(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def copy_artifact(src: Path, dest: Path) -> Path:
+    """Copy a generated artifact, a file or a frame folder, to `dest` (parents created)."""
+    import shutil
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        shutil.copytree(src, dest, dirs_exist_ok=True)
+    else:
+        shutil.copyfile(src, dest)
+    return dest

@@ -18,13 +18,12 @@ output type only:
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from generalbench.models.api import ModelCallError, ModelOutput, ModelRequest
+from generalbench.models.api import ModelCallError, ModelOutput, ModelRequest, copy_artifact
 from generalbench.models.config import ModelConfig
 
 MEDIA_OUTPUTS = {"image": {"image"}, "video": {"video", "frames"}, "audio": {"audio"},
@@ -97,12 +96,7 @@ def baseline_prediction(task: Any, instance: Any, ctx: dict[str, Any],
                 src = ref.resolve()
                 safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in instance.id)
                 dest = artifact_dir / (safe + ("" if src.is_dir() else src.suffix))
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                if src.is_dir():
-                    shutil.copytree(src, dest, dirs_exist_ok=True)
-                else:
-                    shutil.copyfile(src, dest)
-                return str(dest)
+                return str(copy_artifact(src, dest))
         return None
     if out == "text":
         return ""

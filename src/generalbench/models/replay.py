@@ -8,13 +8,18 @@ An instance the folder lacks fails as "no prediction" (recorded, never fatal).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from generalbench.errors import ModelError
-from generalbench.models.api import ModelCallError, ModelOutput, ModelRequest, RequestRejected
+from generalbench.models.api import (
+    ModelCallError,
+    ModelOutput,
+    ModelRequest,
+    RequestRejected,
+    copy_artifact,
+)
 from generalbench.models.config import ModelConfig
 
 
@@ -41,13 +46,7 @@ class ReplayBackend:
             except (OSError, ValueError):
                 exists = False
             if exists:
-                target = dest.parent / value
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if src.is_dir():
-                    shutil.copytree(src, target, dirs_exist_ok=True)
-                else:
-                    shutil.copyfile(src, target)
-                return str(target)
+                return str(copy_artifact(src, dest.parent / value))
         return value
 
     async def generate(self, requests: Sequence[ModelRequest]) -> list[ModelOutput | ModelCallError]:
