@@ -83,7 +83,12 @@ def missing_message(model: ModelEntry, metric: str | None, tried: list[str]) -> 
 def _folder_files(model: ModelEntry, folder: Path) -> dict[str, Path] | None:
     """The model's files inside `folder`, or None when the folder does not hold the model."""
     if model.source.kind == "hub":
-        return {p.name: p for p in folder.iterdir()} if (folder / "config.json").is_file() else None
+        # a transformers snapshot is recognised by its config.json (tokenizer files vary); a
+        # repository of plain checkpoint files must hold every file the entry lists
+        if "config.json" in model.source.files:
+            return {p.name: p for p in folder.iterdir()} if (folder / "config.json").is_file() else None
+        files = {name: folder / name for name in model.source.files}
+        return files if all(p.is_file() for p in files.values()) else None
     if model.source.kind == "url":
         name = model.source.files[0]
         return {name: folder / name} if (folder / name).is_file() else None
@@ -130,7 +135,7 @@ def _hf_cache(model: ModelEntry) -> Path | None:
                                  local_files_only=True)
     except Exception:  # noqa: BLE001 - any cache miss means "not cached"
         return None
-    return Path(path) if (Path(path) / "config.json").is_file() else None
+    return Path(path) if _folder_files(model, Path(path)) is not None else None
 
 
 def resolve(model_id: str, *, path: str | os.PathLike[str] | None = None,
