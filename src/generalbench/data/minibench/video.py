@@ -129,6 +129,19 @@ def restoration(ctx: TaskContext) -> list[dict]:
     return out
 
 
+def superresolution(ctx: TaskContext) -> list[dict]:
+    """Upscale 2x; the reference is the full-size video the input was box-downsampled from."""
+    out = []
+    for i in range(ctx.n):
+        sharp, _, _, _ = _moving_square(ctx.rng)
+        small = sharp.reshape(FRAMES, SIZE // 2, 2, SIZE // 2, 2, 3).mean(axis=(2, 4))
+        out.append({"id": f"{i:04d}", "input": {
+            "video_folder": ctx.frames(f"videos/{i:04d}", small.round().astype(np.uint8)),
+            "prompt": "Upscale this video to twice its width and height."},
+            "output": {"video": ctx.frames(f"targets/{i:04d}", sharp)}})
+    return out
+
+
 def text_to_video(ctx: TaskContext) -> list[dict]:
     """Generate the described clip; the reference is a clip drawn from the same description."""
     static = bool(ctx.options.get("static", False))
