@@ -28,7 +28,8 @@ LOADERS: dict[str, tuple[str, str, str]] = {
     "dnsmos": ("generalbench.metricmodels.speech", "DnsmosModel", "onnxruntime"),
     "whisper_ct2": ("generalbench.metricmodels.speech", "WhisperCt2Model", "faster_whisper"),
     "gguf_causal_lm": ("generalbench.metricmodels.local_llm", "LocalCausalLM", "transformers"),
-    "vbench": ("generalbench.metricmodels.vbench_backend", "VBenchModel", "vbench"),
+    # VBench runs in its own interpreter (vbench_backend.py): nothing extra to import here
+    "vbench": ("generalbench.metricmodels.vbench_backend", "VBenchModel", "json"),
     "t2m_motion_evaluator": ("generalbench.metricmodels.t2m_evaluator", "HumanML3DMotionEvaluator", "torch"),
 }
 
@@ -42,9 +43,8 @@ def model_class(loader: str) -> type[Any]:
         importlib.import_module(package)
         return getattr(importlib.import_module(module), cls)
     except ImportError as exc:
-        extra = "vbench" if package == "vbench" else "models"
         raise MetricError(f"loader {loader!r} needs the Python package {package!r}, which is not "
-                          f"installed ({exc}); pip install 'generalbench[{extra}]' (torch first: "
+                          f"installed ({exc}); pip install 'generalbench[models]' (torch first: "
                           "pip install torch==2.13.0)") from None
 
 

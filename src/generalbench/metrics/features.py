@@ -12,7 +12,8 @@ all of them are:
   cache_dir   where reference-set statistics are cached (FID/FVD/FAD)
   prompts     per-instance prompt texts (the task's inputs); CLIP/CLAP text alignment uses them
               instead of the reference when given
-  video_paths the generated videos as files, for the VBench-backed dimensions (vbench extra)
+  video_paths the generated video files (aligned, None when missing), for the VBench-backed
+              metrics, which run VBench in its own interpreter (option vbench_python)
 A missing or unparseable prediction (None) scores as the worst value of a per-instance metric
 (0, or MOS 1, or WER 100%) and is left out of a distribution distance (counted in details).
 Missing weights raise MissingWeightsError; a missing extra raises MetricError naming the extra.
@@ -22,9 +23,11 @@ No metric falls back to another or invents a value. Heavy packages load lazily, 
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -398,17 +401,97 @@ def flow_score(predictions: Sequence[Any], references: Sequence[Any], **options:
                         {"flow": "pyramidal Lucas-Kanade (VBench uses RAFT)"})
 
 
+def _vbench_bridge(metric: str, options: dict[str, Any]) -> Any:
+    """The VBench bridge (models.yaml id `vbench`): the metric's default model or a component.
+
+    Its "weights" are VBench's checkpoint cache (weights=<folder>, or {"vbench": folder} when the
+    metric also uses another model); fails early when no VBench interpreter is set up.
+    """
+    from generalbench.metricmodels.loaders import load_model
+    from generalbench.metricmodels.registry import metric_models
+    from generalbench.metricmodels.vbench_backend import vbench_python
+
+    vbench_python(options.get("vbench_python"))
+    if metric_models(metric).get("default") == "vbench":
+        return _model(metric, options)
+    weights = options.get("weights")
+    return load_model("vbench", weights=weights.get("vbench") if isinstance(weights, dict) else None,
+                      device=options.get("device", "auto"), metric=metric)
+
+
+def _vbench_prompts(options: dict[str, Any], references: Sequence[Any], n: int) -> list[str | None]:
+    """Each instance's prompt: option `prompts` (the task inputs), else a text reference or the
+    reference's "prompt" field; None when there is none."""
+    given = _prompts(options, n)
+    out: list[str | None] = []
+    for prompt, ref in zip(given, references, strict=True):
+        if prompt is None and _is_text(ref):
+            prompt = ref
+        elif prompt is None and isinstance(ref, dict) and _is_text(ref.get("prompt")):
+            prompt = ref["prompt"]
+        out.append(None if prompt is None else str(prompt))
+    return out
+
+
+def _video_files(predictions: Sequence[Any], options: dict[str, Any], tmp: Path) -> list[Path | None]:
+    """Each prediction as a video file VBench can read, or None for a missing one.
+
+    The scorer passes the predicted files as option `video_paths` (aligned with the predictions,
+    None for a missing or unreadable prediction), so VBench reads the very file the model wrote.
+    A prediction that exists only as frames (a frame folder, arrays given through the API) is
+    written to an mp4 in `tmp` first (H.264; an odd height or width loses its last row/column).
+    """
+    paths = options.get("video_paths")
+    if paths is not None and len(paths) != len(predictions):
+        raise MetricError(f"option video_paths has {len(paths)} entries for {len(predictions)} predictions")
+    out: list[Path | None] = []
+    for i, pred in enumerate(predictions):
+        path = paths[i] if paths is not None else (pred if isinstance(pred, (str, Path)) else None)
+        if path is not None and Path(path).is_file():
+            out.append(Path(path).absolute())
+        elif pred is None or isinstance(pred, (str, Path)):
+            out.append(None)
+        else:
+            from generalbench.data.media import save_video
+
+            frames = _frames(pred)
+            frames = frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2, :3]
+            target = tmp / f"video{i}.mp4"
+            save_video(target, np.asarray(frames, dtype=np.uint8))
+            out.append(target)
+    return out
+
+
 def _vbench(metric: str, predictions: Sequence[Any], references: Sequence[Any],
             options: dict[str, Any]) -> MetricResult:
+    """One VBench dimension (metricmodels/tasks.yaml `vbench`, or option vbench=...), x100.
+
+    Only the present videos go to VBench; a missing one scores 0 (the worst value), and the value
+    is VBench's own aggregate over the present videos weighted by their share of the instances.
+    """
     dimension = _task_setting(options, "vbench")
     if not dimension:
         raise MetricError(f"metric {metric!r}: no VBench dimension declared for task "
                           f"{_task_id(options)!r} (metricmodels/tasks.yaml or option vbench=...)")
-    model = _model(metric, options)
-    prompts = options.get("prompts") or [r for r in references if _is_text(r)] or None
-    videos = list(options.get("video_paths") or predictions)
-    mean, per = model.evaluate(str(dimension), videos, prompts)
-    return MetricResult(100.0 * mean, [100.0 * p for p in per], {**model.info(), "dimension": dimension})
+    model = _vbench_bridge(metric, options)
+    n = len(predictions)
+    prompts = _vbench_prompts(options, references, n)
+    aux = options.get("vbench_auxiliary") or [None] * n
+    if len(aux) != n:
+        raise MetricError(f"option vbench_auxiliary has {len(aux)} entries for {n} predictions")
+    details: dict[str, Any] = {**model.info(), "dimension": dimension}
+    with tempfile.TemporaryDirectory(prefix="generalbench-videos-") as tmp:
+        files = _video_files(predictions, options, Path(tmp))
+        present = [i for i, f in enumerate(files) if f is not None]
+        per = [0.0] * n
+        if not present:
+            return MetricResult(0.0, per, {**details, "n_missing": n})
+        run = model.run(str(dimension), [files[i] for i in present], [prompts[i] for i in present],
+                        auxiliary=[aux[i] for i in present], python=options.get("vbench_python"))
+    for i, value in zip(present, run.per_video, strict=True):
+        per[i] = 100.0 * value
+    mean = 100.0 * run.mean * len(present) / n
+    return MetricResult(mean, per, {**details, **run.info(), "n_missing": n - len(present)})
 
 
 @register("musiq")
@@ -419,34 +502,56 @@ def musiq(predictions: Sequence[Any], references: Sequence[Any], **options: Any)
 
 @register("success_rate")
 def success_rate(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
-    """VBench success rates (object class, multiple objects, colour, ...) per the task (vbench extra)."""
+    """VBench success rates (object class, multiple objects, colour, spatial relationship, human
+    action), the dimension chosen per task; VBench runs in its own interpreter (vbench_backend)."""
     return _vbench("success_rate", predictions, references, options)
 
 
 @register("i2v_composite")
 def i2v_composite(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
-    """VBench-I2V composite: mean of I2V subject (DINO vs the input image), ViCLIP video-text
-    consistency, dynamic degree and motion smoothness; the last two VBench parts need the vbench
-    extra, so this metric raises unless it is installed (no partial composite is reported)."""
+    """VBench-I2V composite x100: per video, the mean of I2V subject (DINO frames vs the input
+    image, cosine clipped at 0), ViCLIP video-text consistency (VBench overall_consistency),
+    dynamic degree (motion.is_dynamic) and motion smoothness (VBench AMT), all in [0, 1]; averaged
+    over instances, a missing video scoring 0. ViCLIP and AMT run in VBench's own interpreter, and
+    the metric raises without it (no partial composite is reported). Reference: the input image,
+    or {"image": ..., "prompt": ...}."""
     from generalbench.metricmodels import motion
-    from generalbench.metricmodels.loaders import load_model
 
-    vb = load_model("vbench", device=options.get("device", "auto"), metric="i2v_composite")
-    vb.load()
+    vb = _vbench_bridge("i2v_composite", options)
     dino = _model("i2v_composite", options)
-    subject = []
-    for video, ref in zip(predictions, references, strict=True):
+    n = len(predictions)
+    prompts = _vbench_prompts(options, references, n)
+    python = options.get("vbench_python")
+    with tempfile.TemporaryDirectory(prefix="generalbench-videos-") as tmp:
+        files = _video_files(predictions, options, Path(tmp))
+        present = [i for i, f in enumerate(files) if f is not None and predictions[i] is not None]
+        no_prompt = [i for i in present if prompts[i] is None]
+        if no_prompt:
+            raise MetricError(f"i2v_composite: ViCLIP needs each video's prompt; instance(s) {no_prompt[:5]} "
+                              "have none (option prompts, or references {'image', 'prompt'})")
+        videos = [files[i] for i in present]
+        viclip = vb.run("overall_consistency", videos, [prompts[i] for i in present], python=python) \
+            if present else None
+        smooth = vb.run("motion_smoothness", videos, python=python) if present else None
+    per = [0.0] * n
+    parts: dict[str, list[float]] = {"i2v_subject": [], "viclip": [], "dynamic_degree": [],
+                                     "motion_smoothness": []}
+    for j, i in enumerate(present):
+        ref = references[i]
         image = ref.get("image") if isinstance(ref, dict) else ref
-        frames = dino.embed_images(list(_frames(video)))
+        frames = _frames(predictions[i])
+        emb = dino.embed_images(list(frames))
         anchor = dino.embed_images([np.asarray(image)])
-        subject.append(float(np.mean(np.maximum(frames @ anchor[0], 0.0))))
-    prompts = [r.get("prompt") for r in references if isinstance(r, dict) and r.get("prompt")] or None
-    viclip, _ = vb.evaluate("overall_consistency", list(options.get("video_paths", [])), prompts)
-    smooth, _ = vb.evaluate("motion_smoothness", list(options.get("video_paths", [])))
-    dynamic = float(np.mean([motion.is_dynamic(_frames(v)) for v in predictions]))
-    parts = {"i2v_subject": float(np.mean(subject)), "viclip": viclip, "dynamic_degree": dynamic,
-             "motion_smoothness": smooth}
-    return MetricResult(100.0 * float(np.mean(list(parts.values()))), None, {**dino.info(), **parts})
+        values = {"i2v_subject": float(np.mean(np.maximum(emb @ anchor[0], 0.0))),
+                  "viclip": viclip.per_video[j], "dynamic_degree": float(motion.is_dynamic(frames)),
+                  "motion_smoothness": smooth.per_video[j]}
+        for key, v in values.items():
+            parts[key].append(v)
+        per[i] = 100.0 * float(np.mean(list(values.values())))
+    details = {**dino.info(), **(viclip.info() if viclip else {}), "n_missing": n - len(present),
+               **{k: float(np.mean(v)) for k, v in parts.items() if v}}
+    details.pop("vbench_dimension", None)
+    return _mean_result(per, details)
 
 
 @register("motion_fid")

@@ -156,6 +156,33 @@ def metric_options(task: Task, instances: list[Any]) -> dict[str, Any]:
     return {}
 
 
+def reads_video_files(metric: str) -> bool:
+    """Whether a metric runs VBench, which reads the predicted video FILES rather than frames.
+
+    Decided from data: metricmodels/models.yaml's `metrics:` entry lists a model whose loader
+    is `vbench`, as its default or in `also`.
+    """
+    from generalbench.metricmodels.registry import all_models, metric_models
+
+    entry = metric_models(metric)
+    models = all_models()
+    ids = [entry.get("default"), *entry.get("also", [])]
+    return any(i in models and models[i].loader == "vbench" for i in ids)
+
+
+def _prediction_file(task: Task, value: Any, folder: Path | None) -> str | None:
+    """The absolute path of a prediction's single media file (None: inline, several files, a
+    frame folder, or not on disk)."""
+    from generalbench.data.native import artifact_refs
+
+    try:
+        refs = artifact_refs(task.output, value, folder)
+        path = refs[0].resolve() if len(refs) == 1 else None
+    except GeneralBenchError:
+        return None
+    return str(path) if path is not None and path.is_file() else None
+
+
 # --- one task ----------------------------------------------------------------------------------
 def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] | None, *,
                task_folder: Path | None = None, predictions_folder: Path | None = None,
@@ -186,6 +213,7 @@ def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] 
     preds: list[Any] = []
     refs: list[Any] = []
     rows: list[InstanceScore] = []
+    video_paths: list[str | None] | None = [] if reads_video_files(task.metric) else None
     parsed = failed = missing = 0
     for inst in instances:
         choices = _choices(inst.inputs)
@@ -195,6 +223,8 @@ def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] 
             return TaskDetail(task.id, task.metric, None, n, 0, 0, 0,
                               f"bad reference for instance {inst.id!r}: {exc}"), []
         raw = predictions.get(inst.id)
+        if video_paths is not None:  # aligned with preds; None unless a readable file is found
+            video_paths.append(None)
         if inst.id not in predictions:
             preds.append(None)
             missing += 1
@@ -213,10 +243,13 @@ def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] 
         if res.ok and task.output not in INLINE_TYPES:
             from generalbench.data.native import load_native
 
+            file = _prediction_file(task, value, predictions_folder) if video_paths is not None else None
             try:
                 value = load_native(task.output, value, predictions_folder)
             except (GeneralBenchError, OSError, ValueError) as exc:
                 value, reason = None, f"cannot read the predicted {task.output}: {exc}"
+            if video_paths is not None and value is not None:
+                video_paths[-1] = file
         if value is None:
             preds.append(None)
             failed += 1
@@ -227,6 +260,8 @@ def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] 
         rows.append(InstanceScore(task.id, inst.id, "ok", None, "",
                                   value if task.output in INLINE_TYPES else None))
     options = metric_options(task, instances)
+    if video_paths is not None:  # VBench reads the files the model wrote (metrics/features.py)
+        options["video_paths"] = video_paths
     if spec.needs == "none":
         rejected = _reject_malformed(task, preds, refs, rows, options)
         parsed, failed = parsed - rejected, failed + rejected
