@@ -138,9 +138,12 @@ def test_fetch_refuses_a_manual_source(tmp_path: Path) -> None:
 
 def test_joint_positions_and_bad_statistics_are_refused(tmp_path: Path) -> None:
     _tiny_evaluator(tmp_path / "w")
-    joints = [np.zeros((40, 22, 3), np.float32)] * 2
-    with pytest.raises(MetricError, match="HumanML3D features"):
+    joints = [np.zeros((40, 22, 3), np.float32)] * 2  # every bone of length zero
+    with pytest.raises(MetricError, match="two joints coincide"):
         compute_detailed("motion_fid", joints, joints, weights=str(tmp_path / "w"))
+    with pytest.raises(MetricError, match="T x 22 x 3 joints"):
+        compute_detailed("motion_fid", [np.ones((40, 24, 3))] * 2, _motions(2, seed=8),
+                         weights=str(tmp_path / "w"))
     np.save(tmp_path / "w" / "Mean.npy", np.zeros(DIM - 1, np.float32))
     loaders.clear_cache()
     with pytest.raises(MissingWeightsError, match="statistics do not fit"):
@@ -158,3 +161,18 @@ def test_port_loads_the_official_layout_strictly() -> None:
     state["motion_encoder"] = {**motion.state_dict(), "extra.weight": torch.zeros(1)}
     with pytest.raises(RuntimeError, match="Unexpected key"):
         evaluator_from_state(state, np.zeros(DIM), np.ones(DIM))
+
+
+def test_joint_positions_score_as_their_humanml3d_features(tmp_path: Path) -> None:
+    from generalbench.metricmodels.humanml3d_features import joints_to_features
+
+    _tiny_evaluator(tmp_path / "w")
+    rng = np.random.default_rng(4)
+    rest = rng.normal(0.0, 0.3, (22, 3)) + [0.0, 1.0, 0.0]
+    walks = [rest + 0.04 * np.arange(30)[:, None, None] * [0, 0, 1] + 0.01 * rng.normal(size=(30, 22, 3))
+             for _ in range(4)]
+    feats = [joints_to_features(w).astype(np.float32) for w in walks]
+    refs = _motions(4, seed=9)
+    from_joints = compute_detailed("motion_fid", walks, refs, weights=str(tmp_path / "w")).value
+    from_features = compute_detailed("motion_fid", feats, refs, weights=str(tmp_path / "w")).value
+    assert from_joints == pytest.approx(from_features, rel=1e-6) and from_joints > 0

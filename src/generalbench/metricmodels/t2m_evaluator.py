@@ -5,7 +5,8 @@ Frechet distance of 512-d motion embeddings from the evaluator trained with cont
 matching (checkpoint `t2m/text_mot_match/model/finest.tar` of EricGuo5513/text-to-motion). The
 embedding of one motion is computed as the official `EvaluatorModelWrapper.get_motion_embeddings`:
 
-1. the motion is a T x 263 array of HumanML3D features (root angular/linear velocity and height,
+1. the motion is a T x 263 array of HumanML3D features (T x 22 x 3 joint positions are first
+   converted by HumanML3D's own procedure, metricmodels/humanml3d_features.py) (root angular/linear velocity and height,
    joint positions, 6D rotations, velocities, 4 foot contacts), normalised with the evaluator's
    mean and std: x = (m - mean) / std;
 2. its length is cut down to a multiple of the unit length 4 (as the official dataset does) and to
@@ -132,10 +133,21 @@ def evaluator_from_state(state: dict[str, Any], mean: np.ndarray, std: np.ndarra
 def prepare_motion(motion: Any, feature_dim: int) -> tuple[np.ndarray, int]:
     """One motion as the evaluation batches hold it: (196 x D zero-padded array, valid length)."""
     m = np.asarray(motion, dtype=np.float32)
-    if m.ndim == 3 and m.shape[-1] == 3:
-        raise MetricError(f"motion_fid: got joint positions of shape {m.shape}; the HumanML3D "
-                          f"evaluator needs T x {feature_dim} HumanML3D features (convert joints "
-                          "with HumanML3D's motion_representation.ipynb / process_file first)")
+    if m.ndim == 3 and m.shape[-1] == 3:  # joint positions: HumanML3D's own feature extraction
+        from generalbench.metricmodels.humanml3d_features import (
+            FEATURES,
+            JOINTS,
+            joints_to_features,
+        )
+
+        if m.shape[1] != JOINTS or feature_dim != FEATURES:
+            raise MetricError(f"motion_fid: joint positions of shape {m.shape} cannot be turned "
+                              f"into this evaluator's {feature_dim}-d features (HumanML3D: T x "
+                              f"{JOINTS} x 3 joints -> {FEATURES}-d)")
+        try:
+            m = joints_to_features(m).astype(np.float32)
+        except MetricError as exc:
+            raise MetricError(f"motion_fid: {exc}") from None
     if m.ndim != 2 or m.shape[1] != feature_dim:
         raise MetricError(f"motion_fid: expected a T x {feature_dim} array of HumanML3D features, "
                           f"got shape {m.shape}")
