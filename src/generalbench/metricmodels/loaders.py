@@ -25,6 +25,7 @@ LOADERS: dict[str, tuple[str, str, str]] = {
     "i3d_torchscript": ("generalbench.metricmodels.video_audio_nets", "I3DTorchScriptModel", "torch"),
     "vggish": ("generalbench.metricmodels.video_audio_nets", "VGGishModel", "torch"),
     "linear_head": ("generalbench.metricmodels.heads", "LinearHeadModel", "torch"),
+    "musiq": ("generalbench.metricmodels.musiq", "MusiqModel", "torch"),
     "dnsmos": ("generalbench.metricmodels.speech", "DnsmosModel", "onnxruntime"),
     "whisper_ct2": ("generalbench.metricmodels.speech", "WhisperCt2Model", "faster_whisper"),
     "gguf_causal_lm": ("generalbench.metricmodels.local_llm", "LocalCausalLM", "transformers"),

@@ -1,8 +1,8 @@
 """Tiny random-weight stand-ins for the metric models, for offline demos and CI plumbing checks.
 
-`generalbench weights make-tiny DIR` writes, for every hub/URL model in models.yaml, a model of
-the same architecture family and file layout but tiny dimensions and random weights into
-DIR/<model id>/, plus a marker file. With GENERALBENCH_WEIGHTS=DIR every model-based metric runs
+`generalbench weights make-tiny DIR` writes, for every model in models.yaml that has a builder
+here (all but the bundled wheels, the judge and VBench), a model of the same architecture family
+and file layout but tiny dimensions and random weights into DIR/<model id>/, plus a marker file. With GENERALBENCH_WEIGHTS=DIR every model-based metric runs
 end to end through the real loading code. The numbers are meaningless: every result computed
 with them carries `tiny_random_weights: true` in its details, and `weights verify` reports their
 hashes as mismatches where a hash is recorded.
@@ -133,11 +133,43 @@ def build_linear_head(path: Path) -> None:
     torch.save(torch.nn.Linear(PROJECTION, 1).state_dict(), path)
 
 
+def build_musiq(path: Path) -> None:
+    torch = require("torch")
+    from generalbench.metricmodels.musiq import HEAD_DIM, MusiqNet
+
+    # real stem, patch size, position grid and scales; a narrow, shallow transformer
+    net = MusiqNet(hidden=HEAD_DIM, mlp_dim=2 * HEAD_DIM, layers=2, heads=1)
+    torch.save(net.state_dict(), path)
+
+
+def build_t2m_evaluator(folder: Path) -> None:
+    """The HumanML3D evaluator's files (finest.tar with both encoders, Mean.npy, Std.npy)."""
+    torch = require("torch")
+    import numpy as np
+
+    from generalbench.metricmodels.humanml3d_features import FEATURES
+    from generalbench.metricmodels.t2m_evaluator import (
+        FOOT_CONTACT_DIMS,
+        MotionEncoderBiGRUCo,
+        MovementConvEncoder,
+    )
+
+    movement = MovementConvEncoder(FEATURES - FOOT_CONTACT_DIMS, 16, 8)
+    motion = MotionEncoderBiGRUCo(8, 12, 6)
+    with torch.no_grad():
+        motion.hidden.normal_()
+    torch.save({"movement_encoder": movement.state_dict(), "motion_encoder": motion.state_dict()},
+               folder / "finest.tar")
+    np.save(folder / "Mean.npy", np.zeros(FEATURES, np.float32))
+    np.save(folder / "Std.npy", np.ones(FEATURES, np.float32))
+
+
 FOLDER_BUILDERS: dict[str, Callable[[Path], None]] = {
-    "clip": build_clip, "hf_image_cls": build_image_cls, "clap": build_clap}
+    "clip": build_clip, "hf_image_cls": build_image_cls, "clap": build_clap,
+    "t2m_motion_evaluator": build_t2m_evaluator}
 FILE_BUILDERS: dict[str, Callable[[Path], None]] = {
     "inception_fid": build_inception, "i3d_torchscript": build_i3d, "vggish": build_vggish,
-    "linear_head": build_linear_head}
+    "linear_head": build_linear_head, "musiq": build_musiq}
 
 
 def make_tiny(dest: Path, model_ids: list[str] | None = None, seed: int = 0) -> list[Path]:

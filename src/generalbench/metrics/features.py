@@ -496,8 +496,19 @@ def _vbench(metric: str, predictions: Sequence[Any], references: Sequence[Any],
 
 @register("musiq")
 def musiq(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
-    """MUSIQ imaging quality x100 through VBench's imaging_quality dimension (vbench extra)."""
-    return _vbench("musiq", predictions, references, {"vbench": "imaging_quality", **options})
+    """MUSIQ image quality (0-100) per video: the mean of its frames' scores, reference-free.
+
+    The checkpoint and the frame preparation are the task's (metricmodels/tasks.yaml): SPAQ with
+    frames shrunk to a longer side of 512 is VBench's imaging_quality; KonIQ on full frames is
+    how video super-resolution papers report MUSIQ. A missing video scores 0.
+    """
+    model_id = options.get("model") or _task_setting(options, "model")
+    model = _model("musiq", {**options, "model": model_id})
+    longest = _task_setting(options, "resize_longest")
+    longest = 512 if longest is None else int(longest)
+    per = _per_item(predictions, lambda v: float(np.mean(model.score_video(_frames(v), longest or None))),
+                    0.0)
+    return _mean_result(per, {**model.info(), "frames_longer_side_max": longest or "native"})
 
 
 @register("success_rate")
