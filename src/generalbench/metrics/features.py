@@ -579,6 +579,10 @@ def motion_fid(predictions: Sequence[Any], references: Sequence[Any], **options:
 
 @register("e_acc")
 def e_acc(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
-    raise MetricError("metric 'e_acc' (E-Acc of PianoToOrchestrationGeneration) needs the source "
-                      "benchmark's instrument/emotion classifier, which has no public pinned "
-                      "weights; it is not computed (see docs/metrics.md, Model-based metrics)")
+    """Not computed: General-Bench does not define E-Acc for its audio outputs (see below)."""
+    raise MetricError("metric 'e_acc' (E-Acc of PianoToOrchestrationGeneration) is not computed: "
+                      "General-Bench publishes no definition for it. The name matches the "
+                      "event-level accuracy of projective orchestration (Crestel & Esling 2017), "
+                      "a measure on symbolic piano rolls, but the task's outputs are audio and "
+                      "the transcription step that would turn them into piano rolls is not "
+                      "published; see docs/metrics.md")
