@@ -89,7 +89,8 @@ FULL_INFO = [{"prompt_en": "a red bicycle", "dimension": ["color"],
               "auxiliary_info": {"color": {"color": "red"}}},
              {"prompt_en": "a person", "dimension": ["object_class"],
               "auxiliary_info": {"object_class": {"object": "person"}}}]
-DIMENSIONS = ["color", "object_class", "motion_smoothness", "overall_consistency", "imaging_quality"]
+DIMENSIONS = ["color", "object_class", "motion_smoothness", "overall_consistency", "imaging_quality",
+              "dynamic_degree"]
 
 
 def write_fake_vbench(root: Path, *, broken: bool = False) -> Path:
@@ -265,7 +266,6 @@ def test_score_task_passes_the_predicted_files(fake_vbench: Path, tmp_path: Path
 
 
 def test_i2v_composite_uses_the_files_and_scores_missing_videos_zero(fake_vbench: Path, tmp_path: Path) -> None:
-    from generalbench.metricmodels import motion
     from generalbench.metricmodels.loaders import load_model
     from generalbench.metricmodels.tiny import make_tiny
 
@@ -282,10 +282,11 @@ def test_i2v_composite_uses_the_files_and_scores_missing_videos_zero(fake_vbench
     expected = []
     for pred, frames in ((preds[0], 5), (preds[2], 8)):
         subject = float(np.mean(np.maximum(dino.embed_images(list(pred)) @ dino.embed_images([image])[0], 0)))
-        parts = [subject, frames / 100, float(motion.is_dynamic(pred)), frames / 100]  # ViCLIP, AMT: the double
+        parts = [subject, frames / 100, frames / 100, frames / 100]  # ViCLIP, RAFT, AMT: the double
         expected.append(100 * float(np.mean(parts)))
     assert res.per_instance == pytest.approx([expected[0], 0.0, expected[1]], rel=1e-5)
     assert res.value == pytest.approx(sum(expected) / 3, rel=1e-5)
     calls = _log(fake_vbench)
-    assert [c["dimensions"] for c in calls] == [["overall_consistency"], ["motion_smoothness"]]
+    assert [c["dimensions"] for c in calls] == [["overall_consistency"], ["dynamic_degree"],
+                                                 ["motion_smoothness"]]
     assert [e["prompt"] for e in calls[0]["entries"]] == ["a plant sways 0", "a plant sways 2"]

