@@ -34,7 +34,7 @@ DRIVER = Path(__file__).with_name("vbench_driver.py")
 EXIT_IMPORT, EXIT_SPEC = 3, 4  # vbench_driver's exit codes
 STDERR_LINES = 15
 SETUP = ("set up VBench in its own virtual environment: python3 -m venv ~/.venvs/vbench && "
-         "~/.venvs/vbench/bin/pip install vbench torch torchvision (object_class, "
+         "~/.venvs/vbench/bin/pip install vbench torch torchvision 'setuptools<81' (object_class, "
          "multiple_objects, color and spatial_relationship also need detectron2: "
          "~/.venvs/vbench/bin/pip install 'detectron2@git+https://github.com/facebookresearch/detectron2.git'), "
          f"then export {ENV_VAR}=~/.venvs/vbench/bin/python (or pass the metric option "
