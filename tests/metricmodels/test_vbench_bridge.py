@@ -56,6 +56,9 @@ class VBench:
 
     def evaluate(self, videos_path, name, prompt_list=[], dimension_list=None, local=False,
                  read_frame=False, mode="vbench_standard", **kwargs):
+        if os.environ.get("FAKE_VBENCH_SLEEP"):
+            import time
+            time.sleep(float(os.environ["FAKE_VBENCH_SLEEP"]))
         if os.environ.get("FAKE_VBENCH_FAIL"):
             raise RuntimeError("GRiT checkpoint grit_b_densecap_objectdet.pth could not be downloaded")
         assert mode == "vbench_standard" and os.path.isdir(videos_path)
@@ -290,3 +293,16 @@ def test_i2v_composite_uses_the_files_and_scores_missing_videos_zero(fake_vbench
     assert [c["dimensions"] for c in calls] == [["overall_consistency"], ["dynamic_degree"],
                                                  ["motion_smoothness"]]
     assert [e["prompt"] for e in calls[0]["entries"]] == ["a plant sways 0", "a plant sways 2"]
+
+
+def test_a_run_past_its_time_limit_is_stopped_with_a_clear_error(fake_vbench: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    video = _video(tmp_path / "v.mp4", 3)
+    common = {"video_paths": [str(video)], "vbench_python": sys.executable, "device": "cpu"}
+    monkeypatch.setenv("FAKE_VBENCH_SLEEP", "30")
+    with pytest.raises(MetricError, match=r"'color' did not finish within 2 s .* vbench_timeout"):
+        compute_detailed("success_rate", [load_video(video)], ["a red bicycle"], task=COLOR_TASK,
+                         vbench_timeout=2, **common)
+    monkeypatch.setenv(vbench_backend.TIMEOUT_VAR, "soon")
+    with pytest.raises(MetricError, match="positive number of seconds, got 'soon'"):
+        compute_detailed("success_rate", [load_video(video)], ["a red bicycle"], task=COLOR_TASK, **common)

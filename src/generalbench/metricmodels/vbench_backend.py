@@ -30,6 +30,7 @@ from generalbench.errors import MetricError
 from generalbench.metricmodels.base import MetricModel
 
 ENV_VAR = "GENERALBENCH_VBENCH_PYTHON"
+TIMEOUT_VAR = "GENERALBENCH_VBENCH_TIMEOUT"  # seconds per VBench run; unset: no limit
 DRIVER = Path(__file__).with_name("vbench_driver.py")
 EXIT_IMPORT, EXIT_SPEC = 3, 4  # vbench_driver's exit codes
 STDERR_LINES = 15
@@ -39,6 +40,22 @@ SETUP = ("set up VBench in its own virtual environment: python3 -m venv ~/.venvs
          "~/.venvs/vbench/bin/pip install 'detectron2@git+https://github.com/facebookresearch/detectron2.git'), "
          f"then export {ENV_VAR}=~/.venvs/vbench/bin/python (or pass the metric option "
          "vbench_python=...); see docs/metrics.md")
+
+
+def vbench_timeout(option: float | str | None = None) -> float | None:
+    """Seconds one VBench run may take: option `vbench_timeout`, else $GENERALBENCH_VBENCH_TIMEOUT,
+    else no limit (a first run downloads VBench's checkpoints, which can take long)."""
+    value = option if option not in (None, "") else os.environ.get(TIMEOUT_VAR)
+    if value in (None, ""):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not seconds > 0:
+        raise MetricError(f"VBench time limit must be a positive number of seconds, got {value!r} "
+                          f"(option vbench_timeout or ${TIMEOUT_VAR})")
+    return seconds
 
 
 def vbench_python(option: str | os.PathLike[str] | None = None) -> tuple[str, str]:
@@ -122,7 +139,8 @@ class VBenchModel(MetricModel):
     def run(self, dimension: str, videos: Sequence[str | Path],
             prompts: Sequence[str | None] | None = None, *,
             auxiliary: Sequence[dict[str, Any] | None] | None = None,
-            python: str | os.PathLike[str] | None = None) -> VBenchRun:
+            python: str | os.PathLike[str] | None = None,
+            timeout: float | str | None = None) -> VBenchRun:
         """Run VBench on video files for one dimension, in its own interpreter.
 
         `prompts` and `auxiliary` (VBench's per-prompt info, e.g. {"object": "cat"}) align with
@@ -130,6 +148,7 @@ class VBenchModel(MetricModel):
         """
         self.load()
         exe, origin = vbench_python(python)
+        limit = vbench_timeout(timeout)
         paths = [Path(v) for v in videos]
         if not paths:
             raise MetricError(f"VBench dimension {dimension!r}: no videos to score")
@@ -152,7 +171,11 @@ class VBenchModel(MetricModel):
             spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
             try:
                 proc = subprocess.run([exe, str(DRIVER), str(spec_path)], capture_output=True,
-                                      text=True, env=self._env(), check=False)
+                                      text=True, env=self._env(), check=False, timeout=limit)
+            except subprocess.TimeoutExpired:
+                raise MetricError(f"VBench dimension {dimension!r} did not finish within {limit:g} s "
+                                  f"in {exe} (from {origin}) and was stopped; raise the limit "
+                                  f"(option vbench_timeout or ${TIMEOUT_VAR})") from None
             except OSError as exc:
                 raise MetricError(f"VBench dimension {dimension!r}: cannot run the interpreter {exe!r} "
                                   f"(from {origin}): {exc}; {SETUP}") from None

@@ -13,7 +13,8 @@ all of them are:
   prompts     per-instance prompt texts (the task's inputs); CLIP/CLAP text alignment uses them
               instead of the reference when given
   video_paths the generated video files (aligned, None when missing), for the VBench-backed
-              metrics, which run VBench in its own interpreter (option vbench_python)
+              metrics, which run VBench in its own interpreter (options vbench_python and
+              vbench_timeout, seconds per VBench run)
 A missing or unparseable prediction (None) scores as the worst value of a per-instance metric
 (0, or MOS 1, or WER 100%) and is left out of a distribution distance (counted in details).
 Missing weights raise MissingWeightsError; a missing extra raises MetricError naming the extra.
@@ -487,7 +488,8 @@ def _vbench(metric: str, predictions: Sequence[Any], references: Sequence[Any],
         if not present:
             return MetricResult(0.0, per, {**details, "n_missing": n})
         run = model.run(str(dimension), [files[i] for i in present], [prompts[i] for i in present],
-                        auxiliary=[aux[i] for i in present], python=options.get("vbench_python"))
+                        auxiliary=[aux[i] for i in present], python=options.get("vbench_python"),
+                        timeout=options.get("vbench_timeout"))
     for i, value in zip(present, run.per_video, strict=True):
         per[i] = 100.0 * value
     mean = 100.0 * run.mean * len(present) / n
@@ -539,10 +541,12 @@ def i2v_composite(predictions: Sequence[Any], references: Sequence[Any], **optio
             raise MetricError(f"i2v_composite: ViCLIP needs each video's prompt; instance(s) {no_prompt[:5]} "
                               "have none (option prompts, or references {'image', 'prompt'})")
         videos = [files[i] for i in present]
-        viclip = vb.run("overall_consistency", videos, [prompts[i] for i in present], python=python) \
+        viclip = vb.run("overall_consistency", videos, [prompts[i] for i in present], python=python,
+                        timeout=options.get("vbench_timeout")) \
             if present else None
-        dynamic = vb.run("dynamic_degree", videos, python=python) if present else None
-        smooth = vb.run("motion_smoothness", videos, python=python) if present else None
+        limit = options.get("vbench_timeout")
+        dynamic = vb.run("dynamic_degree", videos, python=python, timeout=limit) if present else None
+        smooth = vb.run("motion_smoothness", videos, python=python, timeout=limit) if present else None
     per = [0.0] * n
     parts: dict[str, list[float]] = {"i2v_subject": [], "viclip": [], "dynamic_degree": [],
                                      "motion_smoothness": []}
