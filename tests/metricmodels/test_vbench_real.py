@@ -3,15 +3,18 @@
 Runs only where VBench is set up in its own interpreter (`GENERALBENCH_VBENCH_PYTHON`, see
 docs/metrics.md); CI's environment has none (vbench pins numpy<2 and needs torchvision). The
 checkpoints VBench would download are replaced by random-weight ones of the same architecture,
-written into a fresh VBENCH_CACHE_DIR: RAFT, AMT-S and ViCLIP are built by vbench's own classes
-inside the VBench interpreter, MUSIQ by generalbench's port (pyiqa parameter names). So:
+written into a fresh VBENCH_CACHE_DIR: RAFT, AMT-S, ViCLIP and UMT are built by vbench's own
+classes inside the VBench interpreter, MUSIQ by generalbench's port (pyiqa parameter names). So:
 
 - imaging_quality, computed by VBench with pyiqa's MUSIQ, must equal generalbench's native
   `musiq` metric on the same frames and weights (the task whose protocol is VBench's);
 - dynamic_degree (RAFT) and motion_smoothness (AMT) must come back through the driver in order,
   with values in their ranges (random weights: the values themselves mean nothing);
 - the whole i2v_composite (DINO here, ViCLIP, RAFT and AMT in VBench) runs end to end and equals
-  the mean of its four parts.
+  the mean of its four parts;
+- the Action-Specific success rate (human_action, UMT) reads each video's action from its prompt
+  through the driver's file naming: with a classifier that always answers "riding a bike", the
+  video prompted so succeeds and the other fails.
 """
 
 from __future__ import annotations
@@ -60,6 +63,16 @@ with torch.no_grad():  # without a checkpoint some tensors stay uninitialised or
         if not torch.isfinite(p).all() or (p.ndim >= 2 and float(p.std()) < 1e-6):
             p.normal_(0.0, 0.02)
 torch.save({"model": viclip.state_dict()}, f"{root}/ViCLIP/ViClip-InternVid-10M-FLT.pth")
+from timm.models import create_model
+import vbench.human_action  # registers UMT's video ViT-L with timm
+umt = create_model("vit_large_patch16_224", pretrained=False, num_classes=400, all_frames=16,
+                   tubelet_size=1, use_learnable_pos_emb=False, fc_drop_rate=0., drop_rate=0.,
+                   drop_path_rate=0.2, attn_drop_rate=0., drop_block_rate=None, use_checkpoint=False,
+                   checkpoint_num=16, use_mean_pooling=True, init_scale=0.001)
+with torch.no_grad():  # Kinetics class 0 is "riding a bike": make it the sure answer for any video
+    umt.head.bias[0] = 20.0
+os.makedirs(f"{root}/umt_model", exist_ok=True)
+torch.save(umt.state_dict(), f"{root}/umt_model/l16_ptk710_ftk710_ftk400_f16_res224.pth")
 """
 
 
@@ -142,3 +155,14 @@ def test_i2v_composite_end_to_end_with_real_vbench(setup, tmp_path: Path) -> Non
     assert res.per_instance[1] == 0.0 and all(0.0 <= p <= 1.0 for p in parts[2:])
     # averaged over the two present videos, the per-instance composites are the parts' mean
     assert (res.per_instance[0] + res.per_instance[2]) / 2 == pytest.approx(100 * np.mean(parts), rel=1e-6)
+
+
+def test_action_success_rate_reads_the_action_from_the_prompt(setup) -> None:
+    from generalbench.metrics import compute_detailed
+
+    cache, paths, frames = setup
+    res = compute_detailed("success_rate", frames, ["A person is riding a bike", "A person is playing guitar"],
+                           task="video-generation-action-specific-text-to-video-generation", device="cpu",
+                           weights=str(cache), video_paths=[str(p) for p in paths])
+    assert res.details["vbench_dimension"] == "human_action"
+    assert res.per_instance == [100.0, 0.0] and res.value == pytest.approx(50.0)
