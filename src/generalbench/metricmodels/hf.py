@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from generalbench.errors import MetricError
 from generalbench.metricmodels.base import MetricModel, pick_device, require
+from generalbench.metricmodels.image_io import rgb_images
 
 
 def _pooled(out: Any) -> Any:
@@ -24,18 +24,6 @@ def _normalise(x: Any) -> np.ndarray:
     arr = x.detach().to("cpu").double().numpy()
     norms = np.linalg.norm(arr, axis=1, keepdims=True)
     return arr / np.maximum(norms, 1e-12)
-
-
-def _images(items: Sequence[Any]) -> list[np.ndarray]:
-    out = []
-    for im in items:
-        arr = np.asarray(im)
-        if arr.ndim == 2:
-            arr = np.repeat(arr[:, :, None], 3, axis=2)
-        if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-            raise MetricError(f"expected an H x W x 3 image, got an array of shape {arr.shape}")
-        out.append(np.ascontiguousarray(arr[:, :, :3].astype(np.uint8)))
-    return out
 
 
 class _HfModel(MetricModel):
@@ -64,7 +52,7 @@ class ClipModel(_HfModel):
 
     def embed_images(self, images: Sequence[Any]) -> np.ndarray:
         def run(batch: Sequence[Any]) -> list[np.ndarray]:
-            inputs = self.processor(images=_images(batch), return_tensors="pt")
+            inputs = self.processor(images=rgb_images(batch), return_tensors="pt")
             with self._torch.no_grad():
                 feats = _pooled(self.model.get_image_features(pixel_values=inputs["pixel_values"].to(self.device)))
             return list(_normalise(feats))
@@ -94,7 +82,7 @@ class HfImageClsModel(_HfModel):
 
     def embed_images(self, images: Sequence[Any]) -> np.ndarray:
         def run(batch: Sequence[Any]) -> list[np.ndarray]:
-            inputs = self.processor(images=_images(batch), return_tensors="pt")
+            inputs = self.processor(images=rgb_images(batch), return_tensors="pt")
             with self._torch.no_grad():
                 out = self.model(pixel_values=inputs["pixel_values"].to(self.device))
             return list(_normalise(out.last_hidden_state[:, 0]))

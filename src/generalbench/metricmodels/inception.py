@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from generalbench.metricmodels.base import MetricModel, pick_device
+from generalbench.metricmodels.image_io import rgb_images
 
 
 class BasicConv2d(nn.Module):
@@ -177,12 +178,7 @@ class InceptionFIDModel(MetricModel):
 
     def embed_images(self, images: Sequence[Any]) -> np.ndarray:
         def run(batch: Sequence[Any]) -> list[np.ndarray]:
-            arrs = []
-            for im in batch:
-                a = np.asarray(im)
-                if a.ndim == 2:
-                    a = np.repeat(a[:, :, None], 3, axis=2)
-                arrs.append(torch.from_numpy(np.ascontiguousarray(a[:, :, :3])).permute(2, 0, 1).float() / 255.0)
+            arrs = [torch.from_numpy(a).permute(2, 0, 1).float() / 255.0 for a in rgb_images(batch)]
             outs = []
             with torch.no_grad():  # images may differ in size: resize each, then batch
                 x = torch.stack([F.interpolate(a[None], size=(299, 299), mode="bilinear",

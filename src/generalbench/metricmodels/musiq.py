@@ -33,6 +33,7 @@ from torch import nn
 
 from generalbench.errors import MetricError
 from generalbench.metricmodels.base import MetricModel, pick_device
+from generalbench.metricmodels.image_io import rgb_images
 
 ROOT_CHANNELS = 64  # the stem's width is fixed by the architecture (GroupNorm with 32 groups)
 HEAD_DIM = 64
@@ -276,15 +277,16 @@ def _scale_tokens(image: torch.Tensor, scale_id: int, patch: int, grid: int, len
     return tokens, spatial, scale, valid
 
 
-def vbench_frames(frames: np.ndarray, longest: int = 512) -> torch.Tensor:
+def vbench_frames(frames: np.ndarray, longest: int | None = 512) -> torch.Tensor:
     """VBench imaging_quality's frame preparation: T x H x W x 3 uint8 -> T x 3 x H' x W' in [0, 1].
 
     Frames whose longer side exceeds `longest` are resized (bilinear, no antialiasing, the result
-    rounded back to 8 bits as torchvision does for uint8 tensors) to int(scale * side).
+    rounded back to 8 bits as torchvision does for uint8 tensors) to int(scale * side); with
+    `longest=None` they keep their size.
     """
     x = torch.from_numpy(np.ascontiguousarray(frames[..., :3])).permute(0, 3, 1, 2).float()
     h, w = x.shape[-2:]
-    if max(h, w) > longest:
+    if longest and max(h, w) > longest:
         s = longest / max(h, w)
         x = F.interpolate(x, size=(int(s * h), int(s * w)), mode="bilinear", align_corners=False)
         x = x.round().clamp(0, 255)
@@ -310,15 +312,12 @@ class MusiqModel(MetricModel):
 
     def score_images(self, images: Sequence[Any]) -> list[float]:
         """One score per image (H x W x 3 uint8 arrays of any size; same-size ones are batched)."""
-        tensors = [torch.from_numpy(np.ascontiguousarray(_rgb(im))).permute(2, 0, 1).float() / 255.0
-                   for im in images]
-        return self._score_tensors(tensors)
+        return self._score_tensors([torch.from_numpy(a).permute(2, 0, 1).float() / 255.0
+                                    for a in rgb_images(images)])
 
     def score_video(self, frames: np.ndarray, longest: int | None = 512) -> list[float]:
         """Per-frame scores of one video as VBench's imaging_quality computes them."""
-        x = (vbench_frames(frames, longest) if longest else
-             torch.from_numpy(np.ascontiguousarray(frames[..., :3])).permute(0, 3, 1, 2).float() / 255.0)
-        return self._score_tensors(list(x))
+        return self._score_tensors(list(vbench_frames(frames, longest)))
 
     def _score_tensors(self, tensors: list[torch.Tensor]) -> list[float]:
         self.load()
@@ -338,11 +337,3 @@ class MusiqModel(MetricModel):
                         out[i] = float(s)
         return out
 
-
-def _rgb(image: Any) -> np.ndarray:
-    a = np.asarray(image)
-    if a.ndim == 2:
-        a = np.repeat(a[:, :, None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] < 3:
-        raise MetricError(f"MUSIQ expects H x W x 3 images, got shape {a.shape}")
-    return a[:, :, :3]

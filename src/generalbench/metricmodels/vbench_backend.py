@@ -128,14 +128,6 @@ class VBenchModel(MetricModel):
             env["VBENCH_CACHE_DIR"] = str(self.weights.root)
         return env
 
-    def evaluate(self, dimension: str, videos: Sequence[str | Path],
-                 prompts: Sequence[str | None] | None = None, *,
-                 auxiliary: Sequence[dict[str, Any] | None] | None = None,
-                 python: str | os.PathLike[str] | None = None) -> tuple[float, list[float]]:
-        """Score video files on a VBench dimension: (mean in [0, 1], per-video values, in order)."""
-        run = self.run(dimension, videos, prompts, auxiliary=auxiliary, python=python)
-        return run.mean, run.per_video
-
     def run(self, dimension: str, videos: Sequence[str | Path],
             prompts: Sequence[str | None] | None = None, *,
             auxiliary: Sequence[dict[str, Any] | None] | None = None,

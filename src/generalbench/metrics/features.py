@@ -504,8 +504,7 @@ def musiq(predictions: Sequence[Any], references: Sequence[Any], **options: Any)
     frames shrunk to a longer side of 512 is VBench's imaging_quality; KonIQ on full frames is
     how video super-resolution papers report MUSIQ. A missing video scores 0.
     """
-    model_id = options.get("model") or _task_setting(options, "model")
-    model = _model("musiq", {**options, "model": model_id})
+    model = _model("musiq", {**options, "model": _task_setting(options, "model")})
     longest = _task_setting(options, "resize_longest")
     longest = 512 if longest is None else int(longest)
     per = _per_item(predictions, lambda v: float(np.mean(model.score_video(_frames(v), longest or None))),
@@ -541,10 +540,9 @@ def i2v_composite(predictions: Sequence[Any], references: Sequence[Any], **optio
             raise MetricError(f"i2v_composite: ViCLIP needs each video's prompt; instance(s) {no_prompt[:5]} "
                               "have none (option prompts, or references {'image', 'prompt'})")
         videos = [files[i] for i in present]
-        viclip = vb.run("overall_consistency", videos, [prompts[i] for i in present], python=python,
-                        timeout=options.get("vbench_timeout")) \
-            if present else None
         limit = options.get("vbench_timeout")
+        viclip = vb.run("overall_consistency", videos, [prompts[i] for i in present], python=python,
+                        timeout=limit) if present else None
         dynamic = vb.run("dynamic_degree", videos, python=python, timeout=limit) if present else None
         smooth = vb.run("motion_smoothness", videos, python=python, timeout=limit) if present else None
     per = [0.0] * n
