@@ -37,3 +37,15 @@ def run_cli(*args: str | Path, cwd: Path | None = None, env: dict | None = None,
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def isolated_weights(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Model-based tests see only the weights they build: no weights folder, an empty offline
+    Hugging Face cache and a fresh generalbench cache (reference statistics, verdicts)."""
+    root = tmp_path_factory.mktemp("weights_env")
+    monkeypatch.delenv("GENERALBENCH_WEIGHTS", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(root / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("GENERALBENCH_CACHE", str(root / "cache"))
+    return root

@@ -10,17 +10,12 @@ from hypothesis import strategies as st
 
 from generalbench.data.jsonstream import iter_data
 from generalbench.errors import DataError
-
-values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**15, 10**15)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
-    max_leaves=15)
+from tests.strategies import json_values
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.lists(values, max_size=8), before=st.dictionaries(st.sampled_from(["task", "type", "v"]), values),
-       after=st.dictionaries(st.sampled_from(["x", "y"]), values), chunk=st.integers(1, 64),
+@given(data=st.lists(json_values, max_size=8), before=st.dictionaries(st.sampled_from(["task", "type", "v"]), json_values),
+       after=st.dictionaries(st.sampled_from(["x", "y"]), json_values), chunk=st.integers(1, 64),
        indent=st.sampled_from([None, 1, 3]))
 def test_matches_json_module(tmp_path_factory, data, before, after, chunk, indent):
     doc = {**before, "data": data, **after}

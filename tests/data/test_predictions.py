@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from generalbench.data import PredictionWriter, read_predictions, zip_predictions
 from generalbench.data.media import save_image
 from generalbench.errors import PredictionError
+from tests.strategies import json_values
 
 QA = "language-legal-question-answering"
 NER = "language-scientific-ner"
@@ -160,11 +161,6 @@ def test_website_format(tmp_path, catalog):
 
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**12, 10**12)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
-    max_leaves=12)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

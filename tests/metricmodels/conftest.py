@@ -1,4 +1,4 @@
-"""Isolate weights lookup from the user's machine: empty weights folder and HF cache per test."""
+"""Isolate weights lookup from the user's machine for every metric-model test."""
 
 from __future__ import annotations
 
@@ -8,10 +8,5 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _isolated_weights(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path_factory.mktemp("weights_env")
-    monkeypatch.delenv("GENERALBENCH_WEIGHTS", raising=False)
-    monkeypatch.setenv("HF_HUB_CACHE", str(root / "hf"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("GENERALBENCH_CACHE", str(root / "cache"))
-    return root
+def _isolated_weights(isolated_weights: Path) -> Path:
+    return isolated_weights

@@ -26,12 +26,8 @@ transformers = pytest.importorskip("transformers", reason="pip install 'generalb
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = tmp_path_factory.mktemp("env")
-    monkeypatch.delenv("GENERALBENCH_WEIGHTS", raising=False)
-    monkeypatch.setenv("HF_HUB_CACHE", str(root / "hf"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("GENERALBENCH_CACHE", str(root / "cache"))
+def _isolated(isolated_weights: Path) -> None:
+    """No weights, HF cache or generalbench cache from the machine (tests/conftest.py)."""
 
 
 from generalbench.metricmodels.tiny import bpe_tokenizer, byte_chars  # noqa: E402
@@ -260,28 +256,11 @@ def test_fid_with_inception_state_dict(tmp_path: Path) -> None:
 
 
 def test_fvd_with_torchscript_i3d(tmp_path: Path) -> None:
-    class TinyI3D(torch.nn.Module):
-        """Same call signature as StyleGAN-V's i3d_torchscript.pt."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv = torch.nn.Conv3d(3, 8, 3, padding=1)
-            self.fc = torch.nn.Linear(8, 6)
-
-        def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
-                    return_features: bool = False) -> torch.Tensor:
-            if x.shape[2] < 9:  # like I3D, whose temporal pooling fails on very short clips
-                raise RuntimeError("input too short for the temporal pooling")
-            if rescale:
-                x = x / 127.5 - 1
-            if resize:
-                x = torch.nn.functional.interpolate(x, size=(x.shape[2], 32, 32), mode="trilinear")
-            h = torch.relu(self.conv(x)).mean(dim=(2, 3, 4))
-            return h if return_features else self.fc(h)
+    from generalbench.metricmodels.tiny import build_i3d
 
     torch.manual_seed(0)
     path = tmp_path / "i3d_torchscript.pt"
-    torch.jit.script(TinyI3D()).save(str(path))
+    build_i3d(path, min_frames=9)  # like I3D, whose temporal pooling fails on very short clips
     rng = np.random.default_rng(3)
     real = [rng.integers(0, 256, (10, 24, 24, 3), dtype=np.uint8) for _ in range(3)]
     fake = [np.clip(v.astype(int) + 60, 0, 255).astype(np.uint8) for v in real]

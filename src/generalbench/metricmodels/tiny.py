@@ -98,7 +98,9 @@ def build_inception(path: Path) -> None:
     torch.save(FIDInceptionV3().state_dict(), path)  # full architecture: its layout is fixed
 
 
-def build_i3d(path: Path) -> None:
+def build_i3d(path: Path, min_frames: int = 0) -> None:
+    """`min_frames` > 0 makes short clips fail as the real I3D's temporal pooling does (it needs
+    about 9 frames); the default accepts any length, so short demo clips still run."""
     torch = require("torch")
 
     class TinyI3D(torch.nn.Module):
@@ -108,9 +110,12 @@ def build_i3d(path: Path) -> None:
             super().__init__()
             self.conv = torch.nn.Conv3d(3, 8, 3, padding=1)
             self.fc = torch.nn.Linear(8, 4)
+            self.min_frames = min_frames
 
         def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
                     return_features: bool = False) -> torch.Tensor:
+            if x.shape[2] < self.min_frames:
+                raise RuntimeError("input too short for the temporal pooling")
             if rescale:
                 x = x / 127.5 - 1
             if resize:
