@@ -149,3 +149,15 @@ def test_cli_make_mini_and_subset(tmp_path):
         "image-comprehension-seed-counting.jsonl", "language-time-series.jsonl"]
     with pytest.raises(DataError, match="per_task"):
         make_mini(tmp_path / "x", per_task=0)
+
+
+def test_a_mini_bench_from_an_older_version_is_not_current(tmp_path):
+    from generalbench.data.minibench import MARKER, is_current
+
+    root = make_mini(tmp_path / "m", per_task=2, tasks=["language-time-series"])
+    assert is_current(root)
+    info = json.loads((root / MARKER).read_text())
+    (root / MARKER).write_text(json.dumps({**info, "version": "0"}))
+    assert not is_current(root) and not is_current(tmp_path / "absent")
+    make_mini(root, per_task=2, tasks=["language-time-series"])  # regenerated in place
+    assert is_current(root)

@@ -165,15 +165,17 @@ def demo(
     reference baselines (the rest) on it, and print the General-Level report."""
     import time
 
-    from generalbench.data.minibench import MARKER, make_mini
+    from generalbench.data.minibench import MARKER, is_current, make_mini
     from generalbench.models.config import parse_model_spec
     from generalbench.runner.run import RunOptions, run_eval
 
     start = time.perf_counter()
     catalog = load_catalog_opts(None, None)
     data = data or default_cache() / "mini-bench"
-    if not (data / MARKER).exists():
-        typer.echo(f"generating the mini-bench in {data} ...", err=True)
+    if not is_current(data):
+        what = "regenerating the mini-bench (made by an older version)" if (data / MARKER).exists() \
+            else "generating the mini-bench"
+        typer.echo(f"{what} in {data} ...", err=True)
         make_mini(data)
     config = parse_model_spec(model)
     summary = run_eval(config, catalog, RunOptions(data=data, out=out, quick=quick, quiet=quiet))
