@@ -21,6 +21,11 @@ from generalbench.errors import MissingWeightsError
 from generalbench.metricmodels.registry import ModelEntry, get_model
 
 ENV_VAR = "GENERALBENCH_WEIGHTS"
+# Written by `fetch` next to the files: the hub commit the files came from and each file's sha256
+# at download time. Hub entries are pinned to a branch in models.yaml where no commit could be
+# checked against its file list, so this lock is what makes a fetched copy reproducible and
+# verifiable later (`weights verify`), for files models.yaml records no hash for.
+LOCK_NAME = "generalbench-weights.lock.json"
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,9 @@ def _folder_files(model: ModelEntry, folder: Path) -> dict[str, Path] | None:
         # a transformers snapshot is recognised by its config.json (tokenizer files vary); a
         # repository of plain checkpoint files must hold every file the entry lists
         if "config.json" in model.source.files:
-            return {p.name: p for p in folder.iterdir()} if (folder / "config.json").is_file() else None
+            if not (folder / "config.json").is_file():
+                return None
+            return {p.name: p for p in folder.iterdir() if p.is_file() and p.name != LOCK_NAME}
         files = {name: folder / name for name in model.source.files}
         return files if all(p.is_file() for p in files.values()) else None
     if model.source.kind == "url":
@@ -206,12 +213,16 @@ class FileCheck:
 
 
 def verify(resolved: ResolvedWeights) -> list[FileCheck]:
-    """Hash every file that has a recorded sha256 (full digest or torch.hub-style prefix).
+    """Hash every file that has a recorded sha256 (full digest or torch.hub-style prefix): in
+    models.yaml, else in the lock that `fetch` wrote beside the files.
 
     A single-file model given as an explicit file is checked against its one recorded hash
     whatever the file is called.
     """
-    recorded = resolved.model.sha256
+    recorded = dict(resolved.model.sha256)
+    if resolved.root.is_dir():
+        for name, digest in read_lock(resolved.root).get("files", {}).items():
+            recorded.setdefault(name, digest)
     if resolved.root.is_file():
         expected = next(iter(recorded.values())) if len(recorded) == 1 else recorded.get(resolved.root.name)
         targets = {resolved.root.name: (resolved.root, expected)}
@@ -268,17 +279,67 @@ def fetch(model_id: str, dest: Path | None = None, *, timeout: float = 60.0) -> 
             raise MissingWeightsError("fetching from the Hugging Face hub needs huggingface_hub: "
                                       "pip install 'generalbench[models]'") from None
         try:
-            snapshot_download(model.source.location, revision=model.source.revision,
+            commit = _hub_commit(model)
+            snapshot_download(model.source.location, revision=commit,
                               allow_patterns=list(model.source.files) or None, local_dir=target)
         except Exception as exc:  # noqa: BLE001 - network/hub errors become one clear line
             raise MissingWeightsError(f"model {model.id!r}: download from the hub "
                                       f"({model.source.describe()}) failed: {type(exc).__name__}: "
                                       f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
     else:
+        commit = None
         _download_url(model.source.location, target / model.source.files[0], model, timeout)
     resolved = resolve(model.id, path=target)
     require_verified(resolved)
+    write_lock(resolved, commit)
     return target
+
+
+def _hub_commit(model: ModelEntry) -> str:
+    """The commit a hub revision (branch, tag or commit) points to now: downloading that exact
+    commit keeps the files of one fetch from straddling a push to the branch."""
+    from huggingface_hub import HfApi
+
+    sha = HfApi().model_info(model.source.location, revision=model.source.revision).sha
+    if not sha:
+        raise MissingWeightsError(f"model {model.id!r}: the hub did not say which commit "
+                                  f"{model.source.revision!r} is")
+    return sha
+
+
+def write_lock(resolved: ResolvedWeights, commit: str | None) -> Path:
+    """Record where a fetched copy came from and every file's sha256 (see LOCK_NAME)."""
+    import datetime
+    import json
+
+    model = resolved.model
+    files = {name: sha256_file(path) for name, path in sorted(resolved.files.items())
+             if path.is_file() and name != LOCK_NAME}
+    lock = {"model": model.id, "source": model.source.describe(), "revision": model.source.revision,
+            "commit": commit, "files": files,
+            "fetched_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    path = resolved.root / LOCK_NAME
+    path.write_text(json.dumps(lock, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def read_lock(folder: Path) -> dict:
+    """The lock `fetch` wrote in `folder`, or {} when there is none; a damaged lock is an error
+    (silently ignoring it would turn verification off)."""
+    import json
+
+    path = folder / LOCK_NAME
+    if not path.is_file():
+        return {}
+    try:
+        lock = json.loads(path.read_text(encoding="utf-8"))
+        files = lock.get("files", {})
+        if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+            raise ValueError("field 'files' must map file names to sha256 strings")
+    except (ValueError, AttributeError) as exc:
+        raise MissingWeightsError(f"{path}: unreadable weights lock ({exc}); delete the folder and "
+                                  "fetch the model again") from None
+    return lock
 
 
 def _download_url(url: str, out: Path, model: ModelEntry, timeout: float) -> None:
