@@ -13,14 +13,16 @@ from generalbench.data.minibench.images import BACKGROUND, COLORS
 
 SIZE = 48
 FRAMES = 8
+CLIP_FRAMES = 16  # generated clips: FVD's I3D is defined on 16-frame clips (shorter ones fail its pooling)
 
 
 def _moving_square(rng: np.random.Generator, side: int | None = None, frames: int = FRAMES,
                     size: int = SIZE, static: bool = False):
     """Frames of one square moving at constant integer velocity, with per-frame boxes and masks."""
     side = side or int(rng.integers(8, 14))
+    vmax = min(3, (size - 14) // max(frames - 1, 1))  # the largest square stays in frame
     while True:
-        vx, vy = (0, 0) if static else (int(v) for v in rng.integers(-3, 4, size=2))
+        vx, vy = (0, 0) if static else (int(v) for v in rng.integers(-vmax, vmax + 1, size=2))
         if static or (vx, vy) != (0, 0):
             break
     lo_x = max(0, -vx * (frames - 1))
@@ -147,11 +149,11 @@ def text_to_video(ctx: TaskContext) -> list[dict]:
     static = bool(ctx.options.get("static", False))
     out = []
     for i in range(ctx.n):
-        video, _, _, (vx, vy) = _moving_square(ctx.rng, static=static)
+        video, _, _, (vx, vy) = _moving_square(ctx.rng, frames=CLIP_FRAMES, static=static)
         color = next(n for n, c in COLORS.items() if tuple(video[0][video[0] != BACKGROUND]
                                                            .reshape(-1, 3)[0]) == c)
         motion = "standing still" if static else f"moving {vx:+d},{vy:+d} pixels per frame"
         out.append({"id": f"{i:04d}", "input": {
-            "prompt": f"A {color} square {motion} on a light grey background, {FRAMES} frames."},
+            "prompt": f"A {color} square {motion} on a light grey background, {CLIP_FRAMES} frames."},
             "output": {"video": ctx.frames(f"targets/{i:04d}", video)}})
     return out
