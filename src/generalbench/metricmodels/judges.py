@@ -82,6 +82,11 @@ def _media_part(path: Path) -> dict[str, Any]:
     raise MetricError(f"{path}: the judge cannot take media of type {mime or path.suffix!r}")
 
 
+def media_parts(paths: list[Path]) -> list[dict[str, Any]]:
+    """OpenAI content parts for media files, in order (e.g. a video's sampled frames as PNGs)."""
+    return [_media_part(Path(p)) for p in paths]
+
+
 def build_messages(rubric: Rubric, *, question: str, reference: str, prediction: str,
                    media: list[Path] | None = None) -> list[dict[str, Any]]:
     """System + user messages; media files become content parts after the text."""
@@ -171,36 +176,41 @@ class OpenAICompatibleJudge:
 
 
 class LocalJudge:
-    """A local causal LM (a models.yaml id or a folder/GGUF path); text-only."""
-
-    multimodal = False
+    """A local model (a models.yaml id or a folder/GGUF path): a causal LM (text only) or a
+    vision-language model (images), as the entry's loader says."""
 
     def __init__(self, model_id: str = "smollm2-135m-instruct-gguf", weights: str | None = None,
-                 device: str = "auto", max_new_tokens: int = 8) -> None:
+                 device: str = "auto", max_new_tokens: int = 8, metric: str = "gpt_score") -> None:
         from generalbench.metricmodels.loaders import load_model
 
         self.model = load_model(model_id, weights=weights, device=device, batch_size=1,
-                                metric="gpt_score")
+                                metric=metric)
         self.max_new_tokens = max_new_tokens
+        self.multimodal = bool(getattr(self.model, "multimodal", False))
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": "local-transformers", "decoding": "likelihood-ranked scale values",
-                **self.model.info()}
+        decoding = ("likelihood-ranked scale values" if hasattr(self.model, "choose")
+                    else "greedy generation")
+        return {"backend": "local-transformers", "decoding": decoding, **self.model.info()}
 
     def complete(self, messages: list[dict[str, Any]], scale: tuple[int, int] | None = None
                  ) -> tuple[str, dict[str, Any]]:
-        if scale is None:
+        if scale is None or not hasattr(self.model, "choose"):
             return self.model.chat(messages, max_new_tokens=self.max_new_tokens), {}
         choices = [str(v) for v in range(scale[0], scale[1] + 1)]
         return self.model.choose(messages, choices, prefix="Score: "), {}
 
 
-def judge_from_options(options: dict[str, Any]) -> Judge:
+def judge_from_options(options: dict[str, Any], *, metric: str = "gpt_score",
+                       local_default: str = "smollm2-135m-instruct-gguf") -> Judge:
     """Build the judge the user configured; no configuration is an error, not a fallback.
 
     options['judge'] (or $GENERALBENCH_JUDGE): 'local' | 'local:<model id or path>' |
     'openai:<model>' | a Judge object; otherwise $GENERALBENCH_JUDGE_BASE_URL +
-    $GENERALBENCH_JUDGE_MODEL select an endpoint.
+    $GENERALBENCH_JUDGE_MODEL select an endpoint. 'local' means `local_default`, the model the
+    metric's reference values come from; a path is loaded as that model's files.
+    options['judge_max_tokens'] limits the reply (default: 16 tokens, 8 for a local model);
+    options['judge_timeout'] is an endpoint's time limit per request in seconds (default 60).
     """
     spec = options.get("judge") or os.environ.get(ENV_JUDGE) or None
     if spec is not None and not isinstance(spec, str):
@@ -208,10 +218,11 @@ def judge_from_options(options: dict[str, Any]) -> Judge:
     if spec is None and os.environ.get(ENV_BASE_URL):
         spec = "openai:" + os.environ.get(ENV_MODEL, "")
     if spec is None:
-        raise MetricError("metric 'gpt_score' needs an LLM judge and none is configured: set "
+        raise MetricError(f"metric {metric!r} needs an LLM judge and none is configured: set "
                           f"{ENV_JUDGE}=local (or local:<model id or path>), or {ENV_BASE_URL} + "
                           f"{ENV_MODEL} (+ {ENV_API_KEY}) for an OpenAI-compatible endpoint, or pass "
                           "judge=...; it is never replaced by exact match")
+    max_tokens = options.get("judge_max_tokens")
     kind, _, arg = spec.partition(":")
     if kind == "openai":
         base = options.get("judge_base_url") or os.environ.get(ENV_BASE_URL)
@@ -220,11 +231,18 @@ def judge_from_options(options: dict[str, Any]) -> Judge:
             raise MetricError(f"judge {spec!r}: set {ENV_BASE_URL} (or judge_base_url=) and the model "
                               f"name (judge='openai:<model>' or {ENV_MODEL})")
         key = os.environ.get(ENV_API_KEY) or os.environ.get("OPENAI_API_KEY")
-        return OpenAICompatibleJudge(base, model, key, bool(options.get("judge_multimodal", False)))
+        judge = OpenAICompatibleJudge(base, model, key, bool(options.get("judge_multimodal", False)))
+        if max_tokens:
+            judge.max_tokens = int(max_tokens)
+        if options.get("judge_timeout"):  # seconds per request (many video frames take longer)
+            judge.timeout = float(options["judge_timeout"])
+        return judge
     if kind == "local":
+        extra = {"max_new_tokens": int(max_tokens)} if max_tokens else {}
+        device = options.get("device", "auto")
         if arg and (Path(arg).exists()):
-            return LocalJudge(weights=arg, device=options.get("device", "auto"))
-        return LocalJudge(arg or "smollm2-135m-instruct-gguf", device=options.get("device", "auto"))
+            return LocalJudge(local_default, weights=arg, device=device, metric=metric, **extra)
+        return LocalJudge(arg or local_default, device=device, metric=metric, **extra)
     raise MetricError(f"unknown judge {spec!r}: use 'openai:<model>' or 'local[:<model>]'")
 
 
