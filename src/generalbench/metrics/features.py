@@ -575,15 +575,13 @@ def motion_fid(predictions: Sequence[Any], references: Sequence[Any], **options:
     return _frechet("motion_fid", predictions, references, model.embed_motions, options, model)
 
 
-# ---- metrics that cannot be computed here -------------------------------------------------
+# ---- E-Acc: orchestral piano rolls transcribed from audio ---------------------------------
 
 
 @register("e_acc")
 def e_acc(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
-    """Not computed: General-Bench does not define E-Acc for its audio outputs (see below)."""
-    raise MetricError("metric 'e_acc' (E-Acc of PianoToOrchestrationGeneration) is not computed: "
-                      "General-Bench publishes no definition for it. The name matches the "
-                      "event-level accuracy of projective orchestration (Crestel & Esling 2017), "
-                      "a measure on symbolic piano rolls, but the task's outputs are audio and "
-                      "the transcription step that would turn them into piano rolls is not "
-                      "published; see docs/metrics.md")
+    """E-Acc (PianoToOrchestrationGeneration): event-level accuracy of projective orchestration
+    on Basic Pitch transcriptions, pitch-only; see metrics/orchestration.py."""
+    from generalbench.metrics.orchestration import e_acc as event_level_accuracy
+
+    return event_level_accuracy(predictions, references, **options)

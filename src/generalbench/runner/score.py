@@ -151,9 +151,26 @@ def metric_options(task: Task, instances: list[Any]) -> dict[str, Any]:
         def text(inst: Any, *keys: str) -> str | None:
             return next((str(inst.inputs[k]) for k in keys if inst.inputs.get(k)), None)
 
-        return {"task": task.id, "prompts": [text(i, "prompt", "text", "question") for i in instances],
-                "questions": [text(i, "question", "prompt", "text") for i in instances]}
+        options = {"task": task.id, "prompts": [text(i, "prompt", "text", "question") for i in instances],
+                   "questions": [text(i, "question", "prompt", "text") for i in instances]}
+        audio = [_input_file(i, "audio") for i in instances]
+        if any(a is not None for a in audio):  # e.g. E-Acc reads the piano input it orchestrates
+            options["input_audio"] = audio
+        return options
     return {}
+
+
+def _input_file(inst: Any, key: str) -> str | None:
+    """The absolute path of an instance's input media file under `key` (None when absent)."""
+    from generalbench.data.instances import MediaRef
+
+    ref = inst.inputs.get(key)
+    if not isinstance(ref, MediaRef):
+        return None
+    try:
+        return str(ref.resolve())
+    except GeneralBenchError:
+        return None
 
 
 def reads_video_files(metric: str) -> bool:
