@@ -208,16 +208,21 @@ def test_success_rate_end_to_end_with_a_tiny_cotracker(tiny_cotracker: Path, tmp
 
     video = _cut_video(tmp_path / "v.mp4")
     frames = load_video(video)
+    from generalbench.metricmodels.cotracker import CoTrackerModel
+
     seen: dict[str, Any] = {}
-    real_track = cm.classify_video
+    real_classify, real_track = cm.classify_video, CoTrackerModel.track
 
-    def spy(model: Any, path: Path, grid_size: int = 10) -> dict[str, Any]:
-        out = real_track(model, path, grid_size)
-        tracks, visible = model.track(load_video(path), grid_size)
-        seen.update(out=out, tracks=tracks, visible=visible)
-        return out
+    def classify_spy(model: Any, path: Path, grid_size: int = 10) -> dict[str, Any]:
+        seen["out"] = real_classify(model, path, grid_size)
+        return seen["out"]
 
-    monkeypatch.setattr(cm, "classify_video", spy)
+    def track_spy(self: Any, video: np.ndarray, grid_size: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        seen["tracks"], seen["visible"] = real_track(self, video, grid_size)
+        return seen["tracks"], seen["visible"]
+
+    monkeypatch.setattr(cm, "classify_video", classify_spy)
+    monkeypatch.setattr(CoTrackerModel, "track", track_spy)
     refs = [{"prompt": "Garden, pan left."}, "zoom_in"]
     result = compute_detailed("success_rate", [frames, None], refs, task=TASK, video_paths=[str(video), None],
                               device="cpu")

@@ -433,11 +433,16 @@ class CoTrackerModel(MetricModel):
             state = state["model"]
         state = {k.removeprefix("module."): v for k, v in state.items()}
         net = CoTracker2Net.from_state_dict(state)
-        try:
-            net.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise MetricError(f"CoTracker2 weights {self.weights.file()} do not fit the network: "
-                              f"{str(exc).splitlines()[0]}") from None
+        expected = net.state_dict()
+        problems = {"missing": sorted(set(expected) - set(state)),
+                    "unexpected": sorted(set(state) - set(expected)),
+                    "wrong shape": sorted(k for k in set(expected) & set(state)
+                                          if expected[k].shape != state[k].shape)}
+        if any(problems.values()):
+            listed = "; ".join(f"{what}: {', '.join(keys[:5])}" + (" ..." if len(keys) > 5 else "")
+                               for what, keys in problems.items() if keys)
+            raise MetricError(f"CoTracker2 weights {self.weights.file()} do not fit the network ({listed})")
+        net.load_state_dict(state, strict=True)
         self.net = net.to(self.device).eval()
 
     def track(self, frames: np.ndarray, grid_size: int = 10) -> tuple[np.ndarray, np.ndarray]:
