@@ -219,9 +219,9 @@ def test_vbench_failure_and_unsupported_input_report_the_child_stderr(fake_vbenc
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     video = _video(tmp_path / "v.mp4", 3)
     common = {"video_paths": [str(video)], "vbench_python": sys.executable, "device": "cpu"}
-    with pytest.raises(MetricError, match="has no dimension 'camera_motion'"):
-        compute_detailed("success_rate", [load_video(video)], ["pan left"],
-                         task="video-generation-camera-motion-video-generation", **common)
+    with pytest.raises(MetricError, match="has no dimension 'no_such_dimension'"):
+        compute_detailed("success_rate", [load_video(video)], ["pan left"], vbench="no_such_dimension",
+                         **common)
     with pytest.raises(MetricError, match="needs auxiliary info .* 'a blue kite'"):
         compute_detailed("success_rate", [load_video(video)], ["a blue kite"], task=COLOR_TASK, **common)
     monkeypatch.setenv("FAKE_VBENCH_FAIL", "1")
