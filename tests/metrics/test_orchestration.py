@@ -192,6 +192,20 @@ def test_scorer_passes_the_piano_input(transcriber, catalog, tmp_path: Path) -> 
     assert detail.details["pitch_only"] is True
 
 
+def test_missing_package_weights_name_the_no_deps_install(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    from generalbench.errors import MissingWeightsError
+    from generalbench.metricmodels import weights
+
+    monkeypatch.delenv("GENERALBENCH_WEIGHTS", raising=False)
+    monkeypatch.setattr(weights, "_package_files", lambda model: None)  # wheel not installed
+    with pytest.raises(MissingWeightsError, match=r"--no-deps basic-pitch==0\.4\.0") as err:
+        weights.resolve("basic-pitch-icassp2022", metric="e_acc")
+    assert "metric 'e_acc'" in str(err.value) and "tensorflow" not in str(err.value)
+    with pytest.raises(MissingWeightsError, match=r"generalbench\[music\]"):
+        weights.fetch("basic-pitch-icassp2022", tmp_path)
+
+
 def test_missing_basic_pitch_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [m for m in sys.modules if m == "basic_pitch" or m.startswith("basic_pitch.")] + ["basic_pitch"]:
         monkeypatch.setitem(sys.modules, name, None)  # import fails as if not installed

