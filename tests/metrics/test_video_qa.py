@@ -133,6 +133,23 @@ def _video(path: Path, first: tuple, last: tuple, split: tuple | None = None, n:
     return str(path)
 
 
+def test_frames_are_sampled_as_vbench2_samples_them(tmp_path: Path) -> None:
+    from generalbench.data.media import load_video, save_video
+    from generalbench.metrics.video_qa import sample_frames
+
+    frames = np.random.default_rng(0).integers(0, 256, (10, 32, 48, 3), dtype=np.uint8)
+    save_video(tmp_path / "v.mp4", frames, fps=5)
+    decoded = load_video(tmp_path / "v.mp4")  # every frame, as decoded
+    got, times, duration = sample_frames(tmp_path / "v.mp4", 4)
+    assert np.array_equal(got, decoded[[0, 3, 6, 9]]) and times == [0.0, 0.6, 1.2, 1.8] and duration == 2.0
+    many, times, _ = sample_frames(tmp_path / "v.mp4", 64)  # fewer frames than asked: repeats
+    idx = np.linspace(0, 9, 64, dtype=int)
+    assert np.array_equal(many, decoded[idx]) and times[:8] == [i / 5 for i in idx[:8]]
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    with pytest.raises(MetricError, match="cannot read the video"):
+        sample_frames(tmp_path / "bad.mp4", 4)
+
+
 def _image(part: dict[str, Any]) -> np.ndarray:
     from PIL import Image
 

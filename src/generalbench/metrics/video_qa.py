@@ -164,22 +164,49 @@ def success_rate_of(outcomes: Sequence[int]) -> float:
 # ---- frames -----------------------------------------------------------------------------------
 
 
-def sample_frames(path: Path, n: int) -> tuple[np.ndarray, list[float], float]:
-    """VBench-2.0's force_sample: n frame indices linspace(0, T-1, n) (truncated to int, repeats
-    when T < n), their times index / average fps, and the duration T / average fps."""
+def _decode(path: Path, keep: set[int] | None) -> tuple[dict[int, np.ndarray], int, float]:
+    """Frames at the `keep` indices (all when None), the number of frames decoded and the
+    stream's average frame rate (decord's get_avg_fps, which VBench-2.0 uses)."""
     import av
 
-    from generalbench.data.media import load_video
-
-    frames = load_video(path)
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        rate = stream.average_rate or stream.guessed_rate
-    if not rate or len(frames) == 0:
+    kept: dict[int, np.ndarray] = {}
+    count = 0
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate
+            for i, frame in enumerate(container.decode(stream)):
+                if keep is None or i in keep:
+                    kept[i] = frame.to_ndarray(format="rgb24")
+                count += 1
+    except Exception as exc:  # noqa: BLE001 - any decoder failure: one clear message
+        raise MetricError(f"{path}: cannot read the video ({type(exc).__name__}: {exc})") from None
+    if not rate or count == 0:
         raise MetricError(f"{path}: no frame rate or no frames; cannot place the sampled frames in time")
-    fps = float(rate)
-    idx = np.linspace(0, len(frames) - 1, n, dtype=int)
-    return frames[idx], [float(i) / fps for i in idx], len(frames) / fps
+    return kept, count, float(rate)
+
+
+def sample_frames(path: Path, n: int) -> tuple[np.ndarray, list[float], float]:
+    """VBench-2.0's force_sample: n frame indices linspace(0, T-1, n) (truncated to int, repeats
+    when T < n), their times index / average fps, and the duration T / average fps.
+
+    Only the sampled frames are kept in memory when the container states its frame count; a
+    wrong or missing count costs a second decoding pass.
+    """
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stated = int(container.streams.video[0].frames or 0)
+    except Exception as exc:  # noqa: BLE001 - any container failure: one clear message
+        raise MetricError(f"{path}: cannot read the video ({type(exc).__name__}: {exc})") from None
+    idx = np.linspace(0, stated - 1, n, dtype=int) if stated else None
+    kept, total, fps = _decode(path, None if idx is None else set(idx.tolist()))
+    if total != stated:
+        idx = np.linspace(0, total - 1, n, dtype=int)
+        kept, total, fps = _decode(path, set(idx.tolist()))
+    assert idx is not None
+    return np.stack([kept[int(i)] for i in idx]), [float(i) / fps for i in idx], total / fps
 
 
 def time_instruction(proto: Protocol, question: str, times: Sequence[float], duration: float) -> str:
