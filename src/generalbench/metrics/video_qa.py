@@ -200,12 +200,15 @@ def sample_frames(path: Path, n: int) -> tuple[np.ndarray, list[float], float]:
             stated = int(container.streams.video[0].frames or 0)
     except Exception as exc:  # noqa: BLE001 - any container failure: one clear message
         raise MetricError(f"{path}: cannot read the video ({type(exc).__name__}: {exc})") from None
-    idx = np.linspace(0, stated - 1, n, dtype=int) if stated else None
-    kept, total, fps = _decode(path, None if idx is None else set(idx.tolist()))
+    if stated:
+        idx = np.linspace(0, stated - 1, n, dtype=int)
+        kept, total, fps = _decode(path, set(idx.tolist()))
+    else:  # no stated count: decode everything once
+        kept, total, fps = _decode(path, None)
     if total != stated:
         idx = np.linspace(0, total - 1, n, dtype=int)
-        kept, total, fps = _decode(path, set(idx.tolist()))
-    assert idx is not None
+        if not set(idx.tolist()) <= kept.keys():
+            kept, total, fps = _decode(path, set(idx.tolist()))
     return np.stack([kept[int(i)] for i in idx]), [float(i) / fps for i in idx], total / fps
 
 
