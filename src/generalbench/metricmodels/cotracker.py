@@ -409,11 +409,15 @@ def track_grid(net: CoTracker2Net, frames: torch.Tensor, grid_size: int = 10, it
                chunk: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
     """The official offline predictor's grid mode (queries on frame 0, no support grid).
 
-    frames: B x T x 3 x H x W, 0-255 floats. Returns tracks B x T x N x 2 in input pixels and
-    visibility B x T x N (bool); N = grid_size ** 2, row-major over the grid."""
+    frames: B x T x 3 x H x W, 0-255 (uint8 or float). Returns tracks B x T x N x 2 in input
+    pixels and visibility B x T x N (bool); N = grid_size ** 2, row-major over the grid. Frames
+    are converted and resized `chunk` at a time (per-frame operations: the result is the same),
+    so a long full-HD video is never held in float at full size."""
     b, t, c, h, w = frames.shape
     rh, rw = net.resolution
-    video = F.interpolate(frames.reshape(b * t, c, h, w), (rh, rw), mode="bilinear", align_corners=True)
+    flat = frames.reshape(b * t, c, h, w)
+    video = torch.cat([F.interpolate(flat[i:i + chunk].float(), (rh, rw), mode="bilinear", align_corners=True)
+                       for i in range(0, b * t, chunk)])
     points = grid_points(grid_size, rh, rw).to(frames.device)
     queries = torch.cat([torch.zeros_like(points[:, :1]), points], dim=1)[None].expand(b, -1, -1)
     tracks, vis = net(video.reshape(b, t, c, rh, rw), queries, iters=iters, chunk=chunk)
@@ -448,7 +452,7 @@ class CoTrackerModel(MetricModel):
     def track(self, frames: np.ndarray, grid_size: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """T x H x W x 3 uint8 frames -> (tracks T x N x 2 float32 in pixels, visible T x N bool)."""
         self.load()
-        video = torch.from_numpy(np.ascontiguousarray(frames[..., :3])).permute(0, 3, 1, 2).float()
+        video = torch.from_numpy(np.ascontiguousarray(frames[..., :3])).permute(0, 3, 1, 2)
         with torch.no_grad():
             tracks, visible = track_grid(self.net, video[None].to(self.device), grid_size,
                                          chunk=self.batch_size)
