@@ -311,7 +311,12 @@ def test_missing_weights_is_one_clear_error(metric: str) -> None:
 
 def test_vbench_dimensions_need_the_extra_or_a_declared_dimension() -> None:
     with pytest.raises(MetricError, match="no VBench dimension"):
-        compute("success_rate", [VIDEO], ["a cat"], task="video-generation-material-specific-text-to-video-generation")
+        compute("success_rate", [VIDEO], ["a cat"], task="some-task-without-a-dimension")
+    # Material-Specific T2V is VBench-2.0 video QA (metrics/video_qa.py): it needs a VLM judge
+    prompt = ("A timelapse captures the rusting of a metal fence exposed to outdoor elements over "
+              "several years.")
+    with pytest.raises(MetricError, match="needs an LLM judge"):
+        compute("success_rate", [VIDEO], [prompt], task="video-generation-material-specific-text-to-video-generation")
 
 
 def test_flicker_and_flow_score_through_the_registry() -> None:
