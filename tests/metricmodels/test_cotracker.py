@@ -3,9 +3,9 @@ the network against a transcription of Meta's reference code (test oracle kept o
 at /tmp/cotracker_ref/cotracker_ref.py; skipped when absent), and strict loading of a tiny
 random-weight checkpoint written to disk.
 
-Measured once on the full-size network (random weights perturbed, 13 frames of 72 x 100, i.e.
-three sliding windows, 10 x 10 grid): our tracks equal the reference's exactly (max |diff| 0.0 px,
-no visibility flips); see docs/metrics.md.
+Measured once on the full-size network (random weights perturbed, 13 and 29 frames of 72 x 100,
+i.e. 3 and 6 sliding windows, 10 x 10 grid): our tracks equal the reference's exactly (max |diff|
+0.0 px, no visibility flips); see docs/metrics.md.
 """
 
 from __future__ import annotations
