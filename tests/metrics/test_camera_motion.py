@@ -235,6 +235,7 @@ def test_success_rate_end_to_end_with_a_tiny_cotracker(tiny_cotracker: Path, tmp
     assert np.allclose(tracks[0], grid_on(80, 64))  # frame 0 returns the query grid itself
     assert seen["visible"][0].all()
     assert d["predicted_classes"][0] == cm.camera_classes(tracks[:16], 64, 80)
+    assert d["videos"] == [{"frames": 24, "scene_end": 16, "fps": 8.0}, None]
     expected = 100.0 if "pan_left" in d["predicted_classes"][0] else 0.0
     assert result.per_instance == [expected, 0.0] and result.value == expected / 2
     assert d["success_by_label"] == {"pan_left": expected, "zoom_in": 0.0}

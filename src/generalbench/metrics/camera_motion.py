@@ -248,20 +248,23 @@ def success_rate(predictions: Sequence[Any], references: Sequence[Any], options:
     grid = int(options.get("camera_grid_size", GRID_SIZE))
     per: list[float] = []
     predicted: list[list[str] | None] = []
+    cuts: list[dict[str, Any] | None] = []
     with tempfile.TemporaryDirectory(prefix="generalbench-camera-") as tmp:
         for path in _video_files(predictions, options, Path(tmp)):
             if path is None:
                 per.append(0.0)
                 predicted.append(None)
+                cuts.append(None)
                 continue
             result = classify_video(model, path, grid)
             predicted.append(result["classes"])
+            cuts.append({k: result[k] for k in ("frames", "scene_end", "fps")})
             per.append(100.0 if labels[len(per)] in result["classes"] else 0.0)
     by_label: dict[str, list[float]] = {}
     for label, value in zip(labels, per, strict=True):
         by_label.setdefault(label, []).append(value)
     details = {**model.info(), "dimension": "VBench-2.0 Camera_Motion", "grid_size": grid,
                "n_missing": sum(p is None for p in predicted), "labels": labels,
-               "predicted_classes": predicted,
+               "predicted_classes": predicted, "videos": cuts,
                "success_by_label": {k: float(np.mean(v)) for k, v in sorted(by_label.items())}}
     return _mean_result(per, details)
