@@ -294,7 +294,9 @@ class CoTracker2Net(nn.Module):
                  resolution: tuple[int, int] = (384, 512)) -> None:
         super().__init__()
         self.latent, self.window, self.resolution = latent, window, tuple(resolution)
-        self.input_dim = 2 + 4 * FLOW_CHANNELS // 2 + CORR_LEVELS * (2 * CORR_RADIUS + 1) ** 2 + latent + 2
+        # token: flow (2 + 2 x 64 sinusoids), correlations (4 levels x 7 x 7), track feature,
+        # track mask and visibility logit: 130 + 196 + 128 + 2 = 456 at full size
+        self.input_dim = 2 + 2 * FLOW_CHANNELS + CORR_LEVELS * (2 * CORR_RADIUS + 1) ** 2 + latent + 2
         self.fnet = FeatureEncoder(latent)
         self.updateformer = UpdateFormer(self.input_dim, dim, latent + 2, heads, mlp_hidden,
                                          time_depth, space_depth, virtual)
