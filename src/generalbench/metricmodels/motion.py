@@ -1,11 +1,9 @@
 """Model-free video dimensions: a dense optical-flow estimate, dynamic degree, temporal flicker.
 
-VBench's dynamic degree runs RAFT; RAFT weights are not available here, so the flow comes from a
-pyramidal Lucas-Kanade estimate (numpy/scipy). The decision rule on top of the flow is VBench's:
-per frame pair, the mean of the top 5% flow magnitudes; a video is dynamic when at least
-round(4 * T / 16) pairs exceed 6 * min(H, W) / 256 pixels (the last two pairs are not counted).
-Because LK underestimates large motions compared with RAFT, flow_score is documented as an
-approximation of VBench dynamic degree (docs/metrics.md).
+VBench's dynamic degree runs RAFT (metricmodels/raft.py, the default of flow_score). The pyramidal
+Lucas-Kanade estimate here (numpy/scipy) is a model-free approximation that flow_score uses only
+when asked for (flow="lucas-kanade"); the decision rule on top of it is VBench's
+(metricmodels/dynamic_degree.py). LK underestimates large motions compared with RAFT.
 Temporal flicker is exactly VBench's: (255 - mean |frame_t+1 - frame_t|) / 255.
 """
 
@@ -67,23 +65,19 @@ def lucas_kanade_flow(frame0: np.ndarray, frame1: np.ndarray, *, levels: int = 4
     return np.stack([u, v], axis=-1)
 
 
-def pair_motion(frame0: np.ndarray, frame1: np.ndarray) -> float:
-    """VBench's per-pair motion: mean of the top 5% flow magnitudes."""
-    flow = lucas_kanade_flow(frame0, frame1)
-    mag = np.hypot(flow[..., 0], flow[..., 1]).ravel()
-    k = max(1, int(mag.size * 0.05))
-    return float(np.mean(np.partition(mag, -k)[-k:]))
+def pair_flows(frames: np.ndarray) -> list[np.ndarray]:
+    """Lucas-Kanade flow of each consecutive pair, 2 x H x W ((dx, dy) first, as RAFT's)."""
+    return [lucas_kanade_flow(a, b).transpose(2, 0, 1) for a, b in zip(frames[:-1], frames[1:], strict=True)]
 
 
 def is_dynamic(video: np.ndarray) -> bool:
-    """VBench dynamic-degree decision for one video (T x H x W x C)."""
+    """VBench's dynamic-degree decision for one video (T x H x W x C, every frame kept) on LK flow."""
+    from generalbench.metricmodels.dynamic_degree import dynamic_degree
+
     v = np.asarray(video)
     if v.ndim < 3 or v.shape[0] < 2:
         raise MetricError(f"dynamic degree needs a video of at least 2 frames, got shape {v.shape}")
-    scores = [pair_motion(v[t], v[t + 1]) for t in range(v.shape[0] - 1)]
-    threshold = 6.0 * min(v.shape[1], v.shape[2]) / 256.0
-    needed = max(1, round(4 * v.shape[0] / 16.0))
-    return sum(s > threshold for s in scores[:-2] or scores) >= needed
+    return dynamic_degree(v, pair_flows).dynamic
 
 
 def temporal_flicker(video: np.ndarray) -> float:

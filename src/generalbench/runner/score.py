@@ -174,14 +174,17 @@ def _input_file(inst: Any, key: str) -> str | None:
 
 
 def reads_video_files(metric: str) -> bool:
-    """Whether a metric runs VBench, which reads the predicted video FILES rather than frames.
+    """Whether a metric reads the predicted video FILES rather than frames (VBench does; the
+    Optical Flow Score needs the file's frame rate).
 
-    Decided from data: metricmodels/models.yaml's `metrics:` entry lists a model whose loader
-    is `vbench`, as its default or in `also`.
+    Decided from data: metricmodels/models.yaml's `metrics:` entry says `reads_video_files: true`
+    or lists a model whose loader is `vbench`, as its default or in `also`.
     """
     from generalbench.metricmodels.registry import all_models, metric_models
 
     entry = metric_models(metric)
+    if entry.get("reads_video_files"):
+        return True
     models = all_models()
     ids = [entry.get("default"), *entry.get("also", [])]
     return any(i in models and models[i].loader == "vbench" for i in ids)
