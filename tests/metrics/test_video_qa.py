@@ -357,3 +357,32 @@ def test_local_vlm_sees_the_frames(tmp_path: Path) -> None:
     assert dark != bright and reply(0) == dark
     with pytest.raises(MetricError, match="cannot take 'input_audio'"):
         model.chat([{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}])
+
+
+def test_the_scorer_passes_files_and_prompts_and_records_invalid_videos(
+        stub: StubVLM, tmp_path: Path, catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    """score_task on the Material task: the judge from the environment, prompts from the
+    instances, the model's files read directly; an invalid video has no instance score."""
+    from generalbench.data.instances import Instance
+    from generalbench.runner.score import score_task
+
+    monkeypatch.setenv("GENERALBENCH_JUDGE_BASE_URL", stub.url)
+    monkeypatch.setenv("GENERALBENCH_JUDGE_MODEL", "llava-video")
+    task = catalog.get(TASK)
+    task_dir, pred_dir = tmp_path / "task", tmp_path / "preds"
+    task_dir.mkdir()
+    pred_dir.mkdir()
+    _video(task_dir / "ref.mp4", YELLOW, GREEN, split=BLUE, n=4)
+    instances = [Instance(id=f"i{i}", task_id=TASK, inputs={"prompt": MIX}, target="ref.mp4")
+                 for i in range(4)]
+    _video(pred_dir / "green.mp4", YELLOW, GREEN, split=BLUE)
+    _video(pred_dir / "empty.mp4", BLACK, BLACK)
+    _video(pred_dir / "stays.mp4", YELLOW, YELLOW, split=BLUE)
+    predictions = {"i0": "green.mp4", "i1": "empty.mp4", "i2": "stays.mp4"}  # i3 missing
+    detail, rows = score_task(task, instances, predictions, task_folder=task_dir,
+                              predictions_folder=pred_dir)
+    assert detail.raw == pytest.approx(100 / 3), detail.note  # green / (green, stays, missing)
+    assert [r.score for r in rows] == [100.0, None, 0.0, 0.0]  # missing: a failure
+    assert [r.status for r in rows] == ["ok", "ok", "ok", "missing"]
+    assert detail.details["n_invalid"] == 1 and detail.details["n_missing"] == 1
+    assert len(stub.requests) == 5 and len(stub.requests[0]["messages"][1]["content"]) == 65  # 64 frames
