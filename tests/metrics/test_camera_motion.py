@@ -261,3 +261,31 @@ def test_missing_weights_say_which_model_and_metric(isolated_weights: Path) -> N
         compute("success_rate", [np.zeros((2, 16, 16, 3), np.uint8)], ["static"], task=TASK)
     msg = str(err.value)
     assert "cotracker2" in msg and "success_rate" in msg and "cotracker2.pth" in msg
+
+
+def test_the_scorer_passes_files_prompts_and_missing_videos(tiny_cotracker: Path, tmp_path: Path,
+                                                            catalog: Any) -> None:
+    """score_task on the Camera Motion task: labels from the instances' prompts (VBench-2.0's
+    table), the model's files read directly, a missing video counted as a failure."""
+    pytest.importorskip("scenedetect")
+    from generalbench.data.instances import Instance
+    from generalbench.runner.score import score_task
+
+    task = catalog.get(TASK)
+    task_dir, pred_dir = tmp_path / "task", tmp_path / "preds"
+    task_dir.mkdir()
+    pred_dir.mkdir()
+    _cut_video(task_dir / "ref.mp4", frames=10, cut=20)
+    _cut_video(pred_dir / "v0.mp4", frames=10, cut=20)
+    prompts = ["Garden, pan left.", "The camera orbits around in a clockwise direction. Garden."]
+    assert [cm.label_for_prompt(p) for p in prompts] == ["pan_left", "orbits"]
+    instances = [Instance(id=f"i{i}", task_id=TASK, inputs={"prompt": p}, target="ref.mp4")
+                 for i, p in enumerate(prompts)]
+    detail, rows = score_task(task, instances, {"i0": "v0.mp4"}, task_folder=task_dir,
+                              predictions_folder=pred_dir)
+    assert detail.raw is not None, detail.note  # the labels came from the prompts
+    assert "TINY RANDOM" in detail.note and detail.details["n_missing"] == 1
+    assert detail.details["model"] == "cotracker2" and detail.details["grid_size"] == 10
+    first = rows[0].score
+    assert first in (0.0, 100.0) and rows[1].score == 0.0
+    assert [r.status for r in rows] == ["ok", "missing"] and detail.raw == pytest.approx(first / 2)
