@@ -151,7 +151,7 @@ def test_labels_from_options_references_and_vbench2_prompts() -> None:
     assert len(table) == 108 and set(table.values()) == set(cm.LABELS)
     assert table["Garden, zoom in."] == "zoom_in"
     refs = ["pan_left", {"prompt": "x", "camera_motion": "orbits"}, "Garden, tilt up.",
-            {"prompt": " garden, ZOOM OUT. "}]
+            {"prompt": " garden,  ZOOM\tOUT. "}]
     assert cm.instance_labels(refs, {}, 4) == ["pan_left", "orbits", "tilt_up", "zoom_out"]
     assert cm.instance_labels(refs, {"camera_motion_labels": ["static", None, None, None]}, 4)[0] == "static"
     assert cm.instance_labels([None], {"prompts": ["Garden, pan right."]}, 1) == ["pan_right"]

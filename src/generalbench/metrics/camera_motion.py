@@ -164,12 +164,15 @@ def prompt_labels() -> dict[str, str]:
 
 
 def label_for_prompt(prompt: str) -> str | None:
+    """The label of a VBench-2.0 prompt: exact match, else ignoring case and runs of whitespace."""
     table = prompt_labels()
-    key = prompt.strip()
-    if key in table:
-        return table[key]
-    folded = {k.casefold(): v for k, v in table.items()}
-    return folded.get(key.casefold())
+    if prompt.strip() in table:
+        return table[prompt.strip()]
+
+    def fold(text: str) -> str:
+        return " ".join(text.split()).casefold()
+
+    return {fold(k): v for k, v in table.items()}.get(fold(prompt))
 
 
 def instance_labels(references: Sequence[Any], options: dict[str, Any], n: int) -> list[str]:
