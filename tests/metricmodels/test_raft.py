@@ -139,20 +139,25 @@ def test_dynamic_degree_samples_frames_and_counts_pairs() -> None:
         return [np.stack([np.full((8, 8), float(f[0, 0, 0])), np.zeros((8, 8))]) for f in frames[1:]]
 
     video = np.stack([np.full((128, 160, 3), t, np.uint8) for t in range(12)])
-    decision = dd.dynamic_degree(video, fake_flows, fps=16.0)
-    assert seen == [0, 2, 4, 6, 8, 10] and decision.interval == 2 and decision.frames_kept == 6
+    decision = dd.dynamic_degree(video[::dd.sampling_interval(16.0)], fake_flows)
+    assert seen == [0, 2, 4, 6, 8, 10] and decision.frames == 6
     # threshold 6 * 128 / 256 = 3: pairs ending at 4, 6, 8, 10 exceed; round(4 * 6 / 16) = 2 needed
     assert decision.scores == [2.0, 4.0, 6.0, 8.0, 10.0] and decision.threshold == 3.0
     assert decision.needed == 2 and decision.dynamic
     slow = dd.dynamic_degree(video[:4] // 4, fake_flows)  # indices 0, 0, 0, 0: no motion
-    assert not slow.dynamic and slow.interval == 1
+    assert not slow.dynamic and slow.needed == 1
 
 
-def test_read_video_reports_the_frame_rate(tmp_path: Path) -> None:
-    frames = np.random.default_rng(0).integers(0, 256, (6, 32, 48, 3), dtype=np.uint8)
+def test_read_video_keeps_the_frames_vbench_keeps(tmp_path: Path) -> None:
+    from generalbench.data.media import load_video
+
+    frames = np.random.default_rng(0).integers(0, 256, (7, 32, 48, 3), dtype=np.uint8)
     save_video(tmp_path / "v.mp4", frames, fps=24)
-    decoded, fps = dd.read_video(tmp_path / "v.mp4")
-    assert fps == pytest.approx(24.0) and decoded.shape == frames.shape
+    kept, fps, every = dd.read_video(tmp_path / "v.mp4")
+    assert fps == pytest.approx(24.0) and every == 3 and kept.shape == (3, 32, 48, 3)
+    assert np.array_equal(kept, load_video(tmp_path / "v.mp4")[::3])  # frames 0, 3, 6
+    save_video(tmp_path / "v8.mp4", frames, fps=8)
+    assert dd.read_video(tmp_path / "v8.mp4")[0].shape == (7, 32, 48, 3)
     with pytest.raises(MetricError, match="cannot read"):
         dd.read_video(tmp_path / "missing.mp4")
 
@@ -215,9 +220,9 @@ def test_flow_score_end_to_end_on_a_tiny_checkpoint(raft_weights: Path, tmp_path
     assert result.details["flow"] == "RAFT, 20 iterations"
     assert result.details["frames_kept"] == ["every 3", "every frame (no fps)"]
     model = load_model("raft-things")  # the same weights again: the rule applied by hand
-    file_frames, _ = dd.read_video(tmp_path / "moving.mp4")
+    file_frames, _, _ = dd.read_video(tmp_path / "moving.mp4")
     expected = []
-    for frames in (static, file_frames[::3]):
+    for frames in (static, file_frames):
         scores = [dd.top_motion(f) for f in model.pair_flows(frames)]
         expected.append(100.0 * (sum(s > 3.0 for s in scores) >= round(len(frames) / 4)))
     assert result.per_instance == [*expected, 0.0]  # a missing video scores 0
@@ -280,12 +285,11 @@ def test_parity_with_vbench_raft_and_dynamic_degree(tiny_raft: Path, tmp_path: P
 
     decisions, score_diff, pixel_diff = [], 0.0, 0
     for j, path in enumerate(paths):
-        frames, fps = dd.read_video(path)
-        kept = frames[::dd.sampling_interval(fps)]
+        kept, _, _ = dd.read_video(path)
         assert kept.shape == ref[f"frames_{j}"].shape
         pixel_diff = max(pixel_diff, int(np.abs(kept.astype(int) - ref[f"frames_{j}"].astype(int)).max()))
         assert pixel_diff == 0, (path, pixel_diff)  # PyAV and OpenCV decode H.264 alike
-        decision = dd.dynamic_degree(frames, model.pair_flows, fps)
+        decision = dd.dynamic_degree(kept, model.pair_flows)
         assert [decision.threshold, decision.needed] == ref[f"params_{j}"].tolist()
         np.testing.assert_allclose(decision.scores, ref[f"scores_{j}"], rtol=1e-4, atol=1e-4)
         score_diff = max(score_diff, float(np.abs(np.subtract(decision.scores, ref[f"scores_{j}"])).max()))

@@ -76,28 +76,26 @@ class Decision:
     scores: list[float] = field(default_factory=list)
     threshold: float = 0.0
     needed: int = 0
-    frames_kept: int = 0
-    interval: int = 1
+    frames: int = 0
 
 
-def dynamic_degree(frames: np.ndarray, flows: Callable[[np.ndarray], Sequence[Any]],
-                   fps: float | None = None) -> Decision:
-    """The decision for one video (T x H x W x C frames at `fps`; None keeps every frame).
+def dynamic_degree(kept: np.ndarray, flows: Callable[[np.ndarray], Sequence[Any]]) -> Decision:
+    """The decision for one video from its kept frames (T x H x W x C, already sampled:
+    `read_video`, or `frames[::sampling_interval(fps)]`).
 
-    `flows(kept_frames)` returns the flow of each consecutive pair (2 x h x w each).
+    `flows(kept)` returns the flow of each consecutive pair (2 x h x w each).
     """
-    v = np.asarray(frames)
+    v = np.asarray(kept)
     if v.ndim not in (3, 4) or v.shape[0] < 1:
         raise MetricError(f"dynamic degree needs a video T x H x W x C, got shape {v.shape}")
-    k = sampling_interval(fps)
-    kept = v[::k]
-    scores = [top_motion(f) for f in flows(kept)] if len(kept) > 1 else []
-    thres, needed = threshold(v.shape[1], v.shape[2]), pairs_needed(len(kept))
-    return Decision(decide(scores, thres, needed), scores, thres, needed, len(kept), k)
+    scores = [top_motion(f) for f in flows(v)] if len(v) > 1 else []
+    thres, needed = threshold(v.shape[1], v.shape[2]), pairs_needed(len(v))
+    return Decision(decide(scores, thres, needed), scores, thres, needed, len(v))
 
 
-def read_video(path: str | Path) -> tuple[np.ndarray, float | None]:
-    """All frames of a video file as T x H x W x 3 uint8 RGB, and its frame rate.
+def read_video(path: str | Path) -> tuple[np.ndarray, float | None, int]:
+    """The frames VBench keeps from a video file (T x H x W x 3 uint8 RGB), the file's frame rate
+    and the sampling interval. Every frame is decoded, only the kept ones are converted and held.
 
     The rate is the stream's average frame rate, else its base rate (what OpenCV's
     CAP_PROP_FPS, which VBench reads, reports for such files).
@@ -107,9 +105,12 @@ def read_video(path: str | Path) -> tuple[np.ndarray, float | None]:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             rate = stream.average_rate or stream.base_rate or stream.guessed_rate
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+            fps = float(rate) if rate else None
+            every = sampling_interval(fps)
+            frames = [f.to_ndarray(format="rgb24") for i, f in enumerate(container.decode(stream))
+                      if i % every == 0]
     except Exception as exc:  # noqa: BLE001 - any decoder failure is one clear error
         raise MetricError(f"{path}: cannot read the video ({exc})") from None
     if not frames:
         raise MetricError(f"{path}: the video holds no frames")
-    return np.stack(frames), (float(rate) if rate else None)
+    return np.stack(frames), fps, every

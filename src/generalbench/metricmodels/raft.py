@@ -47,6 +47,7 @@ WINDOW = 2 * RADIUS + 1
 STRIDE = 8  # the encoders' total downsampling
 PREFIX = "module."  # names in the authors' DataParallel checkpoint
 MIN_SIDE = STRIDE * 2 ** LEVELS  # the coarsest correlation level is then 2 x 2
+CORR_BUDGET = 2 ** 28  # correlation values per forward pass (1 GiB in float32)
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -315,14 +316,17 @@ class RaftModel(MetricModel):
 
     def pair_flows(self, frames: np.ndarray, iters: int = 20) -> list[torch.Tensor]:
         """Flow from each frame to the next (T x H x W x 3 uint8 -> T-1 tensors 2 x H' x W', H' and
-        W' padded to multiples of 8), `batch_size` pairs per forward pass."""
+        W' padded to multiples of 8), at most `batch_size` pairs per forward pass, fewer when
+        their correlation volumes would exceed CORR_BUDGET values (it grows as (H W / 64)^2)."""
         self.load()
         video = torch.from_numpy(np.ascontiguousarray(np.asarray(frames)[..., :3])).permute(0, 3, 1, 2)
         video = pad_to_multiple(video.float())
+        cells = (video.shape[-2] // STRIDE) * (video.shape[-1] // STRIDE)
+        per_pass = max(1, min(self.batch_size, CORR_BUDGET // (cells * cells)))
         out: list[torch.Tensor] = []
         with torch.no_grad():
-            for start in range(0, video.shape[0] - 1, self.batch_size):
-                stop = min(start + self.batch_size, video.shape[0] - 1)
+            for start in range(0, video.shape[0] - 1, per_pass):
+                stop = min(start + per_pass, video.shape[0] - 1)
                 a = video[start:stop].to(self.device)
                 b = video[start + 1:stop + 1].to(self.device)
                 out.extend(self.net(a, b, iters=iters).cpu())
