@@ -218,7 +218,7 @@ def test_flow_score_end_to_end_on_a_tiny_checkpoint(raft_weights: Path, tmp_path
                               video_paths=[None, str(tmp_path / "moving.mp4"), None])
     assert result.details["model"] == "raft-things" and result.details["tiny_random_weights"] is True
     assert result.details["flow"] == "RAFT, 20 iterations"
-    assert result.details["frames_kept"] == ["every 3", "every frame (no fps)"]
+    assert result.details["frames_kept"] == "every 3; every frame (no fps)"
     model = load_model("raft-things")  # the same weights again: the rule applied by hand
     file_frames, _, _ = dd.read_video(tmp_path / "moving.mp4")
     expected = []
@@ -244,10 +244,27 @@ def test_flow_score_without_weights_names_the_checkpoint() -> None:
     assert "4j4z58wuv8o0mfz/models.zip" in str(err.value)  # where VBench gets it
 
 
-def test_the_scorer_passes_video_files_to_flow_score() -> None:
-    from generalbench.runner.score import reads_video_files
+def test_the_scorer_passes_video_files_to_flow_score(raft_weights: Path, tmp_path: Path, catalog) -> None:
+    """score_task on the Dynamic T2V task: the predicted file is read with its frame rate (24 fps:
+    every 3rd frame), a missing prediction scores 0."""
+    from generalbench.data.instances import Instance
+    from generalbench.runner.score import reads_video_files, score_task
 
     assert reads_video_files("flow_score")
+    torch.set_num_threads(1)
+    task = catalog.get(DYNAMIC_T2V)
+    task_dir, pred_dir = tmp_path / "task", tmp_path / "preds"
+    task_dir.mkdir()
+    pred_dir.mkdir()
+    save_video(task_dir / "ref.mp4", _square(4), fps=24)
+    save_video(pred_dir / "v0.mp4", _square(7), fps=24)
+    instances = [Instance(id=f"i{i}", task_id=DYNAMIC_T2V, inputs={"prompt": "a square"}, target="ref.mp4")
+                 for i in range(2)]
+    detail, rows = score_task(task, instances, {"i0": "v0.mp4"}, task_folder=task_dir,
+                              predictions_folder=pred_dir)
+    assert detail.raw == pytest.approx(50.0), detail.note
+    assert "TINY RANDOM" in detail.note and detail.details["frames_kept"] == "every 3"
+    assert [r.status for r in rows] == ["ok", "missing"] and [r.score for r in rows] == [100.0, 0.0]
 
 
 # ---- parity with VBench -------------------------------------------------------------------
