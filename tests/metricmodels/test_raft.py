@@ -209,7 +209,6 @@ def raft_weights(tiny_raft: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_flow_score_end_to_end_on_a_tiny_checkpoint(raft_weights: Path, tmp_path: Path) -> None:
     from generalbench.metricmodels.loaders import load_model
 
-    torch.set_num_threads(1)
     static = np.stack([_texture(128, 128, 1)] * 3)
     moving = _square(6)  # at 24 fps: frames 0 and 3 are kept
     save_video(tmp_path / "moving.mp4", moving, fps=24)
@@ -251,7 +250,6 @@ def test_the_scorer_passes_video_files_to_flow_score(raft_weights: Path, tmp_pat
     from generalbench.runner.score import reads_video_files, score_task
 
     assert reads_video_files("flow_score")
-    torch.set_num_threads(1)
     task = catalog.get(DYNAMIC_T2V)
     task_dir, pred_dir = tmp_path / "task", tmp_path / "preds"
     task_dir.mkdir()
@@ -276,7 +274,6 @@ def test_parity_with_vbench_raft_and_dynamic_degree(tiny_raft: Path, tmp_path: P
     """Same random weights in both: flows on the same frames, then per video (mp4 files written
     here, read by VBench with OpenCV and by us with PyAV) the kept frames, the per-pair scores,
     threshold, count and decision of vbench.dynamic_degree.DynamicDegree."""
-    torch.set_num_threads(1)
     weights = tiny_raft / "raft-things" / "raft-things.pth"
     pair = np.stack([_texture(130, 140, 2), np.roll(_texture(130, 140, 2), 3, axis=1)])
     np.save(tmp_path / "pair.npy", pair)
