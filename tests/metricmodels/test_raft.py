@@ -108,6 +108,20 @@ def test_network_shape_names_and_size_limits() -> None:
         net(torch.zeros(1, 3, 130, 128), torch.zeros(1, 3, 130, 128))
 
 
+def test_a_checkpoint_of_another_shape_is_refused(tmp_path: Path) -> None:
+    from generalbench.metricmodels.weights import resolve
+
+    state = {raft.PREFIX + k: v for k, v in raft.RaftNet().state_dict().items()}
+    state.pop("module.update_block.mask.2.bias")
+    state["module.update_block.extra.weight"] = torch.zeros(1)
+    state["module.fnet.conv2.weight"] = torch.zeros(128, 128, 1, 1)  # RAFT-small's feature width
+    torch.save(state, tmp_path / "raft-things.pth")
+    model = raft.RaftModel(resolve("raft-things", path=tmp_path / "raft-things.pth"), device="cpu")
+    with pytest.raises(MetricError, match=r"missing \['update_block.mask.2.bias'\], unexpected "
+                                          r"\['update_block.extra.weight'\], wrong shape \['fnet.conv2.weight'\]"):
+        model.load()
+
+
 # ---- VBench's rule ------------------------------------------------------------------------
 
 

@@ -1,9 +1,10 @@
 """RAFT optical flow (Teed & Deng, ECCV 2020), the standard model, in plain torch.
 
 Why a native port: VBench's dynamic degree (the Optical Flow Score of dynamic text-to-video
-generation) runs RAFT with the authors' `raft-things.pth` checkpoint, and the authors' code needs
-torchvision-free but CUDA-specific pieces (an optional correlation kernel) and lives inside
-VBench's own interpreter. This module declares the same network with the same parameter names,
+generation) runs RAFT with the authors' `raft-things.pth` checkpoint, but the authors' code is
+not a package (VBench vendors it, and VBench needs its own interpreter: numpy<2, torchvision)
+and carries an optional CUDA correlation kernel. This module declares the same network with the
+same parameter names,
 so the checkpoint loads strictly (the authors saved it from `nn.DataParallel`: every name starts
 with `module.`, which is dropped on load, as VBench does), and computes flow the same way:
 
