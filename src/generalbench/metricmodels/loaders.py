@@ -26,11 +26,14 @@ LOADERS: dict[str, tuple[str, str, str]] = {
     "vggish": ("generalbench.metricmodels.video_audio_nets", "VGGishModel", "torch"),
     "linear_head": ("generalbench.metricmodels.heads", "LinearHeadModel", "torch"),
     "musiq": ("generalbench.metricmodels.musiq", "MusiqModel", "torch"),
+    "raft": ("generalbench.metricmodels.raft", "RaftModel", "torch"),
+    "cotracker": ("generalbench.metricmodels.cotracker", "CoTrackerModel", "torch"),
     "dnsmos": ("generalbench.metricmodels.speech", "DnsmosModel", "onnxruntime"),
-    "whisper_ct2": ("generalbench.metricmodels.speech", "WhisperCt2Model", "faster_whisper"),
     # basic_pitch itself is imported by the model (transcription.py), with its install command
     "basic_pitch": ("generalbench.metricmodels.transcription", "BasicPitchModel", "onnxruntime"),
+    "whisper_ct2": ("generalbench.metricmodels.speech", "WhisperCt2Model", "faster_whisper"),
     "gguf_causal_lm": ("generalbench.metricmodels.local_llm", "LocalCausalLM", "transformers"),
+    "hf_image_text_to_text": ("generalbench.metricmodels.local_vlm", "LocalVisionLM", "transformers"),
     # VBench runs in its own interpreter (vbench_backend.py): nothing extra to import here
     "vbench": ("generalbench.metricmodels.vbench_backend", "VBenchModel", "json"),
     "t2m_motion_evaluator": ("generalbench.metricmodels.t2m_evaluator", "HumanML3DMotionEvaluator", "torch"),

@@ -147,6 +147,26 @@ def build_musiq(path: Path) -> None:
     torch.save(net.state_dict(), path)
 
 
+def build_cotracker(path: Path) -> None:
+    """CoTracker2's layout with a narrow encoder and transformer, a 64 x 96 model resolution and
+    8 virtual tracks; the real window (8) and correlation pyramid, the real parameter names."""
+    torch = require("torch")
+    from generalbench.metricmodels.cotracker import HEAD_WIDTH, CoTracker2Net
+
+    net = CoTracker2Net(latent=32, dim=HEAD_WIDTH, heads=1, mlp_hidden=2 * HEAD_WIDTH, time_depth=2,
+                        space_depth=1, virtual=8, window=8, resolution=(64, 96))
+    torch.save(net.state_dict(), path)
+
+
+def build_raft(path: Path) -> None:
+    """The full RAFT (its widths are fixed by the architecture, ~5.3M parameters) with random
+    weights, saved with the DataParallel "module." prefix like the authors' raft-things.pth."""
+    torch = require("torch")
+    from generalbench.metricmodels.raft import PREFIX, RaftNet
+
+    torch.save({PREFIX + k: v for k, v in RaftNet().state_dict().items()}, path)
+
+
 def build_t2m_evaluator(folder: Path) -> None:
     """The HumanML3D evaluator's files (finest.tar with both encoders, Mean.npy, Std.npy)."""
     torch = require("torch")
@@ -169,12 +189,48 @@ def build_t2m_evaluator(folder: Path) -> None:
     np.save(folder / "Std.npy", np.ones(FEATURES, np.float32))
 
 
+CHATML_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{% if m['content'] is string %}{{ m['content'] }}"
+    "{% else %}{% for c in m['content'] %}{% if c['type'] == 'image' %}<image>{% elif c['type'] == 'text' %}"
+    "{{ c['text'] }}{% endif %}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def build_image_text_to_text(folder: Path, words: tuple[str, ...] = ()) -> None:
+    """A LLaVA-style VLM (SigLIP vision tower + Qwen2 decoder, like LLaVA-Video's) with a byte-level
+    tokenizer, ChatML chat template and 32x32 images (16 tokens each). `words` become whole-word
+    vocabulary entries with the first ids (a test can make greedy decoding emit them)."""
+    t = require("transformers")
+    vocab: dict[str, int] = {w: i for i, w in enumerate(words)}
+    for c in byte_chars():
+        vocab.setdefault(c, len(vocab))
+    tok = bpe_tokenizer(t.Qwen2Tokenizer, vocab, folder)
+    tok.add_tokens(["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>"], special_tokens=True)
+    tok.eos_token, tok.pad_token = "<|im_end|>", "<|endoftext|>"
+    cfg = t.LlavaConfig(
+        vision_config=dict(model_type="siglip_vision_model", hidden_size=32, intermediate_size=64,
+                           num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8),
+        text_config=dict(model_type="qwen2", vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+                         max_position_embeddings=8192, tie_word_embeddings=False),
+        image_token_id=tok.convert_tokens_to_ids("<image>"), vision_feature_layer=-1,
+        vision_feature_select_strategy="full")
+    model = t.LlavaForConditionalGeneration(cfg)
+    model.generation_config.eos_token_id = tok.eos_token_id
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.save_pretrained(folder)
+    image_processor = t.SiglipImageProcessorPil(size={"height": 32, "width": 32})
+    t.LlavaProcessor(image_processor=image_processor, tokenizer=tok, patch_size=8,
+                     vision_feature_select_strategy="full", chat_template=CHATML_TEMPLATE).save_pretrained(folder)
+
+
 FOLDER_BUILDERS: dict[str, Callable[[Path], None]] = {
     "clip": build_clip, "hf_image_cls": build_image_cls, "clap": build_clap,
-    "t2m_motion_evaluator": build_t2m_evaluator}
+    "t2m_motion_evaluator": build_t2m_evaluator, "hf_image_text_to_text": build_image_text_to_text}
 FILE_BUILDERS: dict[str, Callable[[Path], None]] = {
     "inception_fid": build_inception, "i3d_torchscript": build_i3d, "vggish": build_vggish,
-    "linear_head": build_linear_head, "musiq": build_musiq}
+    "linear_head": build_linear_head, "musiq": build_musiq, "cotracker": build_cotracker,
+    "raft": build_raft}
 
 
 def make_tiny(dest: Path, model_ids: list[str] | None = None, seed: int = 0) -> list[Path]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -395,11 +395,48 @@ def temporal_flicker(predictions: Sequence[Any], references: Sequence[Any], **op
 
 @register("flow_score")
 def flow_score(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
-    """Dynamic degree: % of videos judged dynamic by VBench's rule on a Lucas-Kanade flow estimate."""
-    from generalbench.metricmodels import motion
+    """Optical Flow Score: VBench's dynamic degree, the % of videos judged dynamic, with RAFT
+    (raft-things, `raft_iters` refinements, default 20 as VBench) and VBench's rule
+    (metricmodels/dynamic_degree.py). A video read from its file (option `video_paths`, which the
+    scorer passes) keeps every round(fps / 8)-th frame; frames given as an array are taken at
+    option `fps` (default: none, every frame kept, as VBench does for a frame folder, which is
+    the same as 8 fps). `flow="lucas-kanade"` runs the rule on the model-free Lucas-Kanade
+    estimate instead (an approximation, labelled in the details). A missing video scores 0."""
+    from generalbench.metricmodels import dynamic_degree
 
-    return _mean_result(_per_item(predictions, lambda v: 100.0 * motion.is_dynamic(_frames(v)), 0.0),
-                        {"flow": "pyramidal Lucas-Kanade (VBench uses RAFT)"})
+    method = str(options.get("flow", "raft"))
+    if method == "raft":
+        model = _model("flow_score", options)
+        iters = int(options.get("raft_iters", 20))
+        flows: Any = partial(model.pair_flows, iters=iters)
+        details: dict[str, Any] = {**model.info(), "flow": f"RAFT, {iters} iterations"}
+    elif method == "lucas-kanade":
+        from generalbench.metricmodels import motion
+
+        flows = motion.pair_flows
+        details = {"flow": "pyramidal Lucas-Kanade (an approximation: VBench uses RAFT)"}
+    else:
+        raise MetricError(f"flow_score: unknown flow={method!r}; use 'raft' (VBench's) or 'lucas-kanade'")
+    paths = options.get("video_paths")
+    if paths is not None and len(paths) != len(predictions):
+        raise MetricError(f"option video_paths has {len(paths)} entries for {len(predictions)} predictions")
+    fps = options.get("fps")
+    per: list[float] = []
+    sampling: set[str] = set()
+    for i, pred in enumerate(predictions):
+        path = paths[i] if paths is not None else (pred if isinstance(pred, (str, Path)) else None)
+        if path is not None and Path(path).is_file():
+            kept, rate, every = dynamic_degree.read_video(path)
+        elif pred is None or isinstance(pred, (str, Path)):
+            per.append(0.0)
+            continue
+        else:
+            rate = None if fps is None else float(fps)
+            every = dynamic_degree.sampling_interval(rate)
+            kept = _frames(pred)[::every]
+        sampling.add(f"every {every}" if rate is not None else "every frame (no fps)")
+        per.append(100.0 * dynamic_degree.dynamic_degree(kept, flows).dynamic)
+    return _mean_result(per, {**details, "rule": "vbench dynamic_degree", "frames_kept": "; ".join(sorted(sampling))})
 
 
 def _vbench_bridge(metric: str, options: dict[str, Any]) -> Any:
@@ -512,10 +549,29 @@ def musiq(predictions: Sequence[Any], references: Sequence[Any], **options: Any)
     return _mean_result(per, {**model.info(), "frames_longer_side_max": longest or "native"})
 
 
+# Success rates that are not VBench 0.1.5 dimensions: metricmodels/tasks.yaml `success_check`
+# names one of these modules, each exposing success_rate(predictions, references, options).
+SUCCESS_CHECKS: dict[str, str] = {
+    "camera_motion": "generalbench.metrics.camera_motion",  # VBench-2.0 Camera_Motion (CoTracker)
+    "video_qa": "generalbench.metrics.video_qa",  # VBench-2.0 yes/no video QA (Material, ...)
+}
+
+
 @register("success_rate")
 def success_rate(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
-    """VBench success rates (object class, multiple objects, colour, spatial relationship, human
-    action), the dimension chosen per task; VBench runs in its own interpreter (vbench_backend)."""
+    """Success rates of text-to-video generation, chosen per task (metricmodels/tasks.yaml):
+    `vbench` names a VBench dimension (object class, multiple objects, colour, spatial
+    relationship, human action; VBench runs in its own interpreter), `success_check` one of
+    SUCCESS_CHECKS (VBench-2.0's camera motion and video question answering)."""
+    check = _task_setting(options, "success_check")
+    if check:
+        if check not in SUCCESS_CHECKS:
+            raise MetricError(f"success_rate: unknown success_check {check!r} for task "
+                              f"{_task_id(options)!r}; known: {sorted(SUCCESS_CHECKS)}")
+        import importlib
+
+        module = importlib.import_module(SUCCESS_CHECKS[check])
+        return module.success_rate(predictions, references, options)
     return _vbench("success_rate", predictions, references, options)
 
 
