@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.local_server import serving
 
 from generalbench.errors import MissingWeightsError
 from generalbench.metricmodels import registry, weights
@@ -104,14 +104,8 @@ def file_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", root
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as base:
+        yield base, root
 
 
 def _patch_model(monkeypatch: pytest.MonkeyPatch, entry: ModelEntry) -> None:

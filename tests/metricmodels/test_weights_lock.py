@@ -6,13 +6,12 @@ part of the hub protocol that huggingface_hub uses (repo info and file resolutio
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.local_server import QuietHandler, serving
 
 from generalbench.errors import MissingWeightsError
 from generalbench.metricmodels import registry, weights
@@ -26,15 +25,12 @@ FILES = {"config.json": b'{"hidden": 4}', "model.safetensors": b"\x01weights\x02
          "README.md": b"not fetched"}
 
 
-class FakeHub(http.server.BaseHTTPRequestHandler):
+class FakeHub(QuietHandler):
     """Serves /api/models/<repo>/revision/<rev>, /api/models/<repo>/tree/<rev> and
     /<repo>/resolve/<rev>/<file> for one repo
     whose `main` branch points at COMMIT; `requests` records the paths asked for."""
 
     requests: list[str] = []
-
-    def log_message(self, *args: object) -> None:
-        pass
 
     def _route(self) -> tuple[int, dict[str, str], bytes]:
         path = self.path.split("?")[0]
@@ -80,21 +76,14 @@ class FakeHub(http.server.BaseHTTPRequestHandler):
 def fake_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     import huggingface_hub.constants as hc
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setattr(hc, "ENDPOINT", endpoint)
-    monkeypatch.setattr(hc, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
-    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", False)  # the suite runs offline; this hub is local
-    FakeHub.requests = []
-    try:
+    with serving(FakeHub) as endpoint:
+        monkeypatch.setattr(hc, "ENDPOINT", endpoint)
+        monkeypatch.setattr(hc, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+        monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+        monkeypatch.setattr(hc, "HF_HUB_OFFLINE", False)  # the suite runs offline; this hub is local
+        FakeHub.requests = []
         yield endpoint
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _use_entry(monkeypatch: pytest.MonkeyPatch, entry: ModelEntry) -> None:

@@ -3,17 +3,17 @@ pinned rubrics, multimodal parts and loud failures."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import socket
 import sqlite3
-import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from tests.local_server import QuietHandler, serving
 
 from generalbench.errors import GeneralBenchError, MetricError, ModelError
 from generalbench.metricmodels.judges import JudgeCache, Rubric, build_messages, rubric_for
@@ -31,7 +31,7 @@ class StubJudge:
         self.requests: list[dict[str, Any]] = []
         stub = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 stub.requests.append(body)
@@ -40,27 +40,14 @@ class StubJudge:
                 ref = text.split("Reference answer: ")[1].split("\n")[0]
                 model_answer = text.split("Model answer: ")[1].split("\n")[0]
                 content = reply if reply is not None else ("9" if ref.lower() in model_answer.lower() else "2")
-                out = json.dumps({"model": "stub-judge-2025-01", "system_fingerprint": "fp_stub",
-                                  "choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
+                self.send_json({"model": "stub-judge-2025-01", "system_fingerprint": "fp_stub",
+                                "choices": [{"message": {"role": "assistant", "content": content}}]})
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.timeout = 5
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self._stack = ExitStack()
+        self.url = self._stack.enter_context(serving(Handler)) + "/v1"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self._stack.close()
 
 
 @pytest.fixture()
@@ -170,30 +157,19 @@ def test_transient_server_errors_are_retried() -> None:
 
     calls = {"n": 0}
 
-    class Flaky(http.server.BaseHTTPRequestHandler):
+    class Flaky(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server API
             self.rfile.read(int(self.headers["Content-Length"]))
             calls["n"] += 1
-            ok = calls["n"] > 1
-            out = json.dumps({"choices": [{"message": {"content": "8"}}]}).encode() if ok else b"busy"
-            self.send_response(200 if ok else 503)
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
+            if calls["n"] > 1:
+                self.send_json({"choices": [{"message": {"content": "8"}}]})
+            else:
+                self.send_json({"error": "busy"}, status=503)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        judge = OpenAICompatibleJudge(f"http://127.0.0.1:{server.server_address[1]}", "m", backoff=0.01)
+    with serving(Flaky) as base:
+        judge = OpenAICompatibleJudge(base, "m", backoff=0.01)
         assert compute("gpt_score", ["Paris"], [QA], judge=judge, judge_cache=False) == 80.0
         assert calls["n"] == 2
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_unavailable_or_unconfigured_judge_fails_loudly() -> None:

@@ -5,18 +5,18 @@ and the exact instruction text, and the local transformers path with a tiny VLM 
 from __future__ import annotations
 
 import base64
-import http.server
 import io
 import json
 import math
 import sqlite3
-import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from tests.local_server import QuietHandler, serving
 
 from generalbench.errors import MetricError
 from generalbench.metrics import compute, compute_detailed
@@ -167,7 +167,7 @@ class StubVLM:
         self.requests: list[dict[str, Any]] = []
         stub = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 stub.requests.append(body)
@@ -181,26 +181,14 @@ class StubVLM:
                     r, g, b = last.mean((0, 1))
                     yes = g > 120 and g > r + 50 and g > b + 50
                 content = "Yes, it does." if yes else "No."
-                out = json.dumps({"model": "stub-vlm-1", "choices": [
-                    {"message": {"role": "assistant", "content": content}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
+                self.send_json({"model": "stub-vlm-1", "choices": [
+                    {"message": {"role": "assistant", "content": content}}]})
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self._stack = ExitStack()
+        self.url = self._stack.enter_context(serving(Handler)) + "/v1"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self._stack.close()
 
 
 @pytest.fixture()
