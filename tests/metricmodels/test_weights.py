@@ -125,10 +125,21 @@ def test_fetch_downloads_over_http_and_checks_hash(monkeypatch: pytest.MonkeyPat
     assert (target / "net.pth").read_bytes() == payload
     monkeypatch.setenv("GENERALBENCH_WEIGHTS", str(tmp_path / "dest"))
     assert weights.resolve("local-net").origin == "weights-folder"
-    # a corrupted download is refused
+    # a corrupted download is refused and leaves nothing behind that a later run could load
     (root / "net.pth").write_bytes(b"tampered")
     with pytest.raises(MissingWeightsError, match="do not match"):
         weights.fetch("local-net", tmp_path / "dest2")
+    assert list((tmp_path / "dest2").iterdir()) == []
+    # nor does it damage a good copy fetched before
+    with pytest.raises(MissingWeightsError, match="do not match"):
+        weights.fetch("local-net", tmp_path / "dest")
+    assert (target / "net.pth").read_bytes() == payload
+    assert sorted(p.name for p in (tmp_path / "dest").iterdir()) == ["local-net"]
+    # an unreachable URL leaves no empty model folder either
+    (root / "net.pth").unlink()
+    with pytest.raises(MissingWeightsError, match="download of .* failed"):
+        weights.fetch("local-net", tmp_path / "dest3")
+    assert list((tmp_path / "dest3").iterdir()) == []
 
 
 def test_fetch_reports_unreachable_sources(tmp_path: Path) -> None:

@@ -276,28 +276,44 @@ def fetch(model_id: str, dest: Path | None = None, *, timeout: float = 60.0) -> 
         raise MissingWeightsError(f"model {model.id!r} cannot be downloaded by generalbench: "
                                   f"{model.source.location}; put the files "
                                   f"{', '.join(model.source.files)} in {target}")
-    target.mkdir(parents=True, exist_ok=True)
-    if model.source.kind == "hub":
-        try:
-            from huggingface_hub import snapshot_download
-        except ImportError:
-            raise MissingWeightsError("fetching from the Hugging Face hub needs huggingface_hub: "
-                                      "pip install 'generalbench[models]'") from None
-        try:
-            commit = _hub_commit(model)
-            snapshot_download(model.source.location, revision=commit,
-                              allow_patterns=list(model.source.files) or None, local_dir=target)
-        except Exception as exc:  # noqa: BLE001 - network/hub errors become one clear line
-            raise MissingWeightsError(f"model {model.id!r}: download from the hub "
-                                      f"({model.source.describe()}) failed: {type(exc).__name__}: "
-                                      f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
-    else:
-        commit = None
-        _download_url(model.source.location, target / model.source.files[0], model, timeout)
-    resolved = resolve(model.id, path=target)
-    require_verified(resolved)
-    write_lock(resolved, commit)
+    # download into a staging folder and move the files into place only once they verify: a
+    # failed or corrupt download never leaves files that later runs would find and load
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{model.id}.partial-", dir=target.parent))
+    try:
+        commit = _download(model, staging, timeout)
+        require_verified(resolve(model.id, path=staging))
+        target.mkdir(exist_ok=True)
+        for item in staging.iterdir():
+            dest = target / item.name
+            if dest.is_dir() and not dest.is_symlink():
+                shutil.rmtree(dest)
+            os.replace(item, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    write_lock(resolve(model.id, path=target), commit)
     return target
+
+
+def _download(model: ModelEntry, folder: Path, timeout: float) -> str | None:
+    """Download a hub or URL model into `folder`; the hub commit downloaded (None for a URL)."""
+    if model.source.kind != "hub":
+        _download_url(model.source.location, folder / model.source.files[0], model, timeout)
+        return None
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise MissingWeightsError("fetching from the Hugging Face hub needs huggingface_hub: "
+                                  "pip install 'generalbench[models]'") from None
+    try:
+        commit = _hub_commit(model)
+        snapshot_download(model.source.location, revision=commit,
+                          allow_patterns=list(model.source.files) or None, local_dir=folder)
+    except Exception as exc:  # noqa: BLE001 - network/hub errors become one clear line
+        raise MissingWeightsError(f"model {model.id!r}: download from the hub "
+                                  f"({model.source.describe()}) failed: {type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+    return commit
 
 
 def _hub_commit(model: ModelEntry) -> str:
