@@ -179,12 +179,12 @@ def instance_labels(references: Sequence[Any], options: dict[str, Any], n: int) 
     """Each instance's camera-motion label: option `camera_motion_labels`, else the reference (a
     label, or {"camera_motion": label}), else the VBench-2.0 label of its prompt (option prompts,
     a prompt-text reference or the reference's "prompt")."""
-    from generalbench.metrics.features import _vbench_prompts
+    from generalbench.metrics.features import instance_prompts
 
     given = options.get("camera_motion_labels")
     if given is not None and len(given) != n:
         raise MetricError(f"option camera_motion_labels has {len(given)} entries for {n} predictions")
-    prompts = _vbench_prompts(options, references, n)
+    prompts = instance_prompts(options, references, n)
     out = []
     for i in range(n):
         ref = references[i]
@@ -243,17 +243,17 @@ def success_rate(predictions: Sequence[Any], references: Sequence[Any], options:
     """VBench-2.0 Camera_Motion success rate x100 (see the module docstring); options as for the
     other model metrics (model, weights, device, batch_size, video_paths, prompts) plus
     camera_motion_labels and camera_grid_size (default 10, VBench's)."""
-    from generalbench.metrics.features import _mean_result, _model, _video_files
+    from generalbench.metrics.features import mean_result, metric_model, video_files
 
     n = len(predictions)
     labels = instance_labels(references, options, n)
-    model = _model("success_rate", {**options, "model": options.get("model") or MODEL})
+    model = metric_model("success_rate", {**options, "model": options.get("model") or MODEL})
     grid = int(options.get("camera_grid_size", GRID_SIZE))
     per: list[float] = []
     predicted: list[list[str] | None] = []
     cuts: list[dict[str, Any] | None] = []
     with tempfile.TemporaryDirectory(prefix="generalbench-camera-") as tmp:
-        for path in _video_files(predictions, options, Path(tmp)):
+        for path in video_files(predictions, options, Path(tmp)):
             if path is None:
                 per.append(0.0)
                 predicted.append(None)
@@ -270,4 +270,4 @@ def success_rate(predictions: Sequence[Any], references: Sequence[Any], options:
                "n_missing": sum(p is None for p in predicted), "labels": labels,
                "predicted_classes": predicted, "videos": cuts,
                "success_by_label": {k: float(np.mean(v)) for k, v in sorted(by_label.items())}}
-    return _mean_result(per, details)
+    return mean_result(per, details)

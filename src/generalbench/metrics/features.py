@@ -45,6 +45,8 @@ from generalbench.metricmodels.featmath import (
 from generalbench.metrics.registry import MetricResult, register
 
 # ---- shared plumbing --------------------------------------------------------------------
+# task_setting, metric_model, instance_prompts, video_files and mean_result are also used by the
+# model-based metric modules that features.py dispatches to (camera_motion, video_qa).
 
 
 @lru_cache(maxsize=1)
@@ -61,14 +63,17 @@ def _task_id(options: dict[str, Any]) -> str | None:
     return str(getattr(task, "id", task))
 
 
-def _task_setting(options: dict[str, Any], key: str) -> Any:
+def task_setting(options: dict[str, Any], key: str) -> Any:
+    """A per-task choice: the option of that name, else the task's entry in tasks.yaml."""
     if key in options:
         return options[key]
     tid = _task_id(options)
     return task_options().get(tid or "", {}).get(key)
 
 
-def _model(metric: str, options: dict[str, Any], role: str = "default") -> Any:
+def metric_model(metric: str, options: dict[str, Any], role: str = "default") -> Any:
+    """The loaded model a metric declares for `role` in models.yaml (or option `model`), with
+    the weights, device and batch size from the options; MissingWeightsError when absent."""
     from generalbench.metricmodels.loaders import load_model
     from generalbench.metricmodels.registry import metric_models
 
@@ -112,7 +117,8 @@ def _prompts(options: dict[str, Any], n: int) -> list[Any]:
     return list(prompts)
 
 
-def _mean_result(per: list[float], details: dict[str, Any]) -> MetricResult:
+def mean_result(per: list[float], details: dict[str, Any]) -> MetricResult:
+    """The mean of per-instance values, kept alongside them (an empty task is an error)."""
     if not per:
         raise MetricError("no instances to score")
     return MetricResult(float(np.mean(per)), per_instance=[float(x) for x in per], details=details)
@@ -151,21 +157,21 @@ def _frechet(metric: str, predictions: Sequence[Any], references: Sequence[Any],
 @register("fid")
 def fid(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """FID between generated and reference images (pytorch-fid Inception pool3 features)."""
-    model = _model("fid", options)
+    model = metric_model("fid", options)
     return _frechet("fid", predictions, references, model.embed_images, options, model)
 
 
 @register("fvd")
 def fvd(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """FVD between generated and reference videos (Kinetics-400 I3D features)."""
-    model = _model("fvd", options)
+    model = metric_model("fvd", options)
     return _frechet("fvd", predictions, references, model.embed_videos, options, model)
 
 
 @register("fad")
 def fad(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """FAD between generated and reference audio (VGGish embeddings of all 0.96 s patches)."""
-    model = _model("fad", options)
+    model = metric_model("fad", options)
 
     def embed(items: Sequence[Any]) -> np.ndarray:
         return np.concatenate(model.embed_audio([_as_clip(x) for x in items]), axis=0)
@@ -183,7 +189,7 @@ def _clip_like_alignment(metric: str, predictions: Sequence[Any], references: Se
     The reference is text (the prompt: text alignment) or media of the prediction's kind
     (image/audio similarity); a list of references is averaged.
     """
-    model = _model(metric, options)
+    model = metric_model(metric, options)
     w = options.get("clipscore_w")
     per = []
     prompts = _prompts(options, len(predictions)) if text_first else [None] * len(predictions)
@@ -207,19 +213,19 @@ def _clip_like_alignment(metric: str, predictions: Sequence[Any], references: Se
                 re_ = model.embed_audio([_as_clip(r)])
             scores.append(float(np.mean(cosine_score(pe, np.repeat(re_, len(pe), axis=0), w=w))))
         per.append(float(np.mean(scores)))
-    return _mean_result(per, {**model.info(), "convention": "100*cos" if w is None else f"100*{w}*max(cos,0)"})
+    return mean_result(per, {**model.info(), "convention": "100*cos" if w is None else f"100*{w}*max(cos,0)"})
 
 
 def _consistency(metric: str, predictions: Sequence[Any], options: dict[str, Any]) -> MetricResult:
-    model = _model(metric, options)
+    model = metric_model(metric, options)
     per = _per_item(predictions, lambda v: 100.0 * temporal_consistency(model.embed_images(list(_frames(v)))), 0.0)
-    return _mean_result(per, {**model.info(), "variant": "vbench_temporal_consistency"})
+    return mean_result(per, {**model.info(), "variant": "vbench_temporal_consistency"})
 
 
 @register("clip_score")
 def clip_score(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """CLIP score x100 (plain cosine; see featmath.cosine_score), or VBench background consistency."""
-    if _task_setting(options, "variant") == "background_consistency":
+    if task_setting(options, "variant") == "background_consistency":
         return _consistency("clip_score", predictions, options)
     preds = [None if p is None else _renderable(p, options) for p in predictions]
     return _clip_like_alignment("clip_score", preds, references, options, "images", text_first=True)
@@ -254,7 +260,7 @@ def clip_style(predictions: Sequence[Any], references: Sequence[Any], **options:
 @register("dino_score")
 def dino_score(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """VBench subject consistency (DINO ViT-B/16), or DINO similarity to a reference image."""
-    if _task_setting(options, "variant") == "subject_consistency" or all(r is None or _is_text(r) for r in references):
+    if task_setting(options, "variant") == "subject_consistency" or all(r is None or _is_text(r) for r in references):
         return _consistency("dino_score", predictions, options)
     return _clip_like_alignment("dino_score", predictions, references, options, "images")
 
@@ -275,7 +281,7 @@ def style_clap(predictions: Sequence[Any], references: Sequence[Any], **options:
 def frame_acc(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """Frame accuracy (Video translation): % of frames closer in CLIP space to the target prompt
     than to the source prompt. Reference: {"target": str, "source": str}."""
-    model = _model("frame_acc", options)
+    model = metric_model("frame_acc", options)
     per = []
     for pred, ref in zip(predictions, references, strict=True):
         if pred is None:
@@ -287,7 +293,7 @@ def frame_acc(predictions: Sequence[Any], references: Sequence[Any], **options: 
         texts = model.embed_texts([ref["target"], ref["source"]])
         sims = frames @ texts.T
         per.append(100.0 * float(np.mean(sims[:, 0] > sims[:, 1])))
-    return _mean_result(per, model.info())
+    return mean_result(per, model.info())
 
 
 @register("classifier_acc")
@@ -296,7 +302,7 @@ def classifier_acc(predictions: Sequence[Any], references: Sequence[Any], **opti
 
     Candidate labels: options['labels'] or the distinct references; prompt 'a photo of a {label}'.
     """
-    model = _model("classifier_acc", options)
+    model = metric_model("classifier_acc", options)
     labels = list(options.get("labels") or sorted({str(r) for r in references}))
     if len(labels) < 2:
         raise MetricError("classifier_acc needs at least two candidate labels (options['labels'])")
@@ -309,16 +315,16 @@ def classifier_acc(predictions: Sequence[Any], references: Sequence[Any], **opti
             continue
         img = model.embed_images(list(_frames(pred))).mean(axis=0)
         per.append(100.0 * float(labels[int(np.argmax(text @ img))] == str(ref)))
-    return _mean_result(per, {**model.info(), "labels": len(labels)})
+    return mean_result(per, {**model.info(), "labels": len(labels)})
 
 
 @register("aesthetic")
 def aesthetic(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """VBench aesthetic quality x100: LAION linear head on CLIP ViT-L/14 frame embeddings / 10."""
-    clip = _model("aesthetic", options)
-    head = _model("aesthetic", options, role="head")
+    clip = metric_model("aesthetic", options)
+    head = metric_model("aesthetic", options, role="head")
     per = _per_item(predictions, lambda v: 10.0 * float(np.mean(head.score(clip.embed_images(list(_frames(v)))))), 0.0)
-    return _mean_result(per, {**clip.info(), "head": head.info()})
+    return mean_result(per, {**clip.info(), "head": head.info()})
 
 
 # ---- speech ---------------------------------------------------------------------------
@@ -327,12 +333,12 @@ def aesthetic(predictions: Sequence[Any], references: Sequence[Any], **options: 
 @register("mos")
 def mos(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """DNSMOS P.835 overall quality (OVRL, 1-5) of generated speech, averaged over clips."""
-    model = _model("mos", options)
+    model = metric_model("mos", options)
     key = str(options.get("dnsmos_score", "ovrl"))
     present = [_as_clip(p) for p in predictions if p is not None]
     scores = iter(model.score(present))
     per = [1.0 if p is None else next(scores)[key] for p in predictions]  # 1 = worst MOS
-    return _mean_result(per, {**model.info(), "score": key})
+    return mean_result(per, {**model.info(), "score": key})
 
 
 _NON_LATIN = re.compile(r"[\u0400-\u04ff\u1800-\u18af\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -341,7 +347,7 @@ _NON_LATIN = re.compile(r"[\u0400-\u04ff\u1800-\u18af\u3040-\u30ff\u3400-\u4dbf\
 def transcribe(predictions: Sequence[Any], options: dict[str, Any], metric: str,
                references: Sequence[Any] = ()) -> tuple[list[str], Any]:
     """Whisper transcripts; refuses a language the recogniser cannot transcribe."""
-    model = _model(metric, options)
+    model = metric_model(metric, options)
     language = str(options.get("language", "en"))
     supported = model.weights.model.languages
     foreign = any(isinstance(r, str) and _NON_LATIN.search(r) for r in references)
@@ -389,7 +395,7 @@ def temporal_flicker(predictions: Sequence[Any], references: Sequence[Any], **op
     """VBench temporal flickering x100: (255 - mean |frame difference|) / 255."""
     from generalbench.metricmodels import motion
 
-    return _mean_result(_per_item(predictions, lambda v: 100.0 * motion.temporal_flicker(_frames(v)), 0.0),
+    return mean_result(_per_item(predictions, lambda v: 100.0 * motion.temporal_flicker(_frames(v)), 0.0),
                         {"definition": "vbench temporal_flickering"})
 
 
@@ -406,7 +412,7 @@ def flow_score(predictions: Sequence[Any], references: Sequence[Any], **options:
 
     method = str(options.get("flow", "raft"))
     if method == "raft":
-        model = _model("flow_score", options)
+        model = metric_model("flow_score", options)
         iters = int(options.get("raft_iters", 20))
         flows: Any = partial(model.pair_flows, iters=iters)
         details: dict[str, Any] = {**model.info(), "flow": f"RAFT, {iters} iterations"}
@@ -436,7 +442,7 @@ def flow_score(predictions: Sequence[Any], references: Sequence[Any], **options:
             kept = _frames(pred)[::every]
         sampling.add(f"every {every}" if rate is not None else "every frame (no fps)")
         per.append(100.0 * dynamic_degree.dynamic_degree(kept, flows).dynamic)
-    return _mean_result(per, {**details, "rule": "vbench dynamic_degree", "frames_kept": "; ".join(sorted(sampling))})
+    return mean_result(per, {**details, "rule": "vbench dynamic_degree", "frames_kept": "; ".join(sorted(sampling))})
 
 
 def _vbench_bridge(metric: str, options: dict[str, Any]) -> Any:
@@ -451,13 +457,13 @@ def _vbench_bridge(metric: str, options: dict[str, Any]) -> Any:
 
     vbench_python(options.get("vbench_python"))
     if metric_models(metric).get("default") == "vbench":
-        return _model(metric, options)
+        return metric_model(metric, options)
     weights = options.get("weights")
     return load_model("vbench", weights=weights.get("vbench") if isinstance(weights, dict) else None,
                       device=options.get("device", "auto"), metric=metric)
 
 
-def _vbench_prompts(options: dict[str, Any], references: Sequence[Any], n: int) -> list[str | None]:
+def instance_prompts(options: dict[str, Any], references: Sequence[Any], n: int) -> list[str | None]:
     """Each instance's prompt: option `prompts` (the task inputs), else a text reference or the
     reference's "prompt" field; None when there is none."""
     given = _prompts(options, n)
@@ -471,7 +477,7 @@ def _vbench_prompts(options: dict[str, Any], references: Sequence[Any], n: int) 
     return out
 
 
-def _video_files(predictions: Sequence[Any], options: dict[str, Any], tmp: Path) -> list[Path | None]:
+def video_files(predictions: Sequence[Any], options: dict[str, Any], tmp: Path) -> list[Path | None]:
     """Each prediction as a video file VBench can read, or None for a missing one.
 
     The scorer passes the predicted files as option `video_paths` (aligned with the predictions,
@@ -507,19 +513,19 @@ def _vbench(metric: str, predictions: Sequence[Any], references: Sequence[Any],
     Only the present videos go to VBench; a missing one scores 0 (the worst value), and the value
     is VBench's own aggregate over the present videos weighted by their share of the instances.
     """
-    dimension = _task_setting(options, "vbench")
+    dimension = task_setting(options, "vbench")
     if not dimension:
         raise MetricError(f"metric {metric!r}: no VBench dimension declared for task "
                           f"{_task_id(options)!r} (metricmodels/tasks.yaml or option vbench=...)")
     model = _vbench_bridge(metric, options)
     n = len(predictions)
-    prompts = _vbench_prompts(options, references, n)
+    prompts = instance_prompts(options, references, n)
     aux = options.get("vbench_auxiliary") or [None] * n
     if len(aux) != n:
         raise MetricError(f"option vbench_auxiliary has {len(aux)} entries for {n} predictions")
     details: dict[str, Any] = {**model.info(), "dimension": dimension}
     with tempfile.TemporaryDirectory(prefix="generalbench-videos-") as tmp:
-        files = _video_files(predictions, options, Path(tmp))
+        files = video_files(predictions, options, Path(tmp))
         present = [i for i, f in enumerate(files) if f is not None]
         per = [0.0] * n
         if not present:
@@ -541,12 +547,12 @@ def musiq(predictions: Sequence[Any], references: Sequence[Any], **options: Any)
     frames shrunk to a longer side of 512 is VBench's imaging_quality; KonIQ on full frames is
     how video super-resolution papers report MUSIQ. A missing video scores 0.
     """
-    model = _model("musiq", {**options, "model": _task_setting(options, "model")})
-    longest = _task_setting(options, "resize_longest")
+    model = metric_model("musiq", {**options, "model": task_setting(options, "model")})
+    longest = task_setting(options, "resize_longest")
     longest = 512 if longest is None else int(longest)
     per = _per_item(predictions, lambda v: float(np.mean(model.score_video(_frames(v), longest or None))),
                     0.0)
-    return _mean_result(per, {**model.info(), "frames_longer_side_max": longest or "native"})
+    return mean_result(per, {**model.info(), "frames_longer_side_max": longest or "native"})
 
 
 # Success rates that are not VBench 0.1.5 dimensions: metricmodels/tasks.yaml `success_check`
@@ -563,7 +569,7 @@ def success_rate(predictions: Sequence[Any], references: Sequence[Any], **option
     `vbench` names a VBench dimension (object class, multiple objects, colour, spatial
     relationship, human action; VBench runs in its own interpreter), `success_check` one of
     SUCCESS_CHECKS (VBench-2.0's camera motion and video question answering)."""
-    check = _task_setting(options, "success_check")
+    check = task_setting(options, "success_check")
     if check:
         if check not in SUCCESS_CHECKS:
             raise MetricError(f"success_rate: unknown success_check {check!r} for task "
@@ -584,12 +590,12 @@ def i2v_composite(predictions: Sequence[Any], references: Sequence[Any], **optio
     and the metric raises without it (no partial composite is reported). Reference: the input image,
     or {"image": ..., "prompt": ...}."""
     vb = _vbench_bridge("i2v_composite", options)
-    dino = _model("i2v_composite", options)
+    dino = metric_model("i2v_composite", options)
     n = len(predictions)
-    prompts = _vbench_prompts(options, references, n)
+    prompts = instance_prompts(options, references, n)
     python = options.get("vbench_python")
     with tempfile.TemporaryDirectory(prefix="generalbench-videos-") as tmp:
-        files = _video_files(predictions, options, Path(tmp))
+        files = video_files(predictions, options, Path(tmp))
         present = [i for i, f in enumerate(files) if f is not None and predictions[i] is not None]
         no_prompt = [i for i in present if prompts[i] is None]
         if no_prompt:
@@ -619,7 +625,7 @@ def i2v_composite(predictions: Sequence[Any], references: Sequence[Any], **optio
     details = {**dino.info(), **(viclip.info() if viclip else {}), "n_missing": n - len(present),
                **{k: float(np.mean(v)) for k, v in parts.items() if v}}
     details.pop("vbench_dimension", None)
-    return _mean_result(per, details)
+    return mean_result(per, details)
 
 
 @register("motion_fid")
@@ -627,7 +633,7 @@ def motion_fid(predictions: Sequence[Any], references: Sequence[Any], **options:
     """Motion FID (Text to 3D Motion Generation): Frechet distance of the HumanML3D evaluator's
     512-d motion embeddings (Guo et al. 2022) of generated vs reference motions, each a T x 263
     array of HumanML3D features (metricmodels/t2m_evaluator.py)."""
-    model = _model("motion_fid", options)
+    model = metric_model("motion_fid", options)
     return _frechet("motion_fid", predictions, references, model.embed_motions, options, model)
 
 

@@ -42,10 +42,10 @@ import yaml
 
 from generalbench.errors import MetricError
 from generalbench.metrics.features import (
-    _mean_result,
-    _task_setting,
-    _vbench_prompts,
-    _video_files,
+    instance_prompts,
+    mean_result,
+    task_setting,
+    video_files,
 )
 from generalbench.metrics.registry import MetricResult
 
@@ -256,14 +256,14 @@ def success_rate(predictions: Sequence[Any], references: Sequence[Any], options:
     """VBench-2.0 QA success rate (percent) of generated videos for the task's dimension."""
     from generalbench.metricmodels.judges import JudgeCache, Rubric, judge_from_options, media_parts
 
-    dimension = _task_setting(options, "vbench2_dimension")
+    dimension = task_setting(options, "vbench2_dimension")
     if not dimension:
         raise MetricError("success_rate (video QA): no VBench-2.0 dimension for task "
                           f"{options.get('task')!r} (metricmodels/tasks.yaml vbench2_dimension, or option "
                           "vbench2_dimension=...)")
     proto = protocol(str(dimension))
     n = len(predictions)
-    prompts = _vbench_prompts(options, references, n)
+    prompts = instance_prompts(options, references, n)
     questions = _instance_questions(options, references, prompts, proto.dimension)
     max_tokens = int(options.get("judge_max_tokens") or proto.max_new_tokens)
     n_frames = int(options.get("video_qa_frames") or proto.frames)
@@ -283,7 +283,7 @@ def success_rate(predictions: Sequence[Any], references: Sequence[Any], options:
     outcomes: list[int | None] = []
     records: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="generalbench-videoqa-") as tmp:
-        files = _video_files(predictions, options, Path(tmp))
+        files = video_files(predictions, options, Path(tmp))
         for i, file in enumerate(files):
             record: dict[str, Any] = {"prompt": prompts[i], "questions": questions[i]}
             if file is None or predictions[i] is None:
@@ -323,6 +323,6 @@ def success_rate(predictions: Sequence[Any], references: Sequence[Any], options:
                "n_invalid": sum(1 for o in scored if o == INVALID), "n_missing": n_missing,
                "missing_counts_as": "failure among the valid videos", "cache_hits": hits,
                "videos": records}
-    mean = _mean_result(valid, details)  # == value: the mean over the valid videos
+    mean = mean_result(valid, details)  # == value: the mean over the valid videos
     per = [math.nan if o == INVALID else 100.0 * o for o in scored]  # invalid: no per-video score
     return MetricResult(mean.value, per, mean.details)
