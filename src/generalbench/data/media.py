@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -98,24 +98,55 @@ def _require_av():
     return av
 
 
+def video_stream_info(path: Path | str) -> tuple[float | None, int]:
+    """A video file's frame rate and the frame count its container states, without decoding.
+
+    The rate is the stream's average rate, else its base or guessed rate (what OpenCV's
+    CAP_PROP_FPS and decord's get_avg_fps report for such files); None when none is stated.
+    The count is 0 when the container does not state it.
+    """
+    av = _require_av()
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.base_rate or stream.guessed_rate
+            return (float(rate) if rate else None), int(stream.frames or 0)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(path, "video", exc) from None
+
+
+def decode_video(path: Path | str, keep: Callable[[int], bool] | None = None
+                 ) -> tuple[dict[int, np.ndarray], int]:
+    """Decode every frame of a video file; convert to RGB and hold only the frames whose index
+    `keep` accepts (all when None), so sampling a long video costs only the kept frames.
+    Returns {index: H x W x 3 uint8 frame} and the number of frames decoded."""
+    av = _require_av()
+    kept: dict[int, np.ndarray] = {}
+    count = 0
+    try:
+        with av.open(str(path)) as container:
+            for i, frame in enumerate(container.decode(video=0)):
+                if keep is None or keep(i):
+                    kept[i] = frame.to_ndarray(format="rgb24")
+                count += 1
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(path, "video", exc) from None
+    return kept, count
+
+
 def load_video(path: Path | str, max_frames: int | None = None) -> np.ndarray:
     """A video file as a T x H x W x 3 uint8 RGB array (at most `max_frames`, uniformly kept).
 
     With `max_frames`, only the kept frames are converted and held, so a long video costs
     `max_frames` frames of memory when the container knows its frame count.
     """
-    av = _require_av()
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            total = int(stream.frames or 0)
-            keep = None
-            if max_frames is not None and total > max_frames:
-                keep = set(np.linspace(0, total - 1, max_frames).round().astype(int).tolist())
-            frames = [f.to_ndarray(format="rgb24") for i, f in enumerate(container.decode(stream))
-                      if keep is None or i in keep]
-    except Exception as exc:  # noqa: BLE001
-        raise _fail(path, "video", exc) from None
+    keep = None
+    if max_frames is not None:
+        _, total = video_stream_info(path)
+        if total > max_frames:
+            keep = set(np.linspace(0, total - 1, max_frames).round().astype(int).tolist())
+    kept, _ = decode_video(path, None if keep is None else keep.__contains__)
+    frames = list(kept.values())
     if not frames:
         raise DataError(f"{path}: video holds no frames")
     if max_frames is not None and len(frames) > max_frames:

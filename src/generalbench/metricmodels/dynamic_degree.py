@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from generalbench.errors import MetricError
+from generalbench.errors import DataError, MetricError
 from generalbench.metricmodels.base import require
 
 TARGET_FPS = 8  # VBench keeps about 8 frames per second
@@ -100,17 +100,15 @@ def read_video(path: str | Path) -> tuple[np.ndarray, float | None, int]:
     The rate is the stream's average frame rate, else its base rate (what OpenCV's
     CAP_PROP_FPS, which VBench reads, reports for such files).
     """
-    av = require("av", extra="video", purpose="reading video files")
+    from generalbench.data.media import decode_video, video_stream_info
+
+    require("av", extra="video", purpose="reading video files")
     try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            rate = stream.average_rate or stream.base_rate or stream.guessed_rate
-            fps = float(rate) if rate else None
-            every = sampling_interval(fps)
-            frames = [f.to_ndarray(format="rgb24") for i, f in enumerate(container.decode(stream))
-                      if i % every == 0]
-    except Exception as exc:  # noqa: BLE001 - any decoder failure is one clear error
-        raise MetricError(f"{path}: cannot read the video ({exc})") from None
-    if not frames:
+        fps, _ = video_stream_info(path)
+        every = sampling_interval(fps)
+        kept, _ = decode_video(path, lambda i: i % every == 0)
+    except DataError as exc:
+        raise MetricError(f"cannot read the video: {exc}") from None
+    if not kept:
         raise MetricError(f"{path}: the video holds no frames")
-    return np.stack(frames), fps, every
+    return np.stack(list(kept.values())), fps, every

@@ -62,8 +62,9 @@ class LocalVisionLM(MetricModel):
 def to_hf_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
     """OpenAI chat messages -> transformers chat messages and the images in order of appearance.
 
-    Text becomes {"type": "text"} parts, each image_url data URL an {"type": "image"} placeholder
-    plus a decoded PIL image; other media (audio) cannot be given to an image-text model.
+    Text becomes {"type": "text"} parts; each image_url data URL becomes an {"type": "image"}
+    part, which the processor's chat template expands into the model's image tokens, plus the
+    decoded PIL image; other media (audio) cannot be given to an image-text model.
     """
     from PIL import Image
 

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from generalbench.errors import MetricError
+from generalbench.errors import DataError, MetricError
 from generalbench.metrics.features import (
     instance_prompts,
     mean_result,
@@ -167,23 +167,16 @@ def success_rate_of(outcomes: Sequence[int]) -> float:
 def _decode(path: Path, keep: set[int] | None) -> tuple[dict[int, np.ndarray], int, float]:
     """Frames at the `keep` indices (all when None), the number of frames decoded and the
     stream's average frame rate (decord's get_avg_fps, which VBench-2.0 uses)."""
-    import av
+    from generalbench.data.media import decode_video, video_stream_info
 
-    kept: dict[int, np.ndarray] = {}
-    count = 0
     try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            rate = stream.average_rate or stream.guessed_rate
-            for i, frame in enumerate(container.decode(stream)):
-                if keep is None or i in keep:
-                    kept[i] = frame.to_ndarray(format="rgb24")
-                count += 1
-    except Exception as exc:  # noqa: BLE001 - any decoder failure: one clear message
-        raise MetricError(f"{path}: cannot read the video ({type(exc).__name__}: {exc})") from None
+        rate, _ = video_stream_info(path)
+        kept, count = decode_video(path, None if keep is None else keep.__contains__)
+    except DataError as exc:
+        raise MetricError(f"cannot read the video: {exc}") from None
     if not rate or count == 0:
         raise MetricError(f"{path}: no frame rate or no frames; cannot place the sampled frames in time")
-    return kept, count, float(rate)
+    return kept, count, rate
 
 
 def sample_frames(path: Path, n: int) -> tuple[np.ndarray, list[float], float]:
@@ -193,13 +186,12 @@ def sample_frames(path: Path, n: int) -> tuple[np.ndarray, list[float], float]:
     Only the sampled frames are kept in memory when the container states its frame count; a
     wrong or missing count costs a second decoding pass.
     """
-    import av
+    from generalbench.data.media import video_stream_info
 
     try:
-        with av.open(str(path)) as container:
-            stated = int(container.streams.video[0].frames or 0)
-    except Exception as exc:  # noqa: BLE001 - any container failure: one clear message
-        raise MetricError(f"{path}: cannot read the video ({type(exc).__name__}: {exc})") from None
+        _, stated = video_stream_info(path)
+    except DataError as exc:
+        raise MetricError(f"cannot read the video: {exc}") from None
     if stated:
         idx = np.linspace(0, stated - 1, n, dtype=int)
         kept, total, fps = _decode(path, set(idx.tolist()))
