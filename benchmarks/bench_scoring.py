@@ -33,7 +33,8 @@ from generalbench.answers import parse
 from generalbench.catalog import Task, load_catalog
 from generalbench.metrics import compute_detailed
 from generalbench.metrics._tokenize import bleu_tokens, rouge_tokens
-from generalbench.runner.score import metric_options, score_task
+from generalbench.runner.score import metric_options
+from generalbench.runner.score import score_task_predictions as score_task
 
 FULL_SIZE = 325_876
 METRICS = {"accuracy", "em_at_1", "macro_accuracy", "token_f1", "span_f1", "micro_f1", "bleu1",

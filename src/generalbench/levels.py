@@ -90,6 +90,9 @@ class LevelResult(BaseModel):
     language: GroupScore
     catalog: dict[str, str]
     tasks: list[TaskScore] | None = None
+    provenance: dict[str, object] | None = None
+    """What produced the numbers (generalbench version and commit, catalog, model config hash);
+    set by the scorer (runner/score_writer.py)."""
 
     def skills(self) -> list[SkillScore]:
         """Scope-D boards computed from this result's task list."""

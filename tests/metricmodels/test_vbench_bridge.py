@@ -29,7 +29,7 @@ from generalbench.data.media import load_video, save_video
 from generalbench.errors import MetricError
 from generalbench.metricmodels import vbench_backend
 from generalbench.metrics.registry import compute_detailed
-from generalbench.runner.score import score_task
+from generalbench.runner.score import score_task_predictions as score_task
 
 COLOR_TASK = "video-generation-color-specific-text-to-video-generation"
 I2V_TASK = "video-generation-plant-image-to-video-generation"

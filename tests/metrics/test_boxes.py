@@ -244,10 +244,12 @@ def test_single_class_tasks_are_class_agnostic_by_default():
     assert registry.compute("ap50", preds, refs) == pytest.approx(50.0)
 
 
-def test_ap_drops_non_finite_boxes():
+def test_ap_a_non_finite_box_fails_the_whole_prediction():
+    """NaN anywhere in a prediction is never silently dropped (issue 11, point 2): the image's
+    prediction is a failed instance, scored as no boxes under the `empty` policy."""
     ref = [[{"bbox": [0, 0, 10, 10], "label": "x"}]]
     pred = [[{"bbox": [0, 0, 10, 10], "label": "x", "score": 0.9},
              {"bbox": [float("nan"), 0, 1, 1], "label": "x", "score": 0.95}]]
     res = registry.compute_detailed("ap50", pred, ref)
-    assert res.value == pytest.approx(100.0)
-    assert res.details["invalid_predictions"] == 1
+    assert res.value == pytest.approx(0.0)
+    assert res.failed == 1 and "NaN" in res.details["rejected"][0]

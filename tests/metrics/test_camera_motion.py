@@ -269,7 +269,7 @@ def test_the_scorer_passes_files_prompts_and_missing_videos(tiny_cotracker: Path
     table), the model's files read directly, a missing video counted as a failure."""
     pytest.importorskip("scenedetect")
     from generalbench.data.instances import Instance
-    from generalbench.runner.score import score_task
+    from generalbench.runner.score import score_task_predictions as score_task
 
     task = catalog.get(TASK)
     task_dir, pred_dir = tmp_path / "task", tmp_path / "preds"

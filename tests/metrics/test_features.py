@@ -329,7 +329,7 @@ def test_flicker_and_flow_score_through_the_registry() -> None:
 def test_uncomputable_metrics_say_why() -> None:
     with pytest.raises(MetricError, match="human preference study"):
         compute("user_preference", [VIDEO], [None])
-    with pytest.raises(MetricError, match="E-Acc .* no piano input"):  # computed: metrics/orchestration.py
+    with pytest.raises(MetricError, match="E-Acc .* no piano input"):  # computed: metrics/e_acc.py
         compute("e_acc", [None], [None])
 
 

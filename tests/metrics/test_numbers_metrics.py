@@ -78,8 +78,9 @@ def test_roc_auc_matches_sklearn_on_pixel_maps():
                              np.concatenate([p.ravel() for p in preds]))
     assert compute("AUC", preds, refs, ) == pytest.approx(100 * expected)
     assert compute("roc_auc", [r / 255.0 for r in refs], refs) == pytest.approx(100.0)
-    with pytest.raises(MetricError, match="shape"):
-        compute("roc_auc", [np.zeros((2, 2))], [refs[0]])
+    # a wrong-shaped map is a failed instance (specs.yaml shape: same), scored as an all-zero map
+    res = compute_detailed("roc_auc", [np.zeros((2, 2))], [refs[0]])
+    assert res.failed == 1 and "shape" in res.details["rejected"][0]
     with pytest.raises(MetricError, match="positive and negative"):
         compute("roc_auc", [np.zeros((2, 2))], [np.zeros((2, 2))])
 

@@ -51,7 +51,7 @@ def test_chamfer_missing_prediction_is_the_centroid():
     res = registry.compute_detailed("chamfer", [None], [ref])
     # centroid (1,0,0): P->R = 1, R->P = mean(1, 1) = 1 -> 2
     assert res.value == pytest.approx(2.0)
-    assert res.details["missing"] == 1
+    assert res.failed == 1  # the registry's `empty` policy: one point at the reference centroid
     with pytest.raises(MetricError):
         registry.compute("chamfer", [np.zeros((3, 2))], [ref])
 

@@ -352,7 +352,7 @@ def test_the_scorer_passes_files_and_prompts_and_records_invalid_videos(
     """score_task on the Material task: the judge from the environment, prompts from the
     instances, the model's files read directly; an invalid video has no instance score."""
     from generalbench.data.instances import Instance
-    from generalbench.runner.score import score_task
+    from generalbench.runner.score import score_task_predictions as score_task
 
     monkeypatch.setenv("GENERALBENCH_JUDGE_BASE_URL", stub.url)
     monkeypatch.setenv("GENERALBENCH_JUDGE_MODEL", "llava-video")

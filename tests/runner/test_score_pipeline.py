@@ -14,7 +14,8 @@ from generalbench.data.minibench import make_mini, write_oracle_predictions
 from generalbench.errors import MissingWeightsError
 from generalbench.metrics.specs import get_spec
 from generalbench.runner import score as score_mod
-from generalbench.runner.score import reference_value, score_predictions, score_task
+from generalbench.runner.score import reference_value, score_predictions
+from generalbench.runner.score import score_task_predictions as score_task
 
 CATALOG = load_catalog()
 
@@ -96,7 +97,13 @@ def test_outputs_written(scored):
     assert {"id", "raw", "normalised", "parsed", "failed", "note"} <= set(table[0])
     assert (out / "tasks.csv").read_text().count("\n") == len(CATALOG) + 1
     report = json.loads((out / "report.json").read_text())
+    task_prov = report.pop("task_provenance")
     assert report == json.loads(json.dumps(result.model_dump()))
+    assert report["provenance"]["generalbench"] and report["provenance"]["catalog"]["hash"]
+    row = next(r for r in table if r["id"] == "language-grammar-correction")
+    assert row["provenance"]["implementation"].startswith("generalbench.metrics.")
+    assert row["run_provenance"] == report["provenance"] and row["failure_policy"]
+    assert task_prov["language-grammar-correction"] == row["provenance"]
 
 
 def test_task_without_predictions_is_unsupported(small, tmp_path):
@@ -162,6 +169,7 @@ def test_metric_failures_are_recorded_per_task(monkeypatch):
     monkeypatch.setattr(score_mod, "compute_detailed", broken)
     detail, _ = score_task(task, insts, {"0": "yes"})
     assert detail.raw is None and "ZeroDivisionError" in detail.note
+    assert detail.error == "ZeroDivisionError: boom"  # a bug: `score` exits 3 on it
 
 
 def test_closed_set_without_references_cannot_be_scored():
@@ -209,4 +217,5 @@ def test_numeric_answers_compare_as_numbers_and_extra_ids_are_noted():
     assert rows[0].parsed == "42"
     assert "1 prediction(s) for unknown instance ids ignored" in detail.note
     detail, rows = score_task(task, insts[:1], {"0": "no number here"})
-    assert rows[0].status == "failed" and detail.raw == 0.0
+    assert rows[0].status == "failed" and detail.raw is None  # every answer failed: unsupported
+    assert detail.note.startswith("unsupported: all 1 predictions failed")

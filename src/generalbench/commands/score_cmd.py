@@ -38,14 +38,18 @@ def score(
                                "the run's --quick, when scoring a run folder).")] = None,
     model: Annotated[str | None, typer.Option(
         "--model", help="Model name in the report (default: run.json's model).")] = None,
+    keep_going: Annotated[bool, typer.Option(
+        "--keep-going", help="Exit 0 even when a metric raised an unexpected error (a bug); the "
+                             "failing tasks are still listed and unsupported.")] = False,
     catalog_extra: CatalogExtra = None,
     sota_overrides: SotaOverrides = None,
 ) -> None:
     """Score predictions and print the General-Level report with a per-task list.
 
-    Unparseable or missing answers score as wrong for their instances (counted per task); a
-    task with no predictions, or whose metric cannot run here (a metric model not installed),
-    is unsupported and its note says why.
+    Failed answers follow each metric's failure policy (docs/metrics.md) and are counted per
+    task; a task with no predictions, whose every answer failed, or whose metric cannot run here
+    (a metric model not installed) is unsupported and its note says why. An unexpected error
+    inside a metric is a bug: the task is named and the command exits 3 unless --keep-going.
     """
     from generalbench.runner.score import score_predictions
 
@@ -53,10 +57,20 @@ def score(
     catalog = load_catalog_opts(catalog_extra, sota_overrides)
     result, details = score_predictions(predictions, data, catalog, out_dir=out, quick=quick,
                                         model=model)
+    bugs = {k: d.error for k, d in details.items() if d.error}
     if fmt is ScoreFormat.json:
         json.dump(result.model_dump(), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
-        return
+    else:
+        _print_tables(result, details, out)
+    for task_id, error in bugs.items():
+        sys.stderr.write(f"error: task {task_id}: metric failed (a bug in generalbench): {error}\n")
+    if bugs and not keep_going:
+        raise typer.Exit(3)
+
+
+def _print_tables(result: object, details: dict, out: Path | None) -> None:
+    """The General-Level table and the per-task list (parse counts and notes)."""
     from rich.console import Console
     from rich.table import Table
 

@@ -2,7 +2,7 @@
 
 E-Acc compares orchestral piano rolls, but the PianoToOrchestration task's inputs and outputs
 are audio: Basic Pitch turns each recording into note events (onset, offset, MIDI pitch), from
-which metrics/orchestration.py draws 88-key piano rolls. The ONNX model ships inside the
+which metrics/e_acc.py draws 88-key piano rolls. The ONNX model ships inside the
 `basic-pitch` wheel (basic_pitch/saved_models/icassp_2022/nmp.onnx, Apache-2.0) and runs on
 onnxruntime. basic-pitch 0.4.0 declares tensorflow as a requirement on Linux / Python >= 3.11,
 which its ONNX path does not use, so it is installed with `--no-deps` next to the light packages

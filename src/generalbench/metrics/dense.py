@@ -7,6 +7,7 @@ pixels are valid and why is written in docs/metrics.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,9 +24,10 @@ def _shape_check(p: np.ndarray, r: np.ndarray, metric: str) -> None:
 
 def _mean(per: list[float | None]) -> float:
     """Mean over the instances that count; `per_instance` keeps None for the others so that it
-    stays aligned with the inputs."""
+    stays aligned with the inputs. None counting is NaN: the registry reports "no instance could be
+    scored", never a perfect 0."""
     vals = [v for v in per if v is not None]
-    return float(np.mean(vals)) if vals else 0.0
+    return float(np.mean(vals)) if vals else math.nan
 
 
 @register("rms_depth")
@@ -37,7 +39,7 @@ def rms_depth(predictions: Sequence[Any], references: Sequence[Any], scale: floa
     per: list[float | None] = []
     for pred, ref in zip(predictions, references, strict=True):
         r = np.asarray(ref, dtype=np.float64)
-        p = np.zeros_like(r) if pred is None else np.asarray(pred, dtype=np.float64)
+        p = np.asarray(pred, dtype=np.float64)
         _shape_check(p, r, "RMS")
         valid = np.isfinite(r) & (r > min_depth) & (r < max_depth)
         if not valid.any():
@@ -70,8 +72,9 @@ def absrel(predictions: Sequence[Any], references: Sequence[Any], min_depth: flo
     per: list[float | None] = []
     for pred, ref in zip(predictions, references, strict=True):
         r = np.squeeze(np.asarray(ref, dtype=np.float64))
-        # A missing prediction is a constant one: after alignment it predicts the mean disparity.
-        p = np.zeros_like(r) if pred is None else np.squeeze(np.asarray(pred, dtype=np.float64))
+        # A failed prediction arrives as the registry's all-zero map (a constant one: after
+        # alignment it predicts the mean disparity).
+        p = np.squeeze(np.asarray(pred, dtype=np.float64))
         _shape_check(p, r, "absRel")
         with np.errstate(divide="ignore"):
             gt_depth = np.where(r > 0, 1.0 / np.where(r > 0, r, 1.0), np.inf)
@@ -93,7 +96,7 @@ def epe(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> Metr
     per: list[float | None] = []
     for pred, ref in zip(predictions, references, strict=True):
         r = np.asarray(ref, dtype=np.float64)
-        p = np.zeros_like(r) if pred is None else np.asarray(pred, dtype=np.float64)
+        p = np.asarray(pred, dtype=np.float64)
         _shape_check(p, r, "EPE")
         if r.shape[-1] != 2:
             raise MetricError(f"EPE: flow must be H x W x 2, got {r.shape}")
@@ -116,8 +119,7 @@ def normal_rmse(predictions: Sequence[Any], references: Sequence[Any], oriented:
     per: list[float | None] = []
     for pred, ref in zip(predictions, references, strict=True):
         r = np.asarray(ref, dtype=np.float64).reshape(-1, 3)
-        p = (np.zeros_like(r) if pred is None
-             else np.asarray(pred, dtype=np.float64).reshape(-1, 3))
+        p = np.asarray(pred, dtype=np.float64).reshape(-1, 3)
         _shape_check(p, r, "normal RMSE")
         rn = np.linalg.norm(r, axis=1)
         pn = np.linalg.norm(p, axis=1)

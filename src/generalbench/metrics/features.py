@@ -643,7 +643,7 @@ def motion_fid(predictions: Sequence[Any], references: Sequence[Any], **options:
 @register("e_acc")
 def e_acc(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """E-Acc (PianoToOrchestrationGeneration): event-level accuracy of projective orchestration
-    on Basic Pitch transcriptions, pitch-only; see metrics/orchestration.py."""
-    from generalbench.metrics.orchestration import e_acc as event_level_accuracy
+    on Basic Pitch transcriptions, pitch-only; see metrics/e_acc.py."""
+    from generalbench.metrics.e_acc import e_acc as event_level_accuracy
 
     return event_level_accuracy(predictions, references, **options)

@@ -61,10 +61,7 @@ def _match_channels(p: np.ndarray, c: int) -> np.ndarray:
 def _pairs(pred: Any, ref: Any, counter: dict[str, int]) -> list[tuple[np.ndarray, np.ndarray]]:
     """(prediction, reference) uint8 frame pairs of equal shape; videos give one pair per frame."""
     r = _as_uint8_image(ref)
-    if pred is None:
-        p = np.zeros_like(r)
-    else:
-        p = _as_uint8_image(pred)
+    p = _as_uint8_image(pred)  # a failed prediction arrives as the registry's all-zero image
     r_frames = list(r) if r.ndim == 4 else [r]
     p_frames = list(p) if p.ndim == 4 else [p]
     if len(p_frames) != len(r_frames):

@@ -188,11 +188,11 @@ def dice(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> Met
     per: list[float] = []
     for pred, ref in zip(predictions, references, strict=True):
         g = np.asarray(ref) != 0
-        p = _pred_or_empty(pred, np.asarray(ref)) != 0
+        p = np.asarray(pred) != 0
         _same_shape(p, g, "DICE")
         den = np.count_nonzero(p) + np.count_nonzero(g)
         per.append(100.0 if den == 0 else 200.0 * np.count_nonzero(p & g) / den)
-    return MetricResult(float(np.mean(per)) if per else 0.0, per)
+    return MetricResult(float(np.mean(per)), per)
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,10 +289,10 @@ def sad(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> Metr
     per: list[float] = []
     for pred, ref in zip(predictions, references, strict=True):
         r = _alpha(ref)
-        p = np.zeros_like(r) if pred is None else _alpha(pred)
+        p = _alpha(pred)
         _same_shape(p, r, "SAD")
         per.append(float(np.abs(p - r).sum() / 1000.0))
-    return MetricResult(float(np.mean(per)) if per else 0.0, per)
+    return MetricResult(float(np.mean(per)), per)
 
 
 @register("matting_mse")
@@ -302,10 +302,10 @@ def matting_mse(predictions: Sequence[Any], references: Sequence[Any], scale: fl
     per: list[float] = []
     for pred, ref in zip(predictions, references, strict=True):
         r = _alpha(ref)
-        p = np.zeros_like(r) if pred is None else _alpha(pred)
+        p = _alpha(pred)
         _same_shape(p, r, "MSE")
         per.append(float(np.mean((p - r) ** 2) * scale))
-    return MetricResult(float(np.mean(per)) if per else 0.0, per)
+    return MetricResult(float(np.mean(per)), per)
 
 
 # --------------------------------------------------------------------------------------------

@@ -79,19 +79,20 @@ def chamfer(predictions: Sequence[Any], references: Sequence[Any], squared: bool
     Meshes (objects with `vertices` and `faces`, as data.media.Mesh) are compared through
     `n_samples` points sampled uniformly on their surface with a fixed seed.
 
-    A missing or empty prediction is scored as the trivial prediction, one point at the
-    reference's centroid (a finite, poor value), and counted in `details["missing"]`.
+    A failed prediction never reaches this function: the registry's `empty` policy
+    (specs.yaml) scores it as one point at the reference's centroid (a finite, poor value); an
+    empty point list is scored the same way and counted in `details["empty"]`.
     """
     per = []
-    missing = 0
+    empty = 0
     for pred, ref in zip(predictions, references, strict=True):
         r = _points(ref, "reference", n_samples)
-        if pred is None or (not hasattr(pred, "faces") and np.asarray(pred).size == 0):
+        if not hasattr(pred, "faces") and np.asarray(pred).size == 0:
             p = r.mean(axis=0, keepdims=True)
-            missing += 1
+            empty += 1
         else:
             p = _points(pred, "prediction", n_samples)
         per.append(scale * chamfer_single(p, r, squared, reduction))
-    return MetricResult(float(np.mean(per)) if per else 0.0, per,
+    return MetricResult(float(np.mean(per)), per,
                         {"squared": squared, "reduction": reduction, "scale": scale,
-                         "missing": missing})
+                         "empty": empty})

@@ -7,14 +7,20 @@ Only the family a metric belongs to is imported, so scoring text tasks never imp
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from generalbench.errors import MetricError
+from generalbench.metrics.base import MeanAccumulator, MetricResult, Provenance, library_versions
+from generalbench.metrics.failure import empty_prediction, screen
 from generalbench.metrics.specs import MetricSpec, get_spec
+
+__all__ = ["MetricResult", "NothingScoredError", "Provenance", "accumulator", "compute", "compute_detailed",
+           "implementation", "register"]
 
 FAMILY_MODULES: dict[str, str] = {
     "text": "generalbench.metrics.text",
@@ -31,13 +37,8 @@ FAMILY_MODULES: dict[str, str] = {
 }
 
 
-@dataclass
-class MetricResult:
-    """A metric value in the catalog's unit, plus per-instance values where it is a mean of them."""
-
-    value: float
-    per_instance: list[float] | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+class NothingScoredError(MetricError):
+    """No instance could be scored (no instances, or no reference with anything to compare)."""
 
 
 MetricFn = Callable[..., "MetricResult | float"]
@@ -73,16 +74,115 @@ def implementation(metric: str) -> tuple[MetricSpec, MetricFn]:
 
 def compute_detailed(metric: str, predictions: Sequence[Any], references: Sequence[Any],
                      **options: Any) -> MetricResult:
-    """Compute `metric` (canonical name or official spelling) over aligned prediction/reference lists."""
+    """Compute `metric` (canonical name or official spelling) over aligned prediction/reference lists.
+
+    A None prediction is a failed instance (missing or unparseable); one holding NaN/inf, or of
+    the wrong shape for a `shape: same` metric, is made one here. Failed instances follow the
+    metric's `on_failure` policy (metrics/failure.py). No instances at all, or none that could be
+    scored, is a MetricError: never the metric's best value.
+    """
     if len(predictions) != len(references):
         raise MetricError(f"metric {metric!r}: {len(predictions)} predictions but "
                           f"{len(references)} references")
     spec, fn = implementation(metric)
-    out = fn(predictions, references, **options)
-    result = out if isinstance(out, MetricResult) else MetricResult(float(out))
+    if not references:
+        raise NothingScoredError(f"metric {spec.name!r}: no instances to score")
+    preds, rejected = screen(spec, predictions, references)
+    failed = [i for i, p in enumerate(preds) if p is None]
+    result = _apply_policy(spec, fn, preds, references, failed, options)
+    per = result.per_instance
+    if spec.aggregate == "mean" and per is not None and all(v is None for v in per):
+        raise NothingScoredError(f"metric {spec.name!r}: no instance could be scored")
     if math.isnan(result.value):
         raise MetricError(f"metric {spec.name!r} produced NaN")
+    result.failed = len(failed)
+    if rejected:
+        result.details["rejected"] = rejected
+    result.provenance = provenance(spec, fn, result.details)
     return result
+
+
+def _apply_policy(spec: MetricSpec, fn: MetricFn, preds: list[Any], refs: Sequence[Any],
+                  failed: list[int], options: dict[str, Any]) -> MetricResult:
+    """Call the metric with its failure policy applied to the failed instances."""
+    n = len(preds)
+    if failed and len(failed) == n and spec.unit == "percent" and spec.direction == "higher" \
+            and spec.on_failure in ("zero", "empty"):
+        return MetricResult(0.0, [0.0] * n, {"all_failed": True})  # nothing to compare: the floor
+    if spec.on_failure == "zero" and failed:
+        bad = set(failed)
+        keep = [i for i in range(n) if i not in bad]
+        if not keep:
+            return MetricResult(0.0, [0.0] * n, {"all_failed": True})
+        sub = _as_result(fn([preds[i] for i in keep], [refs[i] for i in keep], **options))
+        sub_per = sub.per_instance or sub.details.get("instance_scores")
+        if sub_per is None or len(sub_per) != len(keep):
+            raise MetricError(f"metric {spec.name!r} (on_failure: zero) gives no per-instance values")
+        per: list[float | None] = [0.0] * n
+        for i, v in zip(keep, sub_per, strict=True):
+            per[i] = v
+        vals = [v for v in per if v is not None]
+        details = {k: v for k, v in sub.details.items() if k != "instance_scores"}
+        return MetricResult(math.fsum(vals) / len(vals) if vals else math.nan, per, details)
+    if spec.on_failure == "empty" and failed:
+        preds = list(preds)
+        for i in failed:
+            preds[i] = empty_prediction(spec, refs[i])
+    if spec.on_failure == "drop" and len(failed) == n:
+        raise MetricError(f"metric {spec.name!r}: every prediction is missing (policy: drop)")
+    result = _as_result(fn(preds, refs, **options))
+    if spec.on_failure == "drop":
+        result.dropped = len(failed)
+    return result
+
+
+def _as_result(out: MetricResult | float) -> MetricResult:
+    return out if isinstance(out, MetricResult) else MetricResult(float(out))
+
+
+def provenance(spec: MetricSpec, fn: MetricFn, details: dict[str, Any]) -> Provenance:
+    """The record of what produced a value: implementation, library versions, metric model and
+    weights sha256 (from the weights lock), judge model and rubric sha256."""
+    model = details.get("model") if isinstance(details.get("model"), str) else None
+    weights_sha = None
+    if model is not None:
+        try:
+            from generalbench.metricmodels.registry import all_models
+
+            entry = all_models().get(model)
+            if entry is not None and entry.sha256:
+                weights_sha = hashlib.sha256(json.dumps(entry.sha256, sort_keys=True)
+                                             .encode()).hexdigest()
+        except Exception:  # noqa: BLE001 - provenance must never fail a score
+            weights_sha = None
+    judge = details.get("judge")
+    rubric = details.get("rubric")
+    return Provenance(
+        implementation=f"{fn.__module__}:{getattr(fn, '__qualname__', repr(fn))}",
+        libraries=library_versions(spec.family),
+        metric_model=model,
+        weights_sha256=weights_sha,
+        judge_model=(json.dumps(judge, sort_keys=True) if isinstance(judge, dict)
+                     else None if judge is None else str(judge)),
+        rubric_sha256=rubric.get("sha256") if isinstance(rubric, dict) else None,
+        tiny_random_weights=bool(details.get("tiny_random_weights")),
+    )
+
+
+def accumulator(metric: str, **options: Any) -> MeanAccumulator:
+    """An accumulator that scores an `aggregate: mean` metric one instance at a time (the scorer
+    uses it for file-valued predictions, so each decoded array is dropped once scored)."""
+    spec = get_spec(metric)
+    if spec.aggregate != "mean":
+        raise MetricError(f"metric {spec.name!r} is a corpus metric: it needs the whole list")
+
+    def one(prediction: Any, reference: Any) -> MetricResult:
+        try:
+            return compute_detailed(spec.name, [prediction], [reference], **options)
+        except NothingScoredError:  # a reference with nothing to score: left out of the mean
+            return MetricResult(math.nan, [None])
+
+    return MeanAccumulator(spec.name, one)
 
 
 def compute(metric: str, predictions: Sequence[Any], references: Sequence[Any],

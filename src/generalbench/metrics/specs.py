@@ -19,6 +19,17 @@ from generalbench.errors import UnknownMetricError
 
 Direction = Literal["higher", "lower"]
 Needs = Literal["none", "model", "judge", "human"]
+Aggregate = Literal["mean", "corpus"]
+OnFailure = Literal["zero", "empty", "worst", "drop"]
+
+FAILURE_POLICIES: dict[str, str] = {
+    "zero": "the instance scores 0",
+    "empty": "scored as the empty prediction of its type (blank text, no labels or boxes, "
+             "an all-zero map, one point at the reference centroid)",
+    "worst": "the metric scores it as its worst value",
+    "drop": "left out of the value; the count is reported in the task's note",
+}
+"""What each `on_failure` policy does to a failed instance (docs/metrics.md shows this text)."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +92,25 @@ class MetricSpec:
     needs: Needs
     output: str
 
+    aggregate: Aggregate = "corpus"
+    """mean: the value is the mean of per-instance values (fed one instance at a time); corpus:
+    computed over the whole list."""
+    on_failure: OnFailure = "worst"
+    """What a missing, unparseable, NaN/inf or wrong-shaped prediction becomes (FAILURE_POLICIES)."""
+    shape: Literal["same", "rows", "any"] = "any"
+    """same: a prediction whose shape differs from the reference's is a failed instance; rows:
+    one whose length (first axis) differs."""
+    negative: bool = False
+    """Whether a negative raw value is meaningful (correlations, cosines, MS-SSIM on [-1, 1])."""
+    reads_files: bool = False
+    """Whether the metric reads the predicted media files itself (VBench), not decoded values."""
+    options: tuple[str, ...] = ()
+    """The keyword options the metric takes."""
+
     @property
     def can_be_negative(self) -> bool:
-        """Whether a negative raw value is meaningful (correlations, CLIP-like cosines)."""
-        return self.name in {"pcc", "chroma_pcc", "clip_score", "clip_image_score", "clip_style"}
+        """Whether a negative raw value is meaningful (specs.yaml `negative`)."""
+        return self.negative
 
 
 def _parse_rule(raw: Any, name: str) -> NormaliseRule:
@@ -98,6 +124,15 @@ def _parse_rule(raw: Any, name: str) -> NormaliseRule:
         if kind in {"sigmoid", "tanh", "affine"}:
             return NormaliseRule(kind, params)
     raise UnknownMetricError(f"metrics/specs.yaml: metric={name!r}: bad normalise rule {raw!r}")
+
+
+def _choice(entry: dict[str, Any], key: str, allowed: tuple[str, ...], default: str,
+            name: str) -> Any:
+    value = entry.get(key, default)
+    if value not in allowed:
+        raise UnknownMetricError(f"metrics/specs.yaml: metric={name!r}: {key} must be one of "
+                                 f"{', '.join(allowed)}, got {value!r}")
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -116,7 +151,16 @@ def load_specs() -> dict[str, MetricSpec]:
             normalise=_parse_rule(entry["normalise"], name),
             needs=entry["needs"],
             output=entry["output"],
+            aggregate=_choice(entry, "aggregate", ("mean", "corpus"), "corpus", name),
+            on_failure=_choice(entry, "on_failure", tuple(FAILURE_POLICIES), "worst", name),
+            shape=_choice(entry, "shape", ("same", "rows", "any"), "any", name),
+            negative=bool(entry.get("negative", False)),
+            reads_files=bool(entry.get("reads_files", False)),
+            options=tuple(entry.get("options", [])),
         )
+        if specs[name].on_failure == "zero" and specs[name].aggregate != "mean":
+            raise UnknownMetricError(f"metrics/specs.yaml: metric={name!r}: on_failure: zero "
+                                     "needs aggregate: mean")
     return specs
 
 

@@ -11,15 +11,14 @@ with a note. See docs/metrics.md ("Scoring pipeline").
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from generalbench.answers import ParseResult, parse
+from generalbench.answers.parse import JSON_TYPES, TEXT_TYPES
 from generalbench.catalog import Catalog, Task
 from generalbench.errors import (
     DataError,
@@ -29,12 +28,13 @@ from generalbench.errors import (
     PredictionError,
 )
 from generalbench.levels import LevelResult, evaluate
-from generalbench.metrics.registry import compute_detailed
+from generalbench.metrics.registry import accumulator, compute_detailed
 from generalbench.metrics.specs import get_spec
+from generalbench.runner.score_writer import run_provenance, write_outputs
 
-INLINE_TYPES = frozenset({"text", "label", "label_set", "number", "number_series", "boxes",
-                          "track", "poses", "boxes3d", "tracks3d", "yes_no"})
-"""Native types whose values are small JSON: they are written into the per-instance JSONL."""
+INLINE_TYPES = TEXT_TYPES | JSON_TYPES
+"""Native types whose values are small JSON (answers/parse.py keeps the lists): they are written
+into the per-instance JSONL."""
 
 _LETTER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CHOICE_TYPES = frozenset({"label", "text"})
@@ -67,6 +67,8 @@ class TaskDetail:
     missing: int
     note: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    """An exception inside the metric (a bug, not a property of the predictions)."""
 
     def level_details(self) -> dict[str, Any]:
         return {"parsed": self.parsed, "failed": self.failed, "instances": self.instances,
@@ -182,6 +184,8 @@ def reads_video_files(metric: str) -> bool:
     """
     from generalbench.metricmodels.registry import all_models, metric_models
 
+    if get_spec(metric).reads_files:  # specs.yaml reads_files
+        return True
     entry = metric_models(metric)
     if entry.get("reads_video_files"):
         return True
@@ -204,16 +208,43 @@ def _prediction_file(task: Task, value: Any, folder: Path | None) -> str | None:
 
 
 # --- one task ----------------------------------------------------------------------------------
-def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] | None, *,
-               task_folder: Path | None = None, predictions_folder: Path | None = None,
-               quick: int | None = None) -> tuple[TaskDetail, list[InstanceScore]]:
+def _instance_value(task: Task, inst: Any, raw: Any, ref: Any, choices: list[str] | None,
+                    vocab: list[str] | None, predictions_folder: Path | None,
+                    want_file: bool) -> tuple[Any, Any, str, str | None]:
+    """(prediction in native form or None, reference, failure reason, predicted file path)."""
+    kind = "label" if choices and task.output in CHOICE_TYPES else task.output
+    numeric = (_numeric_reference(ref) if kind == "text" and task.metric in EXACT_MATCH else None)
+    if numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
+        ref = numeric
+        res = parse("number", raw)
+        res = ParseResult(_canonical_number(res.value), True) if res.ok else res
+    else:
+        res = parse(kind, raw, choices=choices, labels=None if choices else vocab)
+    value, reason, file = res.value, res.reason, None
+    if res.ok and task.output not in INLINE_TYPES:
+        from generalbench.data.native import load_native
+
+        file = _prediction_file(task, value, predictions_folder) if want_file else None
+        try:
+            value = load_native(task.output, value, predictions_folder)
+        except (GeneralBenchError, OSError, ValueError) as exc:
+            value, reason, file = None, f"cannot read the predicted {task.output}: {exc}", None
+    return value, ref, reason, file
+
+
+def score_task_predictions(task: Task, instances: list[Any], predictions: Mapping[str, Any] | None,
+                           *, task_folder: Path | None = None,
+                           predictions_folder: Path | None = None,
+                           quick: int | None = None) -> tuple[TaskDetail, list[InstanceScore]]:
     """Score one task from its instances (with targets) and `{instance id: raw prediction}`.
 
-    Missing predictions count as wrong for their instances; `predictions=None` (the task has no
-    predictions at all) makes the task unsupported. A text answer to an exact-match question
-    whose reference is a number is read as a number (so "x = 42" matches "42.0"). `quick` (the
-    instances are a subset) silences the note about predictions for other instance ids. Never raises for model output or metric
-    failures: those become the task's note.
+    Plans, calls and records; what a failed instance becomes is the metric's policy (specs.yaml,
+    applied in metrics/failure.py). A task with no predictions, or whose every prediction is
+    missing or failed, is unsupported (raw None) with the failure count in its note. A text
+    answer to an exact-match question whose reference is a number is read as a number. `quick`
+    (the instances are a subset) silences the note about predictions for other instance ids.
+    Never raises for model output; a metric that raises anything but MetricError is a bug,
+    recorded in `detail.error` (the CLI exits 3 on it unless --keep-going).
     """
     spec = get_spec(task.metric)
     n = len(instances)
@@ -230,6 +261,12 @@ def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] 
                           "no references (closed set?): cannot score"), []
     instances = usable
     vocab = _label_vocabulary(task, (i.target for i in instances))
+    options = metric_options(task, instances)
+    # Mean metrics over file-valued predictions are fed one instance at a time: each decoded
+    # map is scored and dropped, so memory does not grow with the task (metrics/base.py).
+    acc = (accumulator(task.metric, **options)
+           if spec.aggregate == "mean" and spec.needs == "none" and task.output not in INLINE_TYPES
+           else None)
     preds: list[Any] = []
     refs: list[Any] = []
     rows: list[InstanceScore] = []
@@ -238,118 +275,109 @@ def score_task(task: Task, instances: list[Any], predictions: Mapping[str, Any] 
     for inst in instances:
         choices = _choices(inst.inputs)
         try:
-            refs.append(reference_value(task, inst.target, choices, task_folder))
+            ref = reference_value(task, inst.target, choices, task_folder)
         except GeneralBenchError as exc:
             return TaskDetail(task.id, task.metric, None, n, 0, 0, 0,
                               f"bad reference for instance {inst.id!r}: {exc}"), []
-        raw = predictions.get(inst.id)
-        if video_paths is not None:  # aligned with preds; None unless a readable file is found
-            video_paths.append(None)
         if inst.id not in predictions:
-            preds.append(None)
+            value, reason, file = None, "no prediction", None
             missing += 1
-            rows.append(InstanceScore(task.id, inst.id, "missing", None, "no prediction"))
-            continue
-        kind = "label" if choices and task.output in CHOICE_TYPES else task.output
-        numeric = (_numeric_reference(refs[-1]) if kind == "text" and task.metric in EXACT_MATCH
-                   else None)
-        if numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
-            refs[-1] = numeric
-            res = parse("number", raw)
-            res = ParseResult(_canonical_number(res.value), True) if res.ok else res
+            rows.append(InstanceScore(task.id, inst.id, "missing", None, reason))
         else:
-            res = parse(kind, raw, choices=choices, labels=None if choices else vocab)
-        value, reason = res.value, res.reason
-        if res.ok and task.output not in INLINE_TYPES:
-            from generalbench.data.native import load_native
-
-            file = _prediction_file(task, value, predictions_folder) if video_paths is not None else None
+            value, ref, reason, file = _instance_value(
+                task, inst, predictions[inst.id], ref, choices, vocab, predictions_folder,
+                video_paths is not None)
+            if value is None:
+                failed += 1
+                rows.append(InstanceScore(task.id, inst.id, "failed", None, reason))
+            else:
+                parsed += 1
+                rows.append(InstanceScore(task.id, inst.id, "ok", None, "",
+                                          value if task.output in INLINE_TYPES else None))
+        if video_paths is not None:
+            video_paths.append(file)
+        if acc is not None:
             try:
-                value = load_native(task.output, value, predictions_folder)
-            except (GeneralBenchError, OSError, ValueError) as exc:
-                value, reason = None, f"cannot read the predicted {task.output}: {exc}"
-            if video_paths is not None and value is not None:
-                video_paths[-1] = file
-        if value is None:
-            preds.append(None)
-            failed += 1
-            rows.append(InstanceScore(task.id, inst.id, "failed", None, reason))
-            continue
-        preds.append(value)
-        parsed += 1
-        rows.append(InstanceScore(task.id, inst.id, "ok", None, "",
-                                  value if task.output in INLINE_TYPES else None))
-    options = metric_options(task, instances)
-    if video_paths is not None:  # VBench reads the files the model wrote (metrics/features.py)
-        options["video_paths"] = video_paths
-    if spec.needs == "none":
-        rejected = _reject_malformed(task, preds, refs, rows, options)
-        parsed, failed = parsed - rejected, failed + rejected
+                acc.update(value, ref)
+            except MetricError as exc:
+                return _metric_failed(TaskDetail(task.id, task.metric, None, len(instances),
+                                                 parsed, failed + missing, missing), rows, exc)
+            except Exception as exc:  # noqa: BLE001 - a metric bug: recorded, the run goes on
+                return _metric_failed(TaskDetail(task.id, task.metric, None, len(instances),
+                                                 parsed, failed + missing, missing), rows, exc)
+        else:
+            preds.append(value)
+            refs.append(ref)
     detail = TaskDetail(task.id, task.metric, None, len(instances), parsed, failed + missing,
                         missing)
+    if parsed == 0:
+        detail.note = (f"unsupported: all {len(instances)} predictions failed ({failed} unparseable "
+                       f"or unusable, {missing} missing)")
+        for row in rows:
+            row.score = None
+        return detail, rows
+    if video_paths is not None:  # VBench reads the files the model wrote (metrics/features.py)
+        options["video_paths"] = video_paths
     try:
-        result = compute_detailed(task.metric, preds, refs, **options)
-    except MissingWeightsError as exc:
-        detail.note = f"needs a metric model: {exc}"
-        return detail, rows
-    except MetricError as exc:
-        detail.note = f"metric error: {exc}"
-        return detail, rows
-    except Exception as exc:  # noqa: BLE001 - one task's metric bug must not end the whole run
-        detail.note = f"metric failed ({type(exc).__name__}: {exc})"
-        return detail, rows
-    detail.raw = float(result.value)
+        result = acc.result() if acc is not None else compute_detailed(task.metric, preds, refs,
+                                                                        **options)
+    except Exception as exc:  # noqa: BLE001 - sorted by _metric_failed
+        return _metric_failed(detail, rows, exc)
+    rejected = acc.rejected if acc is not None else result.details.pop("rejected", {})
+    for i, why in rejected.items():  # NaN/inf or wrong-shaped: failed under the metric's policy
+        rows[i].status, rows[i].reason, rows[i].parsed = "failed", why, None
+    detail.parsed, detail.failed = parsed - len(rejected), failed + missing + len(rejected)
     per = result.per_instance or result.details.get("instance_scores")
     if per is not None and len(per) == len(rows):
-        for row, s in zip(rows, per, strict=True):
-            row.score = None if s is None or (isinstance(s, float) and math.isnan(s)) else float(s)
+        for row, v in zip(rows, per, strict=True):
+            row.score = None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+    prov = result.provenance.as_dict() if result.provenance is not None else {}
     detail.details = {k: v for k, v in result.details.items()
                       if k != "instance_scores" and isinstance(v, (int, float, str, bool))}
+    detail.details.update(provenance=prov, failure_policy=spec.on_failure,
+                          dropped=result.dropped)
+    if detail.parsed == 0:
+        detail.note = (f"unsupported: all {len(instances)} predictions failed "
+                       f"({detail.failed - missing} unparseable or unusable, {missing} missing)")
+        return detail, rows
+    if prov.get("tiny_random_weights") or result.details.get("tiny_random_weights"):
+        detail.note = (f"unsupported: metric model {result.details.get('model')!r} has TINY RANDOM "
+                       "stand-in weights (metricmodels/tiny.py), so the value is meaningless")
+        detail.details["value_with_stand_in_weights"] = float(result.value)
+        return detail, rows
+    detail.raw = float(result.value)
     notes = []
-    if result.details.get("tiny_random_weights"):  # metricmodels/tiny.py stand-ins
-        notes.append(f"metric model {result.details.get('model')!r} has TINY RANDOM weights: "
-                     "the value is meaningless")
     known = {i.id for i in instances}
     extra = sum(1 for k in predictions if k not in known)
     if extra and quick is None:
         notes.append(f"{extra} prediction(s) for unknown instance ids ignored")
+    action = POLICY_NOTES[spec.on_failure]
     if missing:
-        notes.append(f"{missing} instance(s) without a prediction scored as wrong")
-    if failed:
-        notes.append(f"{failed} unparseable or unusable prediction(s) scored as wrong")
+        notes.append(f"{missing} instance(s) without a prediction {action}")
+    if detail.failed - missing:
+        notes.append(f"{detail.failed - missing} unparseable or unusable prediction(s) {action}")
     detail.note = "; ".join(notes) or None
     return detail, rows
 
 
-def _reject_malformed(task: Task, preds: list[Any], refs: list[Any], rows: list[InstanceScore],
-                      options: Mapping[str, Any]) -> int:
-    """Turn predictions the metric cannot use (a wrong shape, an empty pose list) into failures.
+POLICY_NOTES = {"zero": "scored as wrong (0)", "empty": "scored as wrong (empty prediction)",
+                "worst": "scored as wrong (worst value)", "drop": "left out of the value (policy: drop)"}
+"""How the note names what a failed instance became (specs.yaml on_failure)."""
 
-    Only when the whole batch fails: each parsed prediction is then tried alone, and one the
-    metric rejects is scored like a missing prediction (wrong), with the metric's reason, so one
-    malformed answer never makes the whole task unsupported. Returns how many were rejected.
-    """
-    try:
-        compute_detailed(task.metric, preds, refs, **options)
-        return 0
-    except MetricError:
-        pass
-    except Exception:  # noqa: BLE001 - reported by the caller's own computation
-        return 0
-    rejected = 0
-    for i, (pred, ref) in enumerate(zip(preds, refs, strict=True)):
-        if pred is None:
-            continue
-        try:
-            compute_detailed(task.metric, [pred], [ref], **options)
-        except MetricError as exc:
-            preds[i] = None
-            rows[i] = InstanceScore(task.id, rows[i].id, "failed", None,
-                                    f"prediction rejected by the metric: {exc}")
-            rejected += 1
-        except Exception:  # noqa: BLE001 - not a per-instance problem
-            continue
-    return rejected
+
+def _metric_failed(detail: TaskDetail, rows: list[InstanceScore], exc: BaseException
+                   ) -> tuple[TaskDetail, list[InstanceScore]]:
+    """MetricError / MissingWeightsError: unsupported with a note; anything else is a bug."""
+    for row in rows:
+        row.score = None
+    if isinstance(exc, MissingWeightsError):
+        detail.note = f"needs a metric model: {exc}"
+    elif isinstance(exc, MetricError):
+        detail.note = f"metric error: {exc}"
+    else:
+        detail.error = f"{type(exc).__name__}: {exc}"
+        detail.note = f"metric failed (bug) ({detail.error})"
+    return detail, rows
 
 
 # --- a whole predictions folder -----------------------------------------------------------------
@@ -388,7 +416,7 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
             details[task_id] = TaskDetail(task_id, td.task.metric, None, len(instances), 0, 0,
                                           len(instances), f"unreadable predictions: {exc}")
             continue
-        detail, rows = score_task(td.task, instances, task_preds, task_folder=td.folder,
+        detail, rows = score_task_predictions(td.task, instances, task_preds, task_folder=td.folder,
                                   predictions_folder=preds.root, quick=quick)
         details[task_id] = detail
         rows_out.extend(rows)
@@ -402,34 +430,7 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
     raw = {k: d.raw for k, d in details.items()}
     result = evaluate(catalog, raw, model or str(preds.manifest.get("model") or predictions_path.name),
                       details={k: d.level_details() for k, d in details.items()})
+    result.provenance = run_provenance(catalog.info(), preds.manifest)
     if out_dir is not None:
         write_outputs(Path(out_dir), result, details, rows_out)
     return result, details
-
-
-def write_outputs(out_dir: Path, result: LevelResult, details: Mapping[str, TaskDetail],
-                  rows: Iterable[InstanceScore]) -> None:
-    """instances.jsonl (one line per instance), tasks.json / tasks.csv, report.json."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "instances.jsonl", "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(asdict(row), ensure_ascii=False, default=str) + "\n")
-    table = []
-    for ts in result.tasks or []:
-        d = details.get(ts.id)
-        table.append({"id": ts.id, "name": ts.name, "modality": ts.modality,
-                      "paradigm": ts.paradigm, "metric": ts.metric, "metric_name": ts.metric_name,
-                      "raw": ts.raw, "normalised": ts.normalised, "sota": ts.sota,
-                      "sota_normalised": ts.sota_normalised, "supported": ts.supported,
-                      "win": ts.win, "instances": d.instances if d else 0,
-                      "parsed": d.parsed if d else 0, "failed": d.failed if d else 0,
-                      "missing": d.missing if d else 0, "note": d.note if d else None})
-    (out_dir / "tasks.json").write_text(json.dumps(table, ensure_ascii=False, indent=1) + "\n",
-                                        encoding="utf-8")
-    with open(out_dir / "tasks.csv", "w", encoding="utf-8", newline="") as fh:
-        if table:
-            writer = csv.DictWriter(fh, fieldnames=list(table[0]))
-            writer.writeheader()
-            writer.writerows(table)
-    (out_dir / "report.json").write_text(
-        json.dumps(result.model_dump(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

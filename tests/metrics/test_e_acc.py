@@ -16,7 +16,7 @@ from hypothesis.extra.numpy import arrays
 
 from generalbench.data.instances import Instance, MediaRef
 from generalbench.errors import MetricError
-from generalbench.metrics.orchestration import event_accuracy, event_frames, frame_accuracy
+from generalbench.metrics.e_acc import event_accuracy, event_frames, frame_accuracy
 from generalbench.metrics.registry import compute, compute_detailed
 
 TASK = "audio-generation-pianotoorchestrationgeneration"
@@ -171,7 +171,7 @@ def test_e_acc_reads_files_and_needs_the_piano_input(transcriber, tmp_path: Path
 
 
 def test_scorer_passes_the_piano_input(transcriber, catalog, tmp_path: Path) -> None:
-    from generalbench.runner.score import score_task
+    from generalbench.runner.score import score_task_predictions as score_task
 
     task = catalog.get(TASK)
     data, out = tmp_path / "task", tmp_path / "preds"

@@ -1,0 +1,115 @@
+"""The failure policy, applied in one place for every metric (specs.yaml `on_failure`, `shape`).
+
+A failed instance is one whose prediction is missing or unparseable (None), holds a NaN or an
+infinity anywhere, or (for `shape: same` metrics) has a shape other than the reference's. What
+it becomes is data, per metric: `zero`, `empty`, `worst` or `drop` (specs.FAILURE_POLICIES).
+Metric functions therefore never see a non-finite value, and see None only under `worst` and
+`drop` (where the module's own worst value, or leaving the item out of a distribution, is the
+policy).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Number
+from typing import Any
+
+import numpy as np
+
+from generalbench.metrics.specs import MetricSpec
+
+_MAX_DEPTH = 6
+
+
+def nonfinite(x: Any, depth: int = 0) -> bool:
+    """Whether a NaN or an infinity appears anywhere in a prediction (arrays, nested lists and
+    dicts, meshes); text never does."""
+    if x is None or isinstance(x, (str, bool)):
+        return False
+    if isinstance(x, float):
+        return not math.isfinite(x)
+    if isinstance(x, Number) and not isinstance(x, int):
+        try:
+            return not math.isfinite(float(x))  # numpy scalars
+        except (TypeError, ValueError):
+            return False
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in "fc" and not bool(np.isfinite(x).all())
+    if depth >= _MAX_DEPTH:
+        return False
+    if isinstance(x, dict):
+        return any(nonfinite(v, depth + 1) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        if x and all(type(v) is float for v in x):
+            return not all(math.isfinite(v) for v in x)
+        return any(nonfinite(v, depth + 1) for v in x)
+    vertices = getattr(x, "vertices", None)  # data.media.Mesh
+    if vertices is not None:
+        return nonfinite(np.asarray(vertices), depth + 1)
+    return False
+
+
+def _core_shape(x: Any) -> tuple[int, ...] | None:
+    try:
+        shape = np.shape(x)
+    except ValueError:  # ragged nested lists
+        return None
+    return tuple(d for d in shape if d != 1)
+
+
+def shape_problem(prediction: Any, reference: Any, rule: str = "same") -> str | None:
+    """Why a prediction's shape (size-1 axes ignored) differs from the reference's, else None;
+    with rule "rows" only the lengths (first axes) must agree."""
+    if rule == "rows":
+        try:
+            n_p, n_r = len(prediction), len(reference)
+        except TypeError:
+            return "the prediction is not a list"
+        return None if n_p == n_r else f"{n_p} rows predicted but the reference has {n_r}"
+    if isinstance(reference, dict) and "labels" in reference:  # point_labels with their parts
+        reference = reference["labels"]
+    p, r = _core_shape(prediction), _core_shape(reference)
+    if p is None:
+        return "the prediction is not a regular array"
+    if p != r:
+        return f"prediction shape {np.shape(prediction)} differs from the reference's {np.shape(reference)}"
+    return None
+
+
+def screen(spec: MetricSpec, predictions: Sequence[Any], references: Sequence[Any]
+           ) -> tuple[list[Any], dict[int, str]]:
+    """Predictions with every unusable one set to None, and why each was rejected here (index ->
+    reason; predictions that were already None are failures of parsing, not listed)."""
+    out = list(predictions)
+    reasons: dict[int, str] = {}
+    check_shape = spec.shape != "any"
+    for i, p in enumerate(out):
+        if p is None or isinstance(p, str):
+            continue
+        if nonfinite(p):
+            reasons[i] = "the prediction holds NaN or infinite values"
+        elif check_shape and (why := shape_problem(p, references[i], spec.shape)) is not None:
+            reasons[i] = why
+        else:
+            continue
+        out[i] = None
+    return out, reasons
+
+
+def empty_prediction(spec: MetricSpec, reference: Any) -> Any:
+    """The empty prediction of a reference's type: what the `empty` policy scores instead."""
+    if isinstance(reference, str):
+        return ""
+    vertices = getattr(reference, "vertices", None)
+    if spec.output == "pointcloud" or vertices is not None:
+        pts = np.asarray(vertices if vertices is not None else reference, dtype=np.float64)
+        return pts.reshape(-1, pts.shape[-1])[:, :3].mean(axis=0, keepdims=True)
+    if isinstance(reference, np.ndarray):
+        return np.zeros_like(reference)
+    if isinstance(reference, (list, tuple)):
+        if reference and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                             for v in reference):
+            return np.zeros_like(np.asarray(reference))
+        return []
+    return None

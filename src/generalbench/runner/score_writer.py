@@ -1,0 +1,93 @@
+"""The files `generalbench score --out` writes: instances.jsonl, tasks.json / tasks.csv, report.json.
+
+Every file carries provenance: the run-level record (generalbench version and git commit,
+catalog version and hash, the run's model config hash) and, per task, what produced its number
+(metric implementation, library versions, metric model and weights sha256, judge model and rubric
+sha256, failure policy and counts). A reader of any number can tell exactly what produced it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import subprocess
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import generalbench
+from generalbench.levels import LevelResult
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The commit of the checkout generalbench is installed from (None for a wheel install)."""
+    root = Path(generalbench.__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def run_provenance(catalog_info: Mapping[str, str], manifest: Mapping[str, Any] | None
+                   ) -> dict[str, Any]:
+    """The run-level provenance record (the same in every output of one `score`)."""
+    config = (manifest or {}).get("model_config") or (manifest or {}).get("config")
+    config_hash = None
+    if config is not None:
+        config_hash = hashlib.sha256(json.dumps(config, sort_keys=True, default=str)
+                                     .encode()).hexdigest()
+    elif manifest and manifest.get("model_fingerprint"):
+        config_hash = str(manifest["model_fingerprint"])
+    return {"generalbench": generalbench.__version__, "git_commit": git_commit(),
+            "catalog": dict(catalog_info), "model_config_sha256": config_hash}
+
+
+def write_outputs(out_dir: Path, result: LevelResult, details: Mapping[str, Any],
+                  rows: Iterable[Any]) -> None:
+    """instances.jsonl (one line per instance), tasks.json / tasks.csv, report.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "instances.jsonl", "w", encoding="utf-8") as fh:
+        for row in rows:  # written directly: no dataclasses.asdict per row
+            fh.write(json.dumps({"task": row.task, "id": row.id, "status": row.status,
+                                 "score": row.score, "reason": row.reason, "parsed": row.parsed},
+                                ensure_ascii=False, default=str) + "\n")
+    table = []
+    for ts in result.tasks or []:
+        d = details.get(ts.id)
+        extra = d.details if d else {}
+        table.append({"id": ts.id, "name": ts.name, "modality": ts.modality,
+                      "paradigm": ts.paradigm, "metric": ts.metric, "metric_name": ts.metric_name,
+                      "raw": ts.raw, "normalised": ts.normalised, "sota": ts.sota,
+                      "sota_normalised": ts.sota_normalised, "supported": ts.supported,
+                      "win": ts.win, "instances": d.instances if d else 0,
+                      "parsed": d.parsed if d else 0, "failed": d.failed if d else 0,
+                      "missing": d.missing if d else 0, "note": d.note if d else None,
+                      "error": d.error if d else None,
+                      "failure_policy": extra.get("failure_policy"),
+                      "dropped": extra.get("dropped", 0),
+                      "provenance": extra.get("provenance") or None,
+                      "details": {k: v for k, v in extra.items()
+                                  if k not in ("provenance", "failure_policy", "dropped")}})
+    run_prov = result.provenance or {}
+    for rec in table:
+        rec["run_provenance"] = run_prov
+    (out_dir / "tasks.json").write_text(
+        json.dumps(table, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+    with open(out_dir / "tasks.csv", "w", encoding="utf-8", newline="") as fh:
+        if table:
+            writer = csv.DictWriter(fh, fieldnames=list(table[0]))
+            writer.writeheader()
+            for rec in table:  # nested records as one JSON cell each
+                writer.writerow({k: (json.dumps(v, sort_keys=True, default=str)
+                                     if isinstance(v, dict) else v) for k, v in rec.items()})
+    report = result.model_dump()
+    report["task_provenance"] = {rec["id"]: rec["provenance"] for rec in table if rec["provenance"]}
+    (out_dir / "report.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
