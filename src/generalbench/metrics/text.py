@@ -486,18 +486,22 @@ def codebleu(predictions: Sequence[Any], references: Sequence[Any], *, lang: str
     """Corpus CodeBLEU (the `codebleu` package, as the official recipe), x100.
 
     Needs the `code` extra (codebleu + a tree-sitter grammar). Unlike the official recipe,
-    failures raise MetricError instead of silently scoring 0.
+    failures raise MetricError instead of silently scoring 0, the data-flow component does not
+    depend on PYTHONHASHSEED, and a data-flow match of 0 counts as 0 (see `_codebleu`).
     """
     try:
-        from codebleu import calc_codebleu
+        import codebleu as _package  # noqa: F401 - only to say what to install
     except ModuleNotFoundError:
         raise MetricError("metric 'codebleu' needs the codebleu package: "
                           "pip install 'generalbench[code]'") from None
+    from generalbench.metrics._codebleu import corpus_codebleu
+
     preds = ["" if p is None else str(p) for p in predictions]
     refs = [_refs(r) for r in references]
     try:
-        out = calc_codebleu(refs, preds, lang=lang, weights=weights)
-    except ImportError as exc:
+        out = corpus_codebleu(refs, preds, lang=lang, weights=weights)
+    except (ImportError, ValueError) as exc:
         raise MetricError(f"metric 'codebleu' ({lang}): {exc}") from None
     return MetricResult(100.0 * float(out["codebleu"]), None,
-                        {"aggregate": "corpus", **{k: float(v) for k, v in out.items()}})
+                        {"aggregate": "corpus",
+                         **{k: float(v) for k, v in out.items() if v is not None}})
