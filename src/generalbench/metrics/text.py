@@ -27,6 +27,7 @@ from generalbench.metrics._tokenize import (
     normalize_answer,
     normalize_label,
     rouge_tokens,
+    word_tokens,
 )
 from generalbench.metrics.registry import MetricResult, register
 
@@ -262,14 +263,15 @@ def bleu1_pair(hyp: Sequence[str], ref: Sequence[str]) -> float:
 @register("bleu1")
 def bleu1(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
     """Sentence-level BLEU-1 (official recipe: nltk smoothing method 4, best single reference,
-    mean over instances) x100, on case-preserving word tokens (_tokenize.bleu_tokens)."""
+    mean over instances) x100, on the tokens of `nltk.word_tokenize` as the official scorer uses
+    it (_tokenize.word_tokens: "self.items", "e.g." and "..." stay whole)."""
     per = []
     for pred, ref in zip(predictions, references, strict=True):
         if pred is None:
             per.append(0.0)
             continue
-        hyp = bleu_tokens(str(pred))
-        per.append(100.0 * _best(bleu1_pair(hyp, bleu_tokens(r)) for r in _refs(ref)))
+        hyp = word_tokens(str(pred))
+        per.append(100.0 * _best(bleu1_pair(hyp, word_tokens(r)) for r in _refs(ref)))
     return _mean_result(per)
 
 
