@@ -64,13 +64,19 @@ def _match_key(text: str, normalize: str) -> str:
 
 def exact_match_scores(predictions: Sequence[Any], references: Sequence[Any],
                        normalize: str = "answer") -> list[float]:
-    """100 where the normalised prediction equals any normalised reference, else 0."""
+    """100 where the normalised prediction equals any normalised reference, else 0.
+
+    An exact-match answer is short by definition, so an answer prefix ("Final answer:",
+    "Output:") in front of it is dropped here; free-text parsing leaves such prefixes alone.
+    """
+    from generalbench.answers.parse import answer_span
+
     out = []
     for pred, ref in zip(predictions, references, strict=True):
         if pred is None:
             out.append(0.0)
             continue
-        key = _match_key(str(pred), normalize)
+        key = _match_key(answer_span(str(pred)), normalize)
         out.append(100.0 if any(_match_key(r, normalize) == key for r in _refs(ref)) else 0.0)
     return out
 
@@ -171,7 +177,23 @@ def label_set(value: Any, separator: str = "<p>") -> frozenset[str]:
     return frozenset(keys)
 
 
+def _single_label(predictions: Sequence[Any], references: Sequence[Any], separator: str) -> bool:
+    """Whether every reference and prediction is one plain label (a classification task).
+
+    An empty string is read as the official multi-label form of "no labels", not as a label.
+    """
+    def one(x: Any) -> bool:
+        return isinstance(x, str) and bool(x.strip()) and separator not in x
+
+    return all(one(r) for r in references) and all(p is None or one(p) for p in predictions)
+
+
 def _set_f1(predictions: Sequence[Any], references: Sequence[Any], separator: str) -> MetricResult:
+    """Micro F1 over label sets. On a single-label corpus a missing or unreadable prediction
+    (None) still stands for one wrong label, a false positive as much as a label outside the
+    reference set is, so micro-F1 equals accuracy there (the official scorer's
+    `"<p>"`-split sets give the same: one predicted item per instance)."""
+    single = _single_label(predictions, references, separator)
     tp = fp = fn = 0
     per = []
     for pred, ref in zip(predictions, references, strict=True):
@@ -179,7 +201,7 @@ def _set_f1(predictions: Sequence[Any], references: Sequence[Any], separator: st
         rs = label_set(ref, separator)
         t = len(ps & rs)
         tp += t
-        fp += len(ps) - t
+        fp += len(ps) - t + (single and not ps)
         fn += len(rs) - t
         per.append(_f1(t, len(ps), len(rs)))
     value = _f1(tp, tp + fp, tp + fn)
