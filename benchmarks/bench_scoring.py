@@ -32,7 +32,7 @@ from typing import Any
 from generalbench.answers import parse
 from generalbench.catalog import Task, load_catalog
 from generalbench.metrics import compute_detailed
-from generalbench.metrics._tokenize import bleu_tokens, rouge_tokens
+from generalbench.metrics._tokenize import bleu_tokens, rouge_tokens, word_tokens
 from generalbench.runner.score import metric_options
 from generalbench.runner.score import score_task_predictions as score_task
 
@@ -244,8 +244,8 @@ def baseline_task(task: Task, vals: list[Any], refs: list[Any]) -> float:
         sm = SmoothingFunction().method4
         per = []
         for p, r in zip(vals, refs, strict=True):
-            hyp = bleu_tokens(p) if p is not None else []
-            per.append(max(sentence_bleu([bleu_tokens(g)], hyp, weights=(1, 0, 0, 0),
+            hyp = word_tokens(p) if p is not None else []
+            per.append(max(sentence_bleu([word_tokens(g)], hyp, weights=(1, 0, 0, 0),
                                          smoothing_function=sm) if hyp else 0.0
                            for g in _refs(r)))
         return 100 * sum(per) / len(per)

@@ -89,6 +89,9 @@ def test_unparseable_numbers(text):
     ("- anger\n- joy", ["anger", "joy"]),
     ("None", []),
     ("Answer: sports; politics", ["sports", "politics"]),
+    ("1,4-dioxane, benzene", ["1,4-dioxane", "benzene"]),
+    ("a;b<p>x|y", ["a;b", "x|y"]),
+    ("sports | politics;  weather", ["sports", "politics", "weather"]),
 ])
 def test_label_sets(text, expected):
     r = parse("label_set", text)
@@ -115,7 +118,9 @@ def test_yes_no_and_text():
     assert parse("yes_no", "No, it is not.").value == "no"
     assert parse("yes_no", "是的").value == "yes"
     assert not parse("yes_no", "maybe").ok
-    assert parse("text", "<think>long reasoning</think>\nFinal answer: Paris").value == "Paris"
+    # Free text keeps answer prefixes (exact-match metrics drop them, test_text_metrics.py).
+    assert (parse("text", "<think>long reasoning</think>\nFinal answer: Paris").value
+            == "Final answer: Paris")
     assert parse("text", "A dog runs on the grass.").value == "A dog runs on the grass."
     assert not parse("text", "   ").ok
     assert not parse("text", None).ok
@@ -155,3 +160,14 @@ def test_integers_round_trip_through_any_format(n, fmt):
 @given(st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 3)))
 def test_decimals_round_trip(x):
     assert parse("number", f"The result is {x:.3f} m").value == pytest.approx(x)
+
+
+def test_answer_prefix_stays_inside_generated_text_and_code():
+    code = 'def show(x):\n    print("Output: ", x)\n    return x\n'
+    assert parse("text", code).value == code.strip()
+    story = "The robot said: Answer: none of your business. Then it left."
+    assert parse("text", story).value == story
+    # Short outputs still drop the prefix.
+    assert parse("number", "Output: 42").value == 42.0
+    assert parse("label", "Output: sports", labels=["sports", "food"]).value == "sports"
+    assert parse("label", "Answer: (B)", choices=["red", "blue"]).value == "blue"

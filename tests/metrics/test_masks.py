@@ -227,3 +227,25 @@ def test_miou_stray_large_label_costs_no_memory():
     # classes 0: 1/1, 1: 2/3, 10**9: 0/1 (predicted, never right)
     assert registry.compute("miou", [pred], [ref]) == pytest.approx(100 * (1 + 2 / 3 + 0) / 3)
     assert registry.compute("miou", [pred], [ref], num_classes=2) == pytest.approx(100 * (1 + 2 / 3) / 2)
+
+
+def test_pq_cityscapes_ids_keep_stuff_classes_apart():
+    # Cityscapes id maps: road (7) and sky (23) are stuff and carry the bare class id; cars are
+    # 26 * 1000 + instance. Worked example on a 4x6 image: the reference has road (rows 0-1),
+    # sky (rows 2-3, cols 0-3) and one car (rows 2-3, cols 4-5). The prediction swaps road and
+    # sky labels on the stuff regions but gets the car right. Per class: road TP 0, FP 1, FN 1
+    # -> 0; sky the same -> 0; car IoU 1 -> 100. PQ = 100 / 3.
+    ref = np.full((4, 6), 7)
+    ref[2:, :4] = 23
+    ref[2:, 4:] = 26001
+    pred = np.where(ref == 7, 23, np.where(ref == 23, 7, ref))
+    res = registry.compute_detailed("pq", [pred], [ref])
+    assert set(res.details["per_class_pq"]) == {7, 23, 26}
+    assert res.value == pytest.approx(100 / 3)
+    # Reading the bare ids as class * 1000 + instance put road and sky in one class 0, where the
+    # swapped prediction matched perfectly and scored 100.
+    assert registry.compute("pq", [ref], [ref]) == 100.0
+    # The same image given as {"semantic", "instance"} maps gives the same answer.
+    as_dict = lambda a: {"semantic": np.where(a < 1000, a, a // 1000),  # noqa: E731
+                         "instance": np.where(a < 1000, 0, a % 1000)}
+    assert registry.compute("pq", [as_dict(pred)], [as_dict(ref)]) == pytest.approx(100 / 3)

@@ -351,3 +351,26 @@ def test_oracle_cider_is_the_best_caption():
 def test_oracle_label_metrics_score_100(metric):
     refs = [["per", "loc"], ["org"], []] if metric != "f_score" else ["yes", "no", "yes"]
     assert compute(metric, refs, refs) == pytest.approx(100.0)
+
+
+# --- official NLP scorer parity (issue 11, point 7) -----------------------------------------
+def test_exact_match_drops_an_answer_prefix():
+    assert compute("accuracy", ["Final answer: Paris"], ["Paris"]) == 100.0
+    assert compute("accuracy", ["Output: B"], ["B"], normalize="label") == 100.0
+
+
+def test_single_label_micro_f1_equals_accuracy():
+    refs = ["sports", "food", "weather", "food", "tech"]
+    # right, outside the label set, missing/unparseable, right, wrong in-set label
+    preds = ["sports", "cuisine", None, "food", "food"]
+    acc = compute("accuracy", preds, refs, normalize="label")
+    res = compute_detailed("micro_f1", preds, refs)
+    assert acc == pytest.approx(40.0)
+    assert res.value == pytest.approx(acc)
+    assert res.details["fp"] == 3 and res.details["fn"] == 3
+
+
+def test_multi_label_micro_f1_keeps_missing_as_no_labels():
+    # Multi-label: a missing answer predicts no label (FN only), as the official sets do.
+    res = compute_detailed("micro_f1", [["a", "b"], None], [["a", "b"], ["c"]])
+    assert (res.details["tp"], res.details["fp"], res.details["fn"]) == (2, 0, 1)

@@ -187,3 +187,13 @@ def test_clear_mot_counts_match_py_motmetrics(seed):
     assert (tp, fp, fn, ids) == (int(s["num_detections"].iloc[0]),
                                  int(s["num_false_positives"].iloc[0]),
                                  int(s["num_misses"].iloc[0]), int(s["num_switches"].iloc[0]))
+
+
+def test_success_auc_iou_clipped_at_one():
+    # (x + w) - x rounds above w here: unclipped IoU is 1.0000000000000004, which passed the
+    # threshold 1 and lifted a perfect tracker to 100 instead of the ceiling 100 * 20/21.
+    box = [86.3, 54.1, 30.0, 42.3]
+    assert box_iou_xywh([box], [box])[0, 0] == 1.0
+    res = registry.compute_detailed("success_auc", [[box] * 3], [[box] * 3])
+    assert res.value == pytest.approx(100 * 20 / 21)
+    assert res.value <= res.details["best_possible"]

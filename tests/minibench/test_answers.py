@@ -101,10 +101,13 @@ def test_track_boxes_follow_the_object(tasks):
 def test_flow_warps_the_first_frame_onto_the_second(tasks):
     for inst, flow in _items(tasks["video-comprehension-optical-flow-in-simple-synthetic-scene"]):
         f0, f1 = inst.inputs["video_folder"].load()
-        ys, xs = np.nonzero(_foreground(f0))
-        u, v = flow[ys, xs, 0].astype(int), flow[ys, xs, 1].astype(int)
-        assert np.array_equal(f1[ys + v, xs + u], f0[ys, xs])
-        assert not np.any(flow[~_foreground(f0)])
+        h, w = f0.shape[:2]
+        ys, xs = np.mgrid[0:h, 0:w]
+        u, v = flow[..., 0].astype(int), flow[..., 1].astype(int)
+        inside = (ys + v >= 0) & (ys + v < h) & (xs + u >= 0) & (xs + u < w)
+        assert inside.mean() > 0.1
+        assert np.array_equal(f1[(ys + v)[inside], (xs + u)[inside]], f0[inside])
+        assert np.all(np.hypot(flow[..., 0], flow[..., 1]) > 55)  # the specialist's EPE is 49.2
 
 
 def test_video_masks_match_frames(tasks):

@@ -54,7 +54,7 @@ class Rules:
     words: dict[str, int]
     scales: dict[str, int]
     number_pick: str
-    separators: tuple[str, ...]
+    separator: re.Pattern
     empty_set: frozenset[str]
     list_marker: re.Pattern
     text_box: re.Pattern
@@ -78,7 +78,7 @@ def rules() -> Rules:
         words={str(k): int(v) for k, v in data["number_words"].items()},
         scales={str(k): int(v) for k, v in data["number_scales"].items()},
         number_pick=data["number_pick"],
-        separators=tuple(data["label_separators"]),
+        separator=re.compile("|".join(f"(?:{p})" for p in data["label_separators"])),
         empty_set=frozenset(str(w).lower() for w in data["empty_set_words"]),
         list_marker=re.compile(data["list_marker"]),
         text_box=re.compile(data["text_box_pattern"]),
@@ -317,7 +317,7 @@ def parse_label_set(text: Any, labels: Sequence[str] | None = None) -> ParseResu
     if isinstance(loaded, list):
         return parse_label_set(loaded)
     r = rules()
-    parts = re.split("|".join(re.escape(sep) for sep in r.separators), body)
+    parts = r.separator.split(body)
     items = [r.list_marker.sub("", p).strip().strip("\"'") for p in parts]
     items = [i for i in items if normalize_label(i)]
     if labels:
@@ -448,7 +448,9 @@ def parse(output_type: str, text: Any, *, choices: Sequence[str] | None = None,
             return parse_yes_no(text)
         if output_type == "label":
             return parse_label(text, choices, labels)
-        body = answer_span(clean(text))
+        # Free text (captions, stories, code): answer prefixes are left in place, since
+        # "Output:" or "Answer:" inside generated text or code is content, not a wrapper.
+        body = clean(text)
         if not body:
             return _fail("empty output")
         return ParseResult(body, True)

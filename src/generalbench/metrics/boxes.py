@@ -159,7 +159,8 @@ def _triplet(t: Any) -> tuple[tuple[str, str, str], Any, Any]:
 
 
 def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of [x, y, w, h] boxes: (N, 4) x (M, 4) -> (N, M)."""
+    """Pairwise IoU of [x, y, w, h] boxes: (N, 4) x (M, 4) -> (N, M), clipped to [0, 1] (float
+    rounding of (x + w) - x can put identical boxes a hair above 1)."""
     a = np.asarray(a, dtype=float).reshape(-1, 4)
     b = np.asarray(b, dtype=float).reshape(-1, 4)
     ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
@@ -169,7 +170,7 @@ def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = iw * ih
     union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+        return np.clip(np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0), 0.0, 1.0)
 
 
 @register("recall_at_50")

@@ -200,11 +200,18 @@ def dice(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> Met
 
 
 def _panoptic(x: Any, label_divisor: int) -> tuple[np.ndarray, np.ndarray]:
-    """(class map, instance map) from {"semantic", "instance"} or a class*divisor+instance map."""
+    """(class map, instance map) from {"semantic", "instance"} or a Cityscapes-style id map.
+
+    In the id map a thing instance is class * divisor + instance, and a pixel without an instance
+    (stuff, a crowd region of a thing class, void 255) carries its bare class id (< divisor), as
+    cityscapesScripts' createPanopticImgs reads it (`semanticId = segmentId if segmentId < 1000
+    else segmentId // 1000`). Dividing bare ids too would put every stuff class in class 0.
+    """
     if isinstance(x, dict):
         return np.asarray(x["semantic"]).astype(np.int64), np.asarray(x["instance"]).astype(np.int64)
     a = np.asarray(x).astype(np.int64)
-    return a // label_divisor, a % label_divisor
+    bare = a < label_divisor
+    return np.where(bare, a, a // label_divisor), np.where(bare, 0, a % label_divisor)
 
 
 @register("pq")

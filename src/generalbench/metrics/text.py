@@ -27,6 +27,7 @@ from generalbench.metrics._tokenize import (
     normalize_answer,
     normalize_label,
     rouge_tokens,
+    word_tokens,
 )
 from generalbench.metrics.registry import MetricResult, register
 
@@ -63,13 +64,19 @@ def _match_key(text: str, normalize: str) -> str:
 
 def exact_match_scores(predictions: Sequence[Any], references: Sequence[Any],
                        normalize: str = "answer") -> list[float]:
-    """100 where the normalised prediction equals any normalised reference, else 0."""
+    """100 where the normalised prediction equals any normalised reference, else 0.
+
+    An exact-match answer is short by definition, so an answer prefix ("Final answer:",
+    "Output:") in front of it is dropped here; free-text parsing leaves such prefixes alone.
+    """
+    from generalbench.answers.parse import answer_span
+
     out = []
     for pred, ref in zip(predictions, references, strict=True):
         if pred is None:
             out.append(0.0)
             continue
-        key = _match_key(str(pred), normalize)
+        key = _match_key(answer_span(str(pred)), normalize)
         out.append(100.0 if any(_match_key(r, normalize) == key for r in _refs(ref)) else 0.0)
     return out
 
@@ -170,7 +177,23 @@ def label_set(value: Any, separator: str = "<p>") -> frozenset[str]:
     return frozenset(keys)
 
 
+def _single_label(predictions: Sequence[Any], references: Sequence[Any], separator: str) -> bool:
+    """Whether every reference and prediction is one plain label (a classification task).
+
+    An empty string is read as the official multi-label form of "no labels", not as a label.
+    """
+    def one(x: Any) -> bool:
+        return isinstance(x, str) and bool(x.strip()) and separator not in x
+
+    return all(one(r) for r in references) and all(p is None or one(p) for p in predictions)
+
+
 def _set_f1(predictions: Sequence[Any], references: Sequence[Any], separator: str) -> MetricResult:
+    """Micro F1 over label sets. On a single-label corpus a missing or unreadable prediction
+    (None) still stands for one wrong label, a false positive as much as a label outside the
+    reference set is, so micro-F1 equals accuracy there (the official scorer's
+    `"<p>"`-split sets give the same: one predicted item per instance)."""
+    single = _single_label(predictions, references, separator)
     tp = fp = fn = 0
     per = []
     for pred, ref in zip(predictions, references, strict=True):
@@ -178,7 +201,7 @@ def _set_f1(predictions: Sequence[Any], references: Sequence[Any], separator: st
         rs = label_set(ref, separator)
         t = len(ps & rs)
         tp += t
-        fp += len(ps) - t
+        fp += len(ps) - t + (single and not ps)
         fn += len(rs) - t
         per.append(_f1(t, len(ps), len(rs)))
     value = _f1(tp, tp + fp, tp + fn)
@@ -262,14 +285,15 @@ def bleu1_pair(hyp: Sequence[str], ref: Sequence[str]) -> float:
 @register("bleu1")
 def bleu1(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
     """Sentence-level BLEU-1 (official recipe: nltk smoothing method 4, best single reference,
-    mean over instances) x100, on case-preserving word tokens (_tokenize.bleu_tokens)."""
+    mean over instances) x100, on the tokens of `nltk.word_tokenize` as the official scorer uses
+    it (_tokenize.word_tokens: "self.items", "e.g." and "..." stay whole)."""
     per = []
     for pred, ref in zip(predictions, references, strict=True):
         if pred is None:
             per.append(0.0)
             continue
-        hyp = bleu_tokens(str(pred))
-        per.append(100.0 * _best(bleu1_pair(hyp, bleu_tokens(r)) for r in _refs(ref)))
+        hyp = word_tokens(str(pred))
+        per.append(100.0 * _best(bleu1_pair(hyp, word_tokens(r)) for r in _refs(ref)))
     return _mean_result(per)
 
 
@@ -486,18 +510,22 @@ def codebleu(predictions: Sequence[Any], references: Sequence[Any], *, lang: str
     """Corpus CodeBLEU (the `codebleu` package, as the official recipe), x100.
 
     Needs the `code` extra (codebleu + a tree-sitter grammar). Unlike the official recipe,
-    failures raise MetricError instead of silently scoring 0.
+    failures raise MetricError instead of silently scoring 0, the data-flow component does not
+    depend on PYTHONHASHSEED, and a data-flow match of 0 counts as 0 (see `_codebleu`).
     """
     try:
-        from codebleu import calc_codebleu
+        import codebleu as _package  # noqa: F401 - only to say what to install
     except ModuleNotFoundError:
         raise MetricError("metric 'codebleu' needs the codebleu package: "
                           "pip install 'generalbench[code]'") from None
+    from generalbench.metrics._codebleu import corpus_codebleu
+
     preds = ["" if p is None else str(p) for p in predictions]
     refs = [_refs(r) for r in references]
     try:
-        out = calc_codebleu(refs, preds, lang=lang, weights=weights)
-    except ImportError as exc:
+        out = corpus_codebleu(refs, preds, lang=lang, weights=weights)
+    except (ImportError, ValueError) as exc:
         raise MetricError(f"metric 'codebleu' ({lang}): {exc}") from None
     return MetricResult(100.0 * float(out["codebleu"]), None,
-                        {"aggregate": "corpus", **{k: float(v) for k, v in out.items()}})
+                        {"aggregate": "corpus",
+                         **{k: float(v) for k, v in out.items() if v is not None}})

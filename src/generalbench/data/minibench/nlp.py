@@ -23,8 +23,8 @@ def analogy_mcq(ctx: TaskContext) -> list[dict]:
         if (c, d) == (a, b):
             c, d = _ANALOGIES[(i + 1) % len(_ANALOGIES)]
         distract = [w for pair in _ANALOGIES for w in pair if w not in (c, d)]
-        options = [d, *(str(w) for w in ctx.rng.choice(distract, size=3, replace=False))]
-        ctx.rng.shuffle(options)
+        options = [str(w) for w in ctx.rng.choice(distract, size=3, replace=False)]
+        options.insert(i % 4, d)  # the answer letter cycles: a constant letter is right on 1/4
         out.append({"id": f"{i:04d}", "input": {
             "question": f"{a} is to {b} as {c} is to what?", "options": options},
             "output": {"answer": "ABCD"[options.index(d)]}})
