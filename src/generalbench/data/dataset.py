@@ -32,6 +32,7 @@ from generalbench.data.archive import Limits, archive_stem, is_archive, unpack_c
 from generalbench.data.instances import Instance
 from generalbench.data.jsonstream import iter_data
 from generalbench.data.problems import Problem
+from generalbench.data.safepath import require_file
 from generalbench.errors import DataError
 
 ANNOTATION_FILE = "annotation.json"
@@ -116,6 +117,10 @@ def _load_json(path: Path) -> Any:
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg}); fix or re-download "
                         "the file") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: byte {exc.start}: not valid UTF-8; save the file as UTF-8") from None
+    except RecursionError:
+        raise DataError(f"{path}: JSON nested too deeply to read") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
 
@@ -209,7 +214,7 @@ class TaskData:
             found, why = find_annotation(self.folder, archive_stem(self.source))
             if found is None:
                 raise DataError(f"{self.folder}: task={self.task.id!r}: {why}")
-            self._annotation = found
+            self._annotation = require_file(found, self.folder, what="annotation file")
         return self._annotation
 
     def load(self) -> tuple[dict[str, Any], list[Any]]:

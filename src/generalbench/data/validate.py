@@ -56,10 +56,10 @@ class TaskReport:
 
 
 def _check_media(ref: MediaRef, decode: bool) -> str | None:
-    path = ref.resolve()
-    if not path.exists():
-        return f"{ref.kind} file not found: {path}"
     try:
+        path = ref.resolve()
+        if not path.exists():
+            return f"{ref.kind} file not found: {path}"
         if ref.sha256:
             ref.verify()
         if decode:
