@@ -237,7 +237,7 @@ class Scope:
     @classmethod
     def parse(cls, text: str) -> Scope:
         """The scope a user typed, checked for form only (`check` checks it against a catalog)."""
-        from generalbench.catalog.catalog import MODALITY_ALIASES
+        from generalbench.catalog.task import MODALITY_ALIASES
         from generalbench.errors import GeneralBenchError
 
         kind, _, rest = text.partition(":")

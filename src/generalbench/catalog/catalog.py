@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from generalbench.catalog.derive import task_from_row
-from generalbench.catalog.task import Task, clean_name, slugify
+from generalbench.catalog.task import MODALITY_ALIASES, Task, clean_name, slugify
 from generalbench.errors import CatalogError, UnknownTaskError
 
 CATALOG_VERSION = "general-bench-v1"
@@ -162,10 +162,6 @@ class Catalog:
 
     def extended(self, extra: Sequence[Task], source: str) -> Catalog:
         return Catalog(self.tasks + tuple(extra), f"{self.version}+extra", (*self.sources, source))
-
-
-MODALITY_ALIASES = {"nlp": "language"}
-"""Other spellings of a modality: the published dataset names the language folder `nlp`."""
 
 
 def _parse_vocab(values: Iterable[str] | str | None, valid: list[str], aliases: dict[str, str],
