@@ -252,7 +252,10 @@ def load_catalog(extra: Sequence[Path] = (), sota_overrides: Sequence[Path] = ()
             key = row.get("id") or row.get("task") or row.get("task_name")
             if not key:
                 raise CatalogError(f"{path}: row {i}: needs a 'task' (id or name) column")
-            task = catalog.resolve(str(key))
+            try:
+                task = catalog.resolve(str(key))
+            except UnknownTaskError as exc:
+                raise UnknownTaskError(f"{path}: row {i}: {exc}") from None
             try:
                 value = float(row["sota"])
             except (KeyError, TypeError, ValueError):

@@ -202,6 +202,7 @@ def unpack_cached(archive: Path, cache: Path | None = None, limits: Limits | Non
     final = cache / f"{archive_stem(archive)}-{key}"
     if final.is_dir():
         return final
+    missing = [p for p in (cache, *cache.parents) if not p.exists()]
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=cache))
     try:
@@ -211,6 +212,14 @@ def unpack_cached(archive: Path, cache: Path | None = None, limits: Limits | Non
         except OSError:
             if not final.is_dir():
                 raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for folder in missing:  # a refused archive leaves no trace, not even an empty cache
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

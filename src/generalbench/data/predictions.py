@@ -360,6 +360,9 @@ def check_prediction(task: Task, value: Any) -> str | None:
 def _load_json_file(path: Path) -> Any:
     try:
         return _loads(path.read_text("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise PredictionError(f"{path}: byte {exc.start}: not valid UTF-8; write the file as "
+                              "UTF-8") from None
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
         at = f"line {line}: " if line else ""
