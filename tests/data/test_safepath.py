@@ -184,3 +184,34 @@ def test_tar_with_a_duplicate_member_is_refused(tmp_path):
             tf.addfile(info, io.BytesIO(text))
     with pytest.raises(DataError, match="appears twice"):
         safe_extract(archive, tmp_path / "out")
+
+
+def test_symlinked_annotation_is_never_opened(mini, tmp_path, catalog):
+    from generalbench.data import open_dataset
+
+    root, _ = mini
+    data = tmp_path / "data"
+    shutil.copytree(root, data)
+    ann = next(data.rglob("annotation.json"))
+    secret = tmp_path / "secret.json"
+    shutil.move(ann, secret)
+    ann.symlink_to(secret)
+    ds = open_dataset(data, catalog)
+    reasons = [u.reason for u in ds.unmatched]
+    assert any("outside" in r for r in reasons), reasons
+    result = validate(data, catalog)
+    assert not result.ok and any("outside" in p.message for p in result.dataset_problems)
+
+
+def test_score_never_reads_the_answer_key_through_a_symlink(mini, preds, catalog):
+    from generalbench.runner.score import score_predictions
+
+    root, _ = mini
+    key = _answer_key_file(root, catalog)
+    rows = _rows(preds / f"{GEN}.jsonl")
+    for row in rows:
+        artifact = preds / row["prediction"]
+        artifact.unlink()
+        artifact.symlink_to(key)
+    result, details = score_predictions(preds, root, catalog)
+    assert details[GEN].failed == len(rows), details[GEN]

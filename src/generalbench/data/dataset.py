@@ -32,7 +32,7 @@ from generalbench.data.archive import Limits, archive_stem, is_archive, unpack_c
 from generalbench.data.instances import Instance
 from generalbench.data.jsonstream import iter_data
 from generalbench.data.problems import Problem
-from generalbench.data.safepath import require_file
+from generalbench.data.safepath import check_inside, require_file
 from generalbench.errors import DataError
 
 ANNOTATION_FILE = "annotation.json"
@@ -129,8 +129,12 @@ def find_annotation(folder: Path, name: str | None = None) -> tuple[Path | None,
     """The annotation file of a task folder and, when none is found, why."""
     if not folder.is_dir():
         return None, "not a folder"
-    jsons = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".json"
-                   and not p.name.startswith(".") and p.name.lower() not in NOT_ANNOTATIONS)
+    try:  # a symlink out of the folder or a pipe is never opened, even to peek at its header
+        jsons = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".json"
+                       and not p.name.startswith(".") and p.name.lower() not in NOT_ANNOTATIONS
+                       and check_inside(p, folder, what="annotation file").is_file())
+    except DataError as exc:
+        return None, str(exc)
     by_lower = {p.name.lower(): p for p in jsons}
     if ANNOTATION_FILE in by_lower:
         return by_lower[ANNOTATION_FILE], ""

@@ -80,6 +80,16 @@ class Supports(BaseModel):
     """Optional allow-list of task ids (shell-style globs)."""
     exclude_tasks: list[str] = Field(default_factory=list)
 
+    @field_validator("modalities")
+    @classmethod
+    def _one_vocabulary(cls, value: list[str] | None) -> list[str] | None:
+        """`nlp` (the dataset's folder name) and `language` mean the same modality."""
+        from generalbench.catalog.task import MODALITY_ALIASES
+
+        if value is None:
+            return None
+        return [MODALITY_ALIASES.get(str(m).strip().lower(), str(m).strip().lower()) for m in value]
+
 
 class ModelConfig(BaseModel):
     """One model as a run sees it."""
