@@ -215,3 +215,30 @@ def test_score_never_reads_the_answer_key_through_a_symlink(mini, preds, catalog
         artifact.symlink_to(key)
     result, details = score_predictions(preds, root, catalog)
     assert details[GEN].failed == len(rows), details[GEN]
+
+
+def test_iter_files_refuses_a_file_linked_from_outside(tmp_path):
+    from generalbench.data.safepath import iter_files
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    (folder / "0.png").write_bytes(b"x")
+    assert [p.name for p in iter_files(folder)] == ["0.png"]
+    (tmp_path / "secret").write_bytes(b"s")
+    (folder / "1.png").symlink_to(tmp_path / "secret")
+    with pytest.raises(DataError, match="outside"):
+        list(iter_files(folder))
+
+
+def test_symlinked_task_archive_in_the_dataset_is_not_unpacked(tmp_path, catalog):
+    from generalbench.data import open_dataset
+
+    outside = tmp_path / "TriviaQA.zip"
+    with zipfile.ZipFile(outside, "w") as zf:
+        zf.writestr("annotation.json", json.dumps({"task": "TriviaQA", "data": []}))
+    nlp = tmp_path / "data" / "nlp"
+    nlp.mkdir(parents=True)
+    (nlp / "TriviaQA.zip").symlink_to(outside)
+    ds = open_dataset(tmp_path / "data", catalog, cache=tmp_path / "cache")
+    assert not ds.tasks() and any("outside" in u.reason for u in ds.unmatched)
+    assert not (tmp_path / "cache").exists()

@@ -443,7 +443,9 @@ def open_dataset(root: Path | str, catalog: Catalog | None = None, *, cache: Pat
                 else:
                     folder = entry
                     header = peek_header(annotation)
-            if folder is None:  # an archive
+            if folder is None:  # an archive: a regular file inside the task folder's parent
+                check_inside(source, entry if source is not entry else entry.parent,
+                             what="task archive")
                 if source.name.lower().endswith(".zip"):
                     header = _peek_zip_header(source)
                 if header is None:

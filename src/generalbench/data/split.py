@@ -23,6 +23,7 @@ from generalbench.data.adapters import fields, norm_type
 from generalbench.data.archive import archive_stem, is_archive
 from generalbench.data.dataset import TaskData, open_dataset
 from generalbench.data.instances import Instance, MediaRef
+from generalbench.data.safepath import iter_files
 from generalbench.data.staging import staged_folder
 from generalbench.errors import DataError
 
@@ -81,9 +82,8 @@ def _place(src: Path, dst: Path) -> None:
 def _place_ref(ref: MediaRef, folder: Path, dest_folder: Path) -> None:
     src = ref.resolve(folder)
     if src.is_dir():
-        for f in src.rglob("*"):
-            if f.is_file():
-                _place(f, dest_folder / f.relative_to(folder))
+        for f in iter_files(src, folder):  # a frame folder: each file checked to stay inside
+            _place(f, dest_folder / f.relative_to(folder))
     elif src.exists():
         _place(src, dest_folder / ref.path)
     else:
