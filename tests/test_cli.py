@@ -22,4 +22,5 @@ def test_usage_errors_exit_2_without_traceback(cli):
     for args in (("tasks", "--format", "bogus"), ("level",), ("no-such-command",)):
         res = cli(*args)
         assert res.code == 2, args
-        assert "Traceback" not in res.err and "Error" in res.err
+        assert "Traceback" not in res.err and res.err.startswith("error: ")
+        assert len(res.err.strip().splitlines()) == 1, res.err  # one line, not click's usage block

@@ -77,12 +77,16 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # usage errors (bad option values, missing arguments)
-        show = getattr(exc, "show", None)
-        if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
-            show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # click's usage errors: bad option values, missing arguments
+        code = getattr(exc, "exit_code", 2)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `generalbench` alone: the help text
+            exc.show()
+            sys.exit(code)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        message = " ".join(exc.format_message().split())  # one line, however click wraps it
+        typer.echo(f"error: {message}{hint}", err=True)
+        sys.exit(code)
     if isinstance(code, int) and code:
         sys.exit(code)
 

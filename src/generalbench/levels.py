@@ -218,9 +218,19 @@ def skill_boards(tasks: Iterable[TaskScore]) -> list[SkillScore]:
     return out
 
 
+SCOPE_HELP = ("A, B:<modality>, C:<modality>-<comprehension|generation>, L (the language tasks), "
+              "D:<skill> or D:<modality>:<skill>")
+
+
 @dataclass(frozen=True)
 class Scope:
-    """A leaderboard scope: A (overall), B:<modality>, C:<modality>-<paradigm>, D:<skill>."""
+    """A leaderboard scope: A (overall), B:<modality>, C:<modality>-<paradigm>, L (language),
+    D:[<modality>:]<skill>.
+
+    Scope-D boards are per skill within one modality: two modalities may name a skill alike
+    (an extra catalog can), and their tasks must not merge. The language tasks are no Scope-B
+    modality (General-Level uses them only for Level-5's synergy), so they have scope L.
+    """
 
     kind: str
     modality: str | None = None
@@ -229,38 +239,110 @@ class Scope:
 
     @classmethod
     def parse(cls, text: str) -> Scope:
+        """The scope a user typed, checked for form only (`check` checks it against a catalog)."""
+        from generalbench.catalog.task import MODALITY_ALIASES
         from generalbench.errors import GeneralBenchError
 
         kind, _, rest = text.partition(":")
-        kind = kind.strip().upper()
+        kind, rest = kind.strip().upper(), rest.strip()
+
+        def modality(name: str) -> str:
+            name = name.strip().lower()
+            return MODALITY_ALIASES.get(name, name)
+
         if kind == "A" and not rest:
             return cls("A")
+        if kind in ("L", "LANGUAGE", "NLP") and not rest:
+            return cls("L", modality="language")
         if kind == "B" and rest:
-            return cls("B", modality=rest.strip().lower())
+            if modality(rest) == "language":
+                raise GeneralBenchError(f"bad scope {text!r}: the language tasks are not a Scope-B "
+                                        "modality; use --scope L")
+            return cls("B", modality=modality(rest))
         if kind == "C" and "-" in rest:
-            m, _, p = rest.strip().lower().rpartition("-")
+            m, _, p = rest.lower().rpartition("-")
             if p in {"comprehension", "generation"}:
-                return cls("C", modality=m, paradigm=p)
+                return cls("C", modality=modality(m), paradigm=p)
         if kind == "D" and rest:
-            return cls("D", skill=rest.strip())
-        raise GeneralBenchError(
-            f"bad scope {text!r}: use A, B:<modality>, C:<modality>-<comprehension|generation> "
-            "or D:<skill>")
+            m, sep, skill = rest.partition(":")
+            if sep and skill.strip():
+                return cls("D", modality=modality(m), skill=skill.strip())
+            if not sep:
+                return cls("D", skill=rest)
+        raise GeneralBenchError(f"bad scope {text!r}: use {SCOPE_HELP}")
+
+    def check(self, catalog: Catalog) -> Scope:
+        """This scope resolved against `catalog`: an unknown modality or skill is an error that
+        lists the valid ones (never an empty board); D:<skill> gains its modality when the skill
+        belongs to one, and is an error naming the D:<modality>:<skill> choices when it does not."""
+        from generalbench.errors import CatalogError
+
+        mods = [m for m in catalog.modalities() if m != "language"]
+        if self.kind in ("B", "C") and self.modality not in mods:
+            raise CatalogError(f"scope {self.label()!r}: unknown modality {self.modality!r}; use one "
+                               f"of {', '.join(mods)} (the language tasks are scope L)")
+        if self.kind == "C" and not catalog.filter(modality=self.modality, paradigm=self.paradigm):
+            raise CatalogError(f"scope {self.label()!r}: the catalog has no {self.paradigm} tasks "
+                               f"in {self.modality!r}")
+        if self.kind != "D":
+            return self
+        if self.modality is not None and self.modality not in catalog.modalities():
+            raise CatalogError(f"scope {self.label()!r}: unknown modality {self.modality!r}; use one "
+                               f"of {', '.join(catalog.modalities())}")
+        owners = sorted({t.modality for t in self._skill_tasks(catalog, None)})
+        if not owners or (self.modality is not None and self.modality not in owners):
+            where = f" in {self.modality!r}" if self.modality else ""
+            pool = sorted({t.skill for t in catalog if self.modality in (None, t.modality)})
+            import difflib
+
+            close = difflib.get_close_matches(self.skill or "", pool, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else \
+                "; `generalbench tasks` lists the skills"
+            raise CatalogError(f"scope {self.label()!r}: no skill {self.skill!r}{where}{hint}")
+        if self.modality is None:
+            if len(owners) > 1:
+                choices = ", ".join(f"D:{m}:{self.skill}" for m in owners)
+                raise CatalogError(f"scope {self.label()!r}: skill {self.skill!r} exists in "
+                                   f"{len(owners)} modalities; name one: {choices}")
+            return Scope("D", modality=owners[0], skill=self.skill)
+        return self
+
+    def label(self) -> str:
+        if self.kind in ("A", "L"):
+            return self.kind
+        if self.kind == "B":
+            return f"B:{self.modality}"
+        if self.kind == "C":
+            return f"C:{self.modality}-{self.paradigm}"
+        return f"D:{self.modality}:{self.skill}" if self.modality else f"D:{self.skill}"
+
+    def _skill_tasks(self, tasks: Iterable[Task], modality: str | None) -> list[Task]:
+        want = (self.skill or "").lower()
+        return [t for t in tasks if t.skill.lower() == want and modality in (None, t.modality)]
 
     def select(self, catalog: Catalog) -> list[Task]:
         """The tasks a run in this scope must evaluate."""
         if self.kind == "A":
             return list(catalog)
-        if self.kind == "B":
+        if self.kind in ("B", "L"):
             return catalog.filter(modality=self.modality)
         if self.kind == "C":
             return catalog.filter(modality=self.modality, paradigm=self.paradigm)
-        return catalog.filter(skill=self.skill)
+        return self._skill_tasks(catalog, self.modality)
 
     def board_value(self, result: LevelResult) -> dict[str, float | int]:
         """The numbers this scope's leaderboard ranks by, in ranking order."""
+        from generalbench.errors import GeneralBenchError
+
         if self.kind == "A":
             return dict(result.scores)
+        if self.kind == "L":
+            g = result.language
+            return {"synergy_score": g.synergy_score, "score": g.score, "wins": g.wins,
+                    "supported": g.supported}
+        if self.kind in ("B", "C") and self.modality not in result.modalities:
+            raise GeneralBenchError(f"scope {self.label()!r}: no modality {self.modality!r} in the "
+                                    f"result (modalities: {', '.join(result.modalities)})")
         if self.kind == "B":
             ms = result.modalities[self.modality]  # type: ignore[index]
             return {"level4": ms.level4, "level3": ms.level3, "level2": ms.level2}
@@ -268,7 +350,15 @@ class Scope:
             g = getattr(result.modalities[self.modality], self.paradigm)  # type: ignore[index,arg-type]
             return {"synergy_score": g.synergy_score, "score": g.score, "wins": g.wins,
                     "supported": g.supported}
-        items = [s for s in result.skills() if s.skill.lower() == (self.skill or "").lower()]
+        want = (self.skill or "").lower()
+        items = [s for s in result.skills() if s.skill.lower() == want
+                 and self.modality in (None, s.modality)]
+        owners = sorted({s.modality for s in items})
+        if len(owners) != 1:
+            raise GeneralBenchError(
+                f"scope {self.label()!r}: " + (f"no skill {self.skill!r} in the result" if not owners
+                                               else f"skill {self.skill!r} exists in {', '.join(owners)}; "
+                                               "name one as D:<modality>:<skill>"))
         return {"score": sum(s.score * s.total for s in items) / max(1, sum(s.total for s in items)),
                 "wins": sum(s.wins for s in items)}
 

@@ -12,7 +12,7 @@ from generalbench.data import open_dataset
 from generalbench.data.download import download, select
 from generalbench.data.split import open_ids, split_dataset
 from generalbench.data.validate import validate
-from generalbench.errors import DataError
+from generalbench.errors import CatalogError, DataError
 
 from .helpers import image, wav, write_task
 
@@ -71,7 +71,7 @@ def test_download_reports_missing_tasks(mirror, tmp_path, catalog, cli):
     out = cli("download", "--split", "open", "--tasks", "Not A Task", "--dest", tmp_path / "y",
               "--source", mirror)
     assert out.code == 2 and "unknown task" in out.err
-    with pytest.raises(DataError, match="unknown modality"):
+    with pytest.raises(CatalogError, match="unknown modality 'smell'; use one of .*image.*nlp"):
         select([], catalog, modalities=["smell"])
 
 

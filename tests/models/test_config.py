@@ -61,3 +61,23 @@ def test_demo_preset_is_shipped_and_routes_non_text_tasks_to_baselines(catalog):
     cfg = parse_model_spec("demo")
     assert cfg.backend == "hf" and cfg.fallback.backend == "baseline"
     assert all(cfg.route(t) is not None for t in catalog)
+
+
+def test_supports_accepts_nlp_for_language():
+    from generalbench.models.config import Supports
+
+    assert Supports(modalities=["NLP", "image"]).modalities == ["language", "image"]
+
+
+def test_runtime_params_are_type_checked():
+    import pytest
+
+    from generalbench.errors import ModelError
+    from generalbench.models.config import parse_model_spec
+
+    for bad in ({"timeout": "soon"}, {"timeout": 0}, {"concurrency": 0}, {"max_retries": -1},
+                {"adaptive": "yes"}, {"batch_size": 1.5}):
+        with pytest.raises(ModelError, match=next(iter(bad))):
+            parse_model_spec("baseline", overrides=bad)
+    ok = parse_model_spec("baseline", overrides={"timeout": 2.5, "concurrency": 4, "adaptive": False})
+    assert ok.params["timeout"] == 2.5

@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import io
 import json
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from generalbench.catalog.derive import task_from_row
-from generalbench.catalog.task import Task, clean_name, slugify
+from generalbench.catalog.task import MODALITY_ALIASES, Task, clean_name, slugify
 from generalbench.errors import CatalogError, UnknownTaskError
 
 CATALOG_VERSION = "general-bench-v1"
@@ -138,6 +139,21 @@ class Catalog:
             out.append(t)
         return out
 
+    def modalities(self) -> list[str]:
+        """The catalog's modalities in first-seen order (image, video, audio, 3d, language, extras)."""
+        return list(dict.fromkeys(t.modality for t in self.tasks))
+
+    def parse_modalities(self, values: Iterable[str] | str | None) -> list[str] | None:
+        """User-given modalities as catalog names: comma lists split, case folded, `nlp` (the
+        official folder name) read as `language`; an unknown name is an error listing the valid
+        ones, so a typo never gives an empty selection."""
+        return _parse_vocab(values, self.modalities(), MODALITY_ALIASES, "modality")
+
+    def parse_paradigms(self, values: Iterable[str] | str | None) -> list[str] | None:
+        """User-given paradigms (comprehension, generation, language), checked like modalities."""
+        return _parse_vocab(values, list(dict.fromkeys(t.paradigm for t in self.tasks)), {},
+                            "paradigm")
+
     def with_sota(self, overrides: dict[str, float]) -> Catalog:
         """A new catalog with updated specialist scores, keyed by task id."""
         tasks = tuple(t.model_copy(update={"sota": overrides[t.id]}) if t.id in overrides else t
@@ -148,10 +164,34 @@ class Catalog:
         return Catalog(self.tasks + tuple(extra), f"{self.version}+extra", (*self.sources, source))
 
 
+def _parse_vocab(values: Iterable[str] | str | None, valid: list[str], aliases: dict[str, str],
+                 what: str) -> list[str] | None:
+    if values is None:
+        return None
+    items = [values] if isinstance(values, str) else list(values)
+    out: list[str] = []
+    for item in items:
+        for part in str(item).split(","):
+            name = part.strip().lower()
+            if not name:
+                continue
+            name = aliases.get(name, name)
+            if name not in valid:
+                shown = ", ".join(valid + [f"{a} (= {b})" for a, b in aliases.items() if b in valid])
+                raise CatalogError(f"unknown {what} {part.strip()!r}; use one of {shown}")
+            if name not in out:
+                out.append(name)
+    if not out:
+        raise CatalogError(f"empty {what} list; use one of {', '.join(valid)}")
+    return out
+
+
 def _read_rows(path: Path) -> list[dict]:
     """Rows of a CSV, JSON (list of objects) or YAML file."""
     try:
         text = path.read_text("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path}: byte {exc.start}: not valid UTF-8; save the file as UTF-8") from None
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read ({exc.strerror})") from None
     if not text.strip():
@@ -163,9 +203,15 @@ def _read_rows(path: Path) -> list[dict]:
         elif suffix in {".yaml", ".yml"}:
             data = yaml.safe_load(text)
         else:
-            return list(csv.DictReader(io.StringIO(text)))
+            reader = csv.DictReader(io.StringIO(text))
+            try:
+                return list(reader)
+            except csv.Error as exc:
+                raise CatalogError(f"{path}: line {reader.line_num}: not a readable CSV row ({exc})") from None
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise CatalogError(f"{path}: not valid {suffix[1:].upper()}: {exc}") from None
+    except RecursionError:
+        raise CatalogError(f"{path}: not valid {suffix[1:].upper()}: nested too deeply") from None
     if isinstance(data, dict):
         data = data.get("tasks", [{"task": k, "sota": v} for k, v in data.items()])
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -206,13 +252,17 @@ def load_catalog(extra: Sequence[Path] = (), sota_overrides: Sequence[Path] = ()
             key = row.get("id") or row.get("task") or row.get("task_name")
             if not key:
                 raise CatalogError(f"{path}: row {i}: needs a 'task' (id or name) column")
-            task = catalog.resolve(str(key))
+            try:
+                task = catalog.resolve(str(key))
+            except UnknownTaskError as exc:
+                raise UnknownTaskError(f"{path}: row {i}: {exc}") from None
             try:
                 value = float(row["sota"])
             except (KeyError, TypeError, ValueError):
                 raise CatalogError(f"{path}: row {i}: task {key!r}: field 'sota' must be a number") from None
-            if value != value:
-                raise CatalogError(f"{path}: row {i}: task {key!r}: field 'sota' is NaN")
+            if not math.isfinite(value):
+                raise CatalogError(f"{path}: row {i}: task {key!r}: field 'sota' must be finite, "
+                                   f"got {value}")
             updates[task.id] = value
         catalog = catalog.with_sota(updates)
         catalog = Catalog(catalog.tasks, catalog.version, (*catalog.sources, str(path)))

@@ -14,12 +14,9 @@ from typing import Any
 
 import yaml
 
-from generalbench.catalog.task import SHEET_NAMES, Task, clean_name, make_task_id
+from generalbench.catalog.task import MODALITY_ALIASES, SHEET_NAMES, Task, clean_name, make_task_id
 from generalbench.errors import CatalogError, UnknownMetricError
 from generalbench.metrics.specs import get_spec, load_specs
-
-_MODALITY_ALIASES = {"nlp": "language", "language": "language", "image": "image", "video": "video",
-                     "audio": "audio", "3d": "3d"}
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +65,7 @@ def task_from_row(row: dict[str, Any], where: str = "") -> Task:
     """
     try:
         raw_modality = str(row["modality"]).strip().lower()
-        modality = _MODALITY_ALIASES.get(raw_modality, raw_modality)
+        modality = MODALITY_ALIASES.get(raw_modality, raw_modality)
         if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", modality):
             raise ValueError(f"field 'modality' {row['modality']!r} must be a lower-case word")
         paradigm = str(row.get("paradigm") or "language").strip().lower()

@@ -12,6 +12,9 @@ Modality = str
 Paradigm = Literal["comprehension", "generation", "language"]
 
 MODALITIES: tuple[str, ...] = ("image", "video", "audio", "3d")
+MODALITY_ALIASES: dict[str, str] = {"nlp": "language"}
+"""Other spellings of a modality, accepted everywhere a user names one: the published dataset
+calls the language folder `nlp`, the catalog and the levels call it `language`."""
 """The four modalities that General-Level averages with equal weight (language feeds Level-5)."""
 
 SHEET_NAMES: dict[tuple[str, str], str] = {

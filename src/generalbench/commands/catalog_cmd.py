@@ -20,8 +20,10 @@ class ListFormat(str, Enum):
 
 
 def tasks(
-    modality: Annotated[list[str] | None, typer.Option(help="image, video, audio, 3d or language.")] = None,
-    paradigm: Annotated[list[str] | None, typer.Option(help="comprehension, generation or language.")] = None,
+    modality: Annotated[list[str] | None, typer.Option(
+        help="image, video, audio, 3d or language (nlp); repeatable or comma-separated.")] = None,
+    paradigm: Annotated[list[str] | None, typer.Option(
+        help="comprehension, generation or language; repeatable or comma-separated.")] = None,
     skill: Annotated[str | None, typer.Option(help="Substring of the skill (meta-task).")] = None,
     metric: Annotated[str | None, typer.Option(help="Canonical metric or official spelling.")] = None,
     search: Annotated[str | None, typer.Option(help="Substring of name, short name or id.")] = None,
@@ -31,7 +33,8 @@ def tasks(
 ) -> None:
     """List and filter the General-Bench tasks (id, name, modality, skill, metric, SoTA)."""
     catalog = load_catalog_opts(catalog_extra, sota_overrides)
-    found = catalog.filter(modality=modality, paradigm=paradigm, skill=skill, metric=metric,
+    found = catalog.filter(modality=catalog.parse_modalities(modality),
+                           paradigm=catalog.parse_paradigms(paradigm), skill=skill, metric=metric,
                            search=search)
     if fmt is ListFormat.json:
         json.dump([t.model_dump() for t in found], sys.stdout, ensure_ascii=False, indent=1)

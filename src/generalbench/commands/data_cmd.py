@@ -23,13 +23,13 @@ def validate(
     predictions: Annotated[Path | None, typer.Option(
         "--predictions", help="Predictions folder or .zip (or an official tree) to check too.")] = None,
     quick: Annotated[int | None, typer.Option(
-        help="Check only the fixed quick subset of N instances per task.")] = None,
+        min=1, help="Check only the fixed quick subset of N instances per task.")] = None,
     tasks: Annotated[list[str] | None, typer.Option(
         "--tasks", help="Only these tasks (id or name); repeatable.")] = None,
     decode: Annotated[bool, typer.Option(
         "--decode/--no-decode", help="Decode every media file (default) or only check it exists.")] = True,
     fmt: Annotated[ReportFormat, typer.Option("--format", help="Report format.")] = ReportFormat.table,
-    max_problems: Annotated[int, typer.Option(help="Problems listed per task.")] = 20,
+    max_problems: Annotated[int, typer.Option(min=0, help="Problems listed per task.")] = 20,
     catalog_extra: CatalogExtra = None,
     sota_overrides: SotaOverrides = None,
 ) -> None:
@@ -91,7 +91,8 @@ class Split(str, Enum):
 def download(
     split: Annotated[Split, typer.Option("--split", help="open (with answers) or closed (inputs only).")],
     modality: Annotated[list[str] | None, typer.Option(
-        "--modality", help="image, video, audio, 3d or nlp; repeatable (default: all).")] = None,
+        "--modality", help="image, video, audio, 3d or language (nlp); repeatable or "
+                           "comma-separated (default: all).")] = None,
     tasks: Annotated[list[str] | None, typer.Option(
         "--tasks", help="Only these tasks (id or name); repeatable.")] = None,
     dest: Annotated[Path | None, typer.Option(

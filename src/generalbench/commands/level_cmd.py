@@ -29,7 +29,7 @@ def level(
                         "column, the model's name.")] = None,
     scope: Annotated[str, typer.Option(
         help="Leaderboard scope: A (overall), B:<modality>, C:<modality>-<comprehension|generation>"
-             ", D:<skill>.")] = "A",
+             ", L (language tasks), D:<skill> or D:<modality>:<skill>.")] = "A",
     fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.table,
     xlsx: Annotated[Path | None, typer.Option(
         help="Also write an official-format workbook (template sheets, a column per model, a "
@@ -50,7 +50,7 @@ def level(
     from generalbench.report.scorefiles import read_score_files
 
     catalog = load_catalog_opts(catalog_extra, sota_overrides)
-    the_scope = Scope.parse(scope)
+    the_scope = Scope.parse(scope).check(catalog)
     models = read_score_files(files, catalog)
     if model:
         names = {m.model for m in models}
@@ -62,8 +62,6 @@ def level(
                 raise ScoreFileError(f"model {unknown[0]!r} is not in the score files "
                                      f"(found: {', '.join(sorted(names))})")
             models = [m for m in models if m.model in model]
-    if the_scope.kind == "B" and the_scope.modality not in {t.modality for t in catalog}:
-        raise ScoreFileError(f"scope {scope!r}: the catalog has no modality {the_scope.modality!r}")
     results = [evaluate(catalog, m.raw, m.model, keep_tasks=True) for m in models]
     if xlsx is not None:
         from generalbench.report.workbook import write_workbook

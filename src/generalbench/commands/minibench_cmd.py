@@ -18,7 +18,7 @@ def _size(path: Path) -> int:
 def make_mini_cmd(
     dest: Annotated[Path, typer.Argument(help="Folder to write the mini-bench into.")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 0,
-    per_task: Annotated[int, typer.Option("--per-task", help="Instances per task.")] = 12,
+    per_task: Annotated[int, typer.Option("--per-task", min=1, help="Instances per task.")] = 12,
     tasks: Annotated[list[str] | None, typer.Option(
         "--tasks", help="Only these tasks (id or name); repeatable.")] = None,
     oracle: Annotated[Path | None, typer.Option(

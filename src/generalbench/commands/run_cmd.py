@@ -24,10 +24,21 @@ def _params(items: list[str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise GeneralBenchError(f"--param {item!r}: use KEY=VALUE (VALUE parsed as YAML)")
-        out[key.strip()] = yaml.safe_load(value)
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            why = str(getattr(exc, "problem", None) or exc).splitlines()[0]
+            raise GeneralBenchError(f"--param {item!r}: VALUE is not valid YAML ({why}); quote "
+                                    "text values") from None
     return out
+
+
+def _check_out_folder(out: Path) -> None:
+    """`--out` must be a folder (or not exist yet): a file there is one clear error."""
+    if out.exists() and not out.is_dir():
+        raise GeneralBenchError(f"--out {out}: is a file, not a folder; choose another --out")
 
 
 def _echo_summary(summary: dict[str, Any], quiet: bool) -> None:
@@ -77,19 +88,21 @@ def run(
     api_key: Annotated[str | None, typer.Option(
         help="API key (default: OPENAI_API_KEY). Never written to any file.")] = None,
     scope: Annotated[str | None, typer.Option(
-        help="A, B:<modality>, C:<modality>-<comprehension|generation> or D:<skill>.")] = None,
+        help="A, B:<modality>, C:<modality>-<comprehension|generation>, L (language tasks), "
+             "D:<skill> or D:<modality>:<skill>.")] = None,
     tasks: Annotated[list[str] | None, typer.Option(
         "--tasks", help="Only these tasks (ids or names; repeatable).")] = None,
-    quick: Annotated[int | None, typer.Option(help="At most N instances per task (fixed subset).")] = None,
+    quick: Annotated[int | None, typer.Option(
+        min=1, help="At most N instances per task (fixed subset).")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Run folder (default runs/<model name>); rerunning resumes from its journal.")] = None,
     no_score: Annotated[bool, typer.Option("--no-score", help="Only write predictions.")] = False,
     shard: Annotated[str | None, typer.Option(help="Run shard I/N (0 <= I < N) only.")] = None,
     executor: Annotated[Executor, typer.Option(help="local, or ray (shards as Ray tasks).")] = Executor.local,
-    ray_shards: Annotated[int, typer.Option(help="Shards for --executor ray.")] = 2,
+    ray_shards: Annotated[int, typer.Option(min=1, help="Shards for --executor ray.")] = 2,
     ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster (default: local).")] = None,
-    concurrency: Annotated[int | None, typer.Option(help="Calls in flight (API backends).")] = None,
-    max_retries: Annotated[int | None, typer.Option(help="Retries of a retryable failure.")] = None,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="Calls in flight (API backends).")] = None,
+    max_retries: Annotated[int | None, typer.Option(min=0, help="Retries of a retryable failure.")] = None,
     param: Annotated[list[str] | None, typer.Option(
         "--param", help="Backend parameter KEY=VALUE (repeatable), e.g. batch_size=16.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No live progress (CI).")] = False,
@@ -102,11 +115,16 @@ def run(
     from generalbench.runner.shard import Shard
 
     catalog = load_catalog_opts(catalog_extra, sota_overrides)
+    if scope:  # checked before the run, not after it (an unknown skill would give an empty board)
+        from generalbench.levels import Scope
+
+        scope = Scope.parse(scope).check(catalog).label()
     config = parse_model_spec(model, base_url=base_url, api_key=api_key, overrides=_params(param))
     if not data.is_dir():
         raise GeneralBenchError(f"{data}: dataset folder not found (try `generalbench demo` or "
                                 "`generalbench make-mini DIR`)")
     out = out or Path("runs") / config.name.replace("/", "_")
+    _check_out_folder(out)
     opts = RunOptions(data=data, out=out, scope=scope, tasks=tasks, quick=quick,
                       shard=Shard.parse(shard), concurrency=concurrency, max_retries=max_retries,
                       quiet=quiet)
@@ -138,6 +156,7 @@ def merge(
     """Merge `--shard` runs into one run folder (same predictions and scores as one run)."""
     from generalbench.runner.merge import merge_runs
 
+    _check_out_folder(out)
     info = merge_runs(runs, out, allow_partial=allow_partial)
     _echo_summary(info["summary"], True)
     typer.echo(f"merged predictions: {out}", err=True)
@@ -158,7 +177,7 @@ def demo(
     data: Annotated[Path | None, typer.Option(
         help="Mini-bench folder (default: <cache>/mini-bench, generated if missing).")] = None,
     model: Annotated[str, typer.Option(help="Model (default: the demo preset).")] = "demo",
-    quick: Annotated[int | None, typer.Option(help="Instances per task.")] = 6,
+    quick: Annotated[int | None, typer.Option(min=1, help="Instances per task.")] = 6,
     quiet: Annotated[bool, typer.Option("--quiet")] = False,
 ) -> None:
     """Generate the mini-bench if needed, evaluate SmolLM2-135M-Instruct (text tasks) and the

@@ -104,10 +104,13 @@ def _run_defaults(predictions: Path, data: Path | None, quick: int | None
     if predictions.is_dir() and manifest_path.is_file():
         try:
             manifest = json.loads(manifest_path.read_text("utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON or UTF-8
             raise PredictionError(f"{manifest_path}: not valid JSON ({exc})") from None
     if data is None:
         recorded = manifest.get("data") if isinstance(manifest, dict) else None
+        if recorded is not None and not isinstance(recorded, str):
+            raise PredictionError(f"{manifest_path}: field 'data' must be a folder path, got "
+                                  f"{type(recorded).__name__}; pass --data DATASET")
         if not recorded:
             raise PredictionError(f"{predictions}: no --data given and no dataset recorded in "
                                   "run.json; pass --data DATASET")
@@ -115,8 +118,12 @@ def _run_defaults(predictions: Path, data: Path | None, quick: int | None
         if not data.exists():
             raise PredictionError(f"{manifest_path}: field 'data': dataset {data} does not exist; "
                                   "pass --data DATASET")
-    if quick is None and isinstance(manifest, dict) and isinstance(manifest.get("quick"), int):
-        quick = manifest["quick"]
+    if quick is None and isinstance(manifest, dict) and manifest.get("quick") is not None:
+        recorded_quick = manifest["quick"]
+        if type(recorded_quick) is not int or recorded_quick < 1:  # noqa: E721 - bool is no count
+            raise PredictionError(f"{manifest_path}: field 'quick' must be a positive integer, got "
+                                  f"{recorded_quick!r}; pass --quick N")
+        quick = recorded_quick
     return data, quick
 
 

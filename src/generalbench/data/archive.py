@@ -68,6 +68,15 @@ def _safe_name(name: str, archive: Path) -> PurePosixPath:
     return PurePosixPath(*[p for p in pure.parts if p not in ("", ".")])
 
 
+def _unique(rel: PurePosixPath, name: str, seen: set[PurePosixPath], archive: Path) -> None:
+    """Refuse a second member of the same name: which copy would win is the unpacker's whim, so
+    an archive could show a reviewer one file and feed the scorer another."""
+    if rel in seen and rel.parts:
+        raise DataError(f"{archive}: member {name!r} appears twice; refusing to unpack (which copy "
+                        "counts would be ambiguous)")
+    seen.add(rel)
+
+
 class _Budget:
     def __init__(self, archive: Path, limits: Limits):
         self.archive, self.limits = archive, limits
@@ -110,7 +119,10 @@ def _members_zip(zf: zipfile.ZipFile, archive: Path, limits: Limits) -> Iterator
     if declared > limits.ratio_floor and declared > limits.max_ratio * max(packed, 1):
         raise DataError(f"{archive}: compression ratio {declared / max(packed, 1):.0f} above "
                         f"{limits.max_ratio:g}; refusing (zip bomb?)")
+    seen: set[PurePosixPath] = set()
     for info in infos:
+        if not info.is_dir():
+            _unique(_safe_name(info.filename, archive), info.filename, seen, archive)
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise DataError(f"{archive}: member {info.filename!r} is a symbolic link; refusing to unpack")
@@ -140,8 +152,11 @@ def _extract_tar(archive: Path, dest: Path, limits: Limits) -> None:
     packed = archive.stat().st_size
     try:
         with tarfile.open(archive, "r:*") as tf:
+            seen: set[PurePosixPath] = set()
             for member in tf:
                 rel = _safe_name(member.name, archive)
+                if not member.isdir():
+                    _unique(rel, member.name, seen, archive)
                 if member.issym() or member.islnk():
                     raise DataError(f"{archive}: member {member.name!r} is a link; refusing to unpack")
                 if member.isdir():
@@ -187,6 +202,7 @@ def unpack_cached(archive: Path, cache: Path | None = None, limits: Limits | Non
     final = cache / f"{archive_stem(archive)}-{key}"
     if final.is_dir():
         return final
+    missing = [p for p in (cache, *cache.parents) if not p.exists()]
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=cache))
     try:
@@ -196,6 +212,14 @@ def unpack_cached(archive: Path, cache: Path | None = None, limits: Limits | Non
         except OSError:
             if not final.is_dir():
                 raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for folder in missing:  # a refused archive leaves no trace, not even an empty cache
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -32,6 +32,7 @@ from generalbench.data.archive import Limits, archive_stem, is_archive, unpack_c
 from generalbench.data.instances import Instance
 from generalbench.data.jsonstream import iter_data
 from generalbench.data.problems import Problem
+from generalbench.data.safepath import check_inside, require_file
 from generalbench.errors import DataError
 
 ANNOTATION_FILE = "annotation.json"
@@ -116,6 +117,10 @@ def _load_json(path: Path) -> Any:
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg}); fix or re-download "
                         "the file") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: byte {exc.start}: not valid UTF-8; save the file as UTF-8") from None
+    except RecursionError:
+        raise DataError(f"{path}: JSON nested too deeply to read") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
 
@@ -124,8 +129,12 @@ def find_annotation(folder: Path, name: str | None = None) -> tuple[Path | None,
     """The annotation file of a task folder and, when none is found, why."""
     if not folder.is_dir():
         return None, "not a folder"
-    jsons = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".json"
-                   and not p.name.startswith(".") and p.name.lower() not in NOT_ANNOTATIONS)
+    try:  # a symlink out of the folder or a pipe is never opened, even to peek at its header
+        jsons = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".json"
+                       and not p.name.startswith(".") and p.name.lower() not in NOT_ANNOTATIONS
+                       and check_inside(p, folder, what="annotation file").is_file())
+    except DataError as exc:
+        return None, str(exc)
     by_lower = {p.name.lower(): p for p in jsons}
     if ANNOTATION_FILE in by_lower:
         return by_lower[ANNOTATION_FILE], ""
@@ -209,7 +218,7 @@ class TaskData:
             found, why = find_annotation(self.folder, archive_stem(self.source))
             if found is None:
                 raise DataError(f"{self.folder}: task={self.task.id!r}: {why}")
-            self._annotation = found
+            self._annotation = require_file(found, self.folder, what="annotation file")
         return self._annotation
 
     def load(self) -> tuple[dict[str, Any], list[Any]]:
@@ -434,7 +443,9 @@ def open_dataset(root: Path | str, catalog: Catalog | None = None, *, cache: Pat
                 else:
                     folder = entry
                     header = peek_header(annotation)
-            if folder is None:  # an archive
+            if folder is None:  # an archive: a regular file inside the task folder's parent
+                check_inside(source, entry if source is not entry else entry.parent,
+                             what="task archive")
                 if source.name.lower().endswith(".zip"):
                     header = _peek_zip_header(source)
                 if header is None:

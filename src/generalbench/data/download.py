@@ -77,12 +77,7 @@ def select(paths: Iterable[str], catalog: Catalog, modalities: Sequence[str] | N
     """The task folders of a listing inside the scope (modalities and/or tasks; none = all)."""
     wanted_mods = None
     if modalities:
-        alias = {"nlp": "language", "language": "language", "3d": "3d", "3D": "3d"}
-        wanted_mods = {alias.get(m, m.lower()) for m in modalities}
-        known = {"image", "video", "audio", "3d", "language"}
-        bad = wanted_mods - known
-        if bad:
-            raise DataError(f"unknown modality {sorted(bad)}; use image, video, audio, 3d or nlp")
+        wanted_mods = set(catalog.parse_modalities(modalities) or ())
     wanted_tasks = {catalog.resolve(t).id for t in tasks} if tasks else None
     matcher = _Matcher(catalog)
     sel = Selection()

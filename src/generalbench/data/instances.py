@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from generalbench.data.safepath import iter_files, resolve_inside
 from generalbench.errors import DataError
 
 MediaKind = Literal["image", "video", "frames", "audio", "pointcloud", "mesh", "depth", "flow",
@@ -56,11 +57,15 @@ class MediaRef(BaseModel):
             raise ValueError(str(exc)) from None
 
     def resolve(self, base: Path | str | None = None) -> Path:
-        """The absolute path, against `base` or the folder this reference was read from."""
+        """The absolute path, against `base` or the folder this reference was read from.
+
+        Resolved by `safepath.resolve_inside`: a symbolic link leading out of the base folder
+        or a non-regular file (a FIFO would block the reader) raises DataError.
+        """
         root = Path(base) if base is not None else self.base
         if root is None:
             raise DataError(f"media {self.path!r} has no base folder to resolve against")
-        return (root / self.path).absolute()
+        return resolve_inside(root, self.path, what=f"{self.kind} file")
 
     def exists(self, base: Path | str | None = None) -> bool:
         return self.resolve(base).exists()
@@ -69,7 +74,7 @@ class MediaRef(BaseModel):
         """sha256 of the file (of every file, in sorted order, for a frame folder)."""
         path = self.resolve(base)
         digest = hashlib.sha256()
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files = list(iter_files(path)) if path.is_dir() else [path]
         for f in files:
             with open(f, "rb") as fh:
                 for block in iter(lambda fh=fh: fh.read(1 << 20), b""):

@@ -44,7 +44,11 @@ class _Reader:
             self.lines_before += self.buf.count("\n", 0, self.pos)
             self.buf = self.buf[self.pos:]
             self.pos = 0
-        text = self.fh.read(max(self.chunk, len(self.buf) - self.pos) if grow else self.chunk)
+        try:
+            text = self.fh.read(max(self.chunk, len(self.buf) - self.pos) if grow else self.chunk)
+        except UnicodeDecodeError:
+            raise DataError(f"{self.path}: after line {self.line(len(self.buf))}: not valid UTF-8; "
+                            "save the file as UTF-8") from None
         if not text:
             self.eof = True
             return False
@@ -83,6 +87,8 @@ class _Reader:
                 if self._more(grow=True):
                     continue
                 raise self.fail(exc.msg, exc.pos) from None
+            except RecursionError:
+                raise self.fail("nested too deeply") from None
             if (end >= len(self.buf) or self.buf[end] not in _DELIMITERS) and self._more(grow=True):
                 continue  # a number or literal may go on in the next chunk ("0" then ".5")
             self.pos = end

@@ -60,10 +60,7 @@ def load_frames(folder: Path | str) -> np.ndarray:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: frame folder not found")
-    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
-                   key=lambda p: _natural_key(p.name))
-    if not files:
-        raise DataError(f"{folder}: frame folder holds no images")
+    files = _frame_files(folder)
     frames = [load_image(f) for f in files]
     shapes = {f.shape for f in frames}
     if len(shapes) != 1:
@@ -175,12 +172,27 @@ def probe_frames(folder: Path | str) -> int:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: frame folder not found")
-    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+    files = _frame_files(folder)
+    sizes: dict[tuple[int, ...], str] = {}
+    for f in files:
+        sizes.setdefault(load_image(f).shape, f.name)
+    if len(sizes) > 1:
+        shown = ", ".join(f"{name} is {w}x{h}" for (h, w, _), name in sizes.items())
+        raise DataError(f"{folder}: frames differ in size ({shown}); a frame folder is one video")
+    return len(files)
+
+
+def _frame_files(folder: Path) -> list[Path]:
+    """The frame images of a folder in natural order, each a regular file inside the folder."""
+    from generalbench.data.safepath import check_inside
+
+    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+                   key=lambda p: _natural_key(p.name))
     if not files:
         raise DataError(f"{folder}: frame folder holds no images")
     for f in files:
-        load_image(f)
-    return len(files)
+        check_inside(f, folder, what="frame")
+    return files
 
 
 def save_video(path: Path | str, frames: np.ndarray, fps: int = 8) -> None:
@@ -563,10 +575,68 @@ def is_rle(value: Any) -> bool:
     return isinstance(value, dict) and "size" in value and "counts" in value
 
 
+def _rle_string_counts(counts: str) -> list[int] | None:
+    """The run lengths of a compressed COCO RLE string (pycocotools' rleFrString), or None when
+    the string is not one (a character out of range or a value cut off)."""
+    out: list[int] = []
+    p, n = 0, len(counts)
+    while p < n:
+        x = k = 0
+        more = True
+        while more:
+            if p >= n:
+                return None
+            c = ord(counts[p]) - 48
+            if not 0 <= c < 64:
+                return None
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(out) > 2:
+            x += out[-2]
+        out.append(x)
+    return out
+
+
+def check_rle(rle: dict) -> str | None:
+    """None when `rle` is a well-formed COCO RLE, else what is wrong.
+
+    pycocotools decodes garbage counts without complaint (a mask of whatever the bytes say), so
+    the runs are checked here: non-negative, summing to exactly height x width.
+    """
+    size = rle.get("size")
+    if not (isinstance(size, list) and len(size) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1 << 16 for v in size)):
+        return "RLE size must be [height, width] (non-negative integers)"
+    counts = rle.get("counts")
+    if isinstance(counts, list):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts):
+            return "RLE counts must be a string or a list of integers"
+        runs: list[int] | None = counts
+    elif isinstance(counts, str):
+        runs = _rle_string_counts(counts)
+        if runs is None:
+            return "RLE counts is not a COCO compressed string"
+    else:
+        return "RLE counts must be a string or a list of integers"
+    if any(v < 0 for v in runs):
+        return "RLE counts has a negative run length"
+    total, area = sum(runs), size[0] * size[1]
+    if total != area:
+        return f"RLE runs cover {total} pixels, but size {size[0]}x{size[1]} has {area}"
+    return None
+
+
 def decode_rle(rle: dict) -> np.ndarray:
     """A COCO RLE (compressed string or uncompressed count list) as an H x W uint8 0/1 mask."""
     from pycocotools import mask as mask_utils
 
+    problem = check_rle(rle)
+    if problem:
+        raise DataError(f"invalid COCO RLE mask: {problem}")
     try:
         h, w = (int(x) for x in rle["size"])
         counts = rle["counts"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from generalbench.data.instances import MediaRef, check_relative
-from generalbench.data.media import decode_rle, is_rle
+from generalbench.data.media import check_rle, decode_rle, is_rle
 from generalbench.errors import DataError
 
 
@@ -89,12 +89,8 @@ def _boxes(value: Any, key: str, dims: int) -> str | None:
 
 def _mask(x: Any, where: str) -> str | None:
     if is_rle(x):
-        size = x.get("size")
-        if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size)):
-            return f"{where}RLE size must be [height, width]"
-        if not isinstance(x["counts"], (str, list)):
-            return f"{where}RLE counts must be a string or a list of integers"
-        return None
+        problem = check_rle(x)
+        return f"{where}{problem}" if problem else None
     return _path(x, f"{where}mask")
 
 

@@ -30,6 +30,7 @@ from generalbench.catalog import Catalog, Task
 from generalbench.data.archive import Limits, unpack_cached
 from generalbench.data.instances import MediaRef
 from generalbench.data.native import artifact_refs, check_native, load_native
+from generalbench.data.safepath import check_inside, require_file
 from generalbench.errors import DataError, PredictionError, UnknownTaskError
 
 FORMAT = "generalbench-predictions/1"
@@ -44,7 +45,11 @@ def _reject_constant(name: str) -> Any:
 
 
 def _loads(text: str) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
+    """JSON with NaN/Infinity refused; too deep a nesting is a ValueError like any bad JSON."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def _dumps(value: Any) -> str:
@@ -221,11 +226,16 @@ def _repair_tail(path: Path) -> None:
 # --- reading -------------------------------------------------------------------------------------
 def iter_jsonl(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]]:
     """(line number, id, prediction) of a predictions JSONL file; PredictionError on a bad line."""
-    with open(path, encoding="utf-8-sig") as fh:
-        for n, line in enumerate(fh, start=1):
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            where = f"{path}: line {n}: task={task_id!r}"
+            try:
+                line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise PredictionError(f"{where}: byte {exc.start}: not valid UTF-8; write the file "
+                                      "as UTF-8") from None
             if not line.strip():
                 continue
-            where = f"{path}: line {n}: task={task_id!r}"
             try:
                 row = _loads(line)
             except ValueError as exc:
@@ -350,12 +360,24 @@ def check_prediction(task: Task, value: Any) -> str | None:
 def _load_json_file(path: Path) -> Any:
     try:
         return _loads(path.read_text("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise PredictionError(f"{path}: byte {exc.start}: not valid UTF-8; write the file as "
+                              "UTF-8") from None
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
         at = f"line {line}: " if line else ""
         raise PredictionError(f"{path}: {at}not valid JSON ({exc})") from None
     except OSError as exc:
         raise PredictionError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _inside(path: Path, root: Path, *, regular: bool = False) -> Path:
+    """`path` checked by the data layer's one path rule (safepath), as a PredictionError: a
+    submitted folder may not point outside itself, nor hold pipes or devices."""
+    try:
+        return require_file(path, root) if regular else check_inside(path, root)
+    except DataError as exc:
+        raise PredictionError(str(exc)) from None
 
 
 def _resolve_task(catalog: Catalog, name: Any, where: str, sheet: str | None = None) -> Task:
@@ -390,6 +412,7 @@ def _read_official_tree(root: Path, catalog: Catalog) -> dict[str, Source]:
     matcher = _Matcher(catalog)
     out: dict[str, Source] = {}
     for pred in sorted(root.rglob("prediction.json")):
+        pred = _inside(pred, root, regular=True)
         folder = pred.parent
         parts = [p.lower() for p in folder.relative_to(root).parts]
         modality = next((rules["modality_folders"][p] for p in parts if p in rules["modality_folders"]), None)
@@ -398,7 +421,7 @@ def _read_official_tree(root: Path, catalog: Catalog) -> dict[str, Source]:
             raise PredictionError(f"{pred}: not under a modality folder (image, video, audio, 3d, nlp); "
                                   "cannot tell its task")
         header: dict[str, Any] = {}
-        ann = folder / "annotation.json"
+        ann = _inside(folder / "annotation.json", root)
         if ann.exists():
             try:
                 header = peek_header(ann)
@@ -451,8 +474,8 @@ def read_predictions(path: Path | str, catalog: Catalog | None = None, *,
         task_id, src = _read_website(path, catalog)
         return Predictions(path.parent, {task_id: src}, layout="website")
     manifest: dict[str, Any] = {}
-    if (path / MANIFEST).exists():
-        manifest = _load_json_file(path / MANIFEST)
+    if os.path.lexists(path / MANIFEST):
+        manifest = _load_json_file(_inside(path / MANIFEST, path))
         if not isinstance(manifest, dict):
             raise PredictionError(f"{path / MANIFEST}: must be a JSON object")
     jsonl = sorted(path.glob("*.jsonl"))
@@ -467,7 +490,7 @@ def read_predictions(path: Path | str, catalog: Catalog | None = None, *,
                     hint = ""
                 raise PredictionError(f"{f}: task={task_id!r}: unknown task; file names must be "
                                       f"catalog task ids{hint}")
-            sources[task_id] = Source(task_id, f, "jsonl")
+            sources[task_id] = Source(task_id, _inside(f, path, regular=True), "jsonl")
         return Predictions(path, sources, manifest, "generalbench")
     official = _read_official_tree(path, catalog)
     if official:
@@ -475,7 +498,7 @@ def read_predictions(path: Path | str, catalog: Catalog | None = None, *,
         return Predictions(path, official, {}, layout)
     sources = {}
     for f in sorted(path.glob("*.json")):
-        task_id, src = _read_website(f, catalog)
+        task_id, src = _read_website(_inside(f, path, regular=True), catalog)
         if task_id in sources:
             raise PredictionError(f"{f}: task={task_id!r}: predictions already read from "
                                   f"{sources[task_id].path}")

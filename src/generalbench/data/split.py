@@ -23,6 +23,8 @@ from generalbench.data.adapters import fields, norm_type
 from generalbench.data.archive import archive_stem, is_archive
 from generalbench.data.dataset import TaskData, open_dataset
 from generalbench.data.instances import Instance, MediaRef
+from generalbench.data.safepath import iter_files
+from generalbench.data.staging import staged_folder
 from generalbench.errors import DataError
 
 OPEN, CLOSED, ANSWERS = "open", "closed", "answers"
@@ -80,9 +82,8 @@ def _place(src: Path, dst: Path) -> None:
 def _place_ref(ref: MediaRef, folder: Path, dest_folder: Path) -> None:
     src = ref.resolve(folder)
     if src.is_dir():
-        for f in src.rglob("*"):
-            if f.is_file():
-                _place(f, dest_folder / f.relative_to(folder))
+        for f in iter_files(src, folder):  # a frame folder: each file checked to stay inside
+            _place(f, dest_folder / f.relative_to(folder))
     elif src.exists():
         _place(src, dest_folder / ref.path)
     else:
@@ -105,13 +106,32 @@ class SplitReport:
 
 def split_dataset(root: Path | str, out: Path | str, catalog: Catalog, *, seed: int = 0,
                   open_part: int = 2, parts: int = 5) -> SplitReport:
-    """Write `out/open`, `out/closed` and `out/answers` (same layout as `root`) and `out/split.json`."""
-    root, out = Path(root), Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise DataError(f"{out}: output folder is not empty; choose a new one")
+    """Write `out/open`, `out/closed` and `out/answers` (same layout as `root`) and `out/split.json`.
+
+    The split is written into a hidden sibling folder renamed to `out` at the end, so an
+    interrupted split leaves nothing that blocks the retry.
+    """
+    root, final = Path(root).absolute(), Path(out).absolute()
+    if not root.is_dir():
+        raise DataError(f"{root}: dataset folder not found")
+    if final.exists() and not final.is_dir():
+        raise DataError(f"--out {final}: is a file, not a folder; choose a new folder")
+    if final.exists() and any(final.iterdir()):
+        raise DataError(f"{final}: output folder is not empty; choose a new one")
+    if final.resolve().is_relative_to(root.resolve()):
+        raise DataError(f"--out {final}: is inside the dataset folder {root}; the split would be "
+                        "read as part of the dataset next time; choose a folder outside it")
     dataset = open_dataset(root, catalog)
     if not dataset.tasks():
         raise DataError(f"{root}: no task folder matched the catalog")
+    with staged_folder(final) as out:  # `final` is absent or empty (checked above)
+        report = _write_split(dataset, root, out, catalog, seed, open_part, parts)
+    report.out = final
+    return report
+
+
+def _write_split(dataset: Any, root: Path, out: Path, catalog: Catalog, seed: int, open_part: int,
+                 parts: int) -> SplitReport:
     report = SplitReport(out)
     for td in dataset.tasks():
         header, records = td.load()

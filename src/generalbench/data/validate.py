@@ -56,10 +56,10 @@ class TaskReport:
 
 
 def _check_media(ref: MediaRef, decode: bool) -> str | None:
-    path = ref.resolve()
-    if not path.exists():
-        return f"{ref.kind} file not found: {path}"
     try:
+        path = ref.resolve()
+        if not path.exists():
+            return f"{ref.kind} file not found: {path}"
         if ref.sha256:
             ref.verify()
         if decode:
@@ -205,10 +205,12 @@ def unmatched_problems(dataset: Dataset) -> list[Problem]:
 
 def orphan_prediction_problems(dataset: Dataset, predictions: Predictions,
                                tasks: list[str] | None = None) -> list[Problem]:
-    """Predictions for tasks the dataset does not hold."""
+    """Predictions for tasks the dataset does not hold (only among `tasks` when given: the
+    other tasks' predictions are outside what was asked, not orphans)."""
     present = {td.task.id for td in dataset.select(tasks)}
+    asked = set(tasks) if tasks else None
     return [Problem(str(predictions.sources[t].path), "task is not in the dataset", t, None, "task")
-            for t in predictions.task_ids() if t not in present]
+            for t in predictions.task_ids() if t not in present and (asked is None or t in asked)]
 
 
 def validate(root: Path, catalog: Catalog, predictions: Path | None = None, *,

@@ -37,6 +37,36 @@ def backend_defaults() -> dict[str, Any]:
     return yaml.safe_load(text)["backends"]
 
 
+@lru_cache(maxsize=1)
+def param_types() -> dict[str, dict[str, Any]]:
+    text = resources.files("generalbench.models").joinpath("defaults.yaml").read_text("utf-8")
+    return yaml.safe_load(text).get("param_types", {})
+
+
+def check_params(params: dict[str, Any], where: str = "--param") -> None:
+    """ModelError for a parameter of the wrong type or range (defaults.yaml `param_types`):
+    `timeout=soon` or `concurrency=0` must stop the run before it starts."""
+    for key, rule in param_types().items():
+        if key not in params or params[key] is None:
+            continue
+        value, kind = params[key], rule["kind"]
+        ok = {"int": isinstance(value, int) and not isinstance(value, bool),
+              "number": isinstance(value, (int, float)) and not isinstance(value, bool)
+              and value == value and value not in (float("inf"), float("-inf")),
+              "bool": isinstance(value, bool),
+              "text": isinstance(value, str)}[kind]
+        if ok and "min" in rule and value < rule["min"]:
+            ok = False
+        if ok and "above" in rule and value <= rule["above"]:
+            ok = False
+        if not ok:
+            want = {"int": "an integer", "number": "a number", "bool": "true or false",
+                    "text": "a text"}[kind]
+            bound = (f" >= {rule['min']}" if "min" in rule else
+                     f" > {rule['above']}" if "above" in rule else "")
+            raise ModelError(f"{where} {key}={value!r}: must be {want}{bound}")
+
+
 class Supports(BaseModel):
     """What a model can be asked: input modalities, native output types and optional task lists."""
 
@@ -49,6 +79,16 @@ class Supports(BaseModel):
     tasks: list[str] | None = None
     """Optional allow-list of task ids (shell-style globs)."""
     exclude_tasks: list[str] = Field(default_factory=list)
+
+    @field_validator("modalities")
+    @classmethod
+    def _one_vocabulary(cls, value: list[str] | None) -> list[str] | None:
+        """`nlp` (the dataset's folder name) and `language` mean the same modality."""
+        from generalbench.catalog.task import MODALITY_ALIASES
+
+        if value is None:
+            return None
+        return [MODALITY_ALIASES.get(str(m).strip().lower(), str(m).strip().lower()) for m in value]
 
 
 class ModelConfig(BaseModel):
@@ -187,6 +227,7 @@ def parse_model_spec(spec: str, *, base_url: str | None = None, api_key: str | N
     if api_key:
         params["api_key"] = api_key
     params.update(overrides or {})
+    check_params(params, f"--model {spec!r}: parameter" if not overrides else "--param")
     if config.backend == "openai":
         params.setdefault("base_url", os.environ.get("OPENAI_BASE_URL"))
         if not params.get("base_url"):

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from generalbench.errors import ModelError
+from generalbench.data.safepath import resolve_inside
+from generalbench.errors import GeneralBenchError, ModelError
 from generalbench.models.api import (
     ModelCallError,
     ModelOutput,
@@ -40,10 +41,10 @@ class ReplayBackend:
         if isinstance(value, list):
             return [self._copy_artifacts(v, dest) for v in value]
         if isinstance(value, str) and dest is not None and value and "\n" not in value:
-            src = self.folder / value
-            try:
-                exists = src.exists() and src.resolve().is_relative_to(self.folder.resolve())
-            except (OSError, ValueError):
+            try:  # the one path check of the data layer: inside the folder, regular files only
+                src = resolve_inside(self.folder, value)
+                exists = src.exists()
+            except GeneralBenchError:
                 exists = False
             if exists:
                 return str(copy_artifact(src, dest.parent / value))

@@ -39,13 +39,7 @@ def to_json(results: Sequence[LevelResult], scope: Scope | None = None,
 
 
 def _scope_label(scope: Scope) -> str:
-    if scope.kind == "A":
-        return "A"
-    if scope.kind == "B":
-        return f"B:{scope.modality}"
-    if scope.kind == "C":
-        return f"C:{scope.modality}-{scope.paradigm}"
-    return f"D:{scope.skill}"
+    return scope.label()
 
 
 def _compact_rows(results: Sequence[LevelResult]) -> tuple[list[str], list[list[str]]]:

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,13 +65,50 @@ def parse_value(value: Any, task: Task, where: str) -> float | None:
 
 def _check_size(path: Path) -> None:
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except OSError as exc:
         raise ScoreFileError(f"{path}: cannot read ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ScoreFileError(f"{path}: is a folder; expected a score file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ScoreFileError(f"{path}: is not a regular file (a pipe or device); expected a score file")
+    size = st.st_size
     if size == 0:
         raise ScoreFileError(f"{path}: file is empty")
     if size > MAX_FILE_BYTES:
         raise ScoreFileError(f"{path}: file is {size} bytes, over the {MAX_FILE_BYTES} byte limit")
+
+
+def read_text(path: Path) -> str:
+    """A score file's text: UTF-8 (a BOM allowed), any other encoding is one clear error."""
+    _check_size(path)
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ScoreFileError(f"{path}: line {line}, byte {exc.start}: not valid UTF-8; save the "
+                             "file as UTF-8") from None
+
+
+def _open_workbook(path: Path, data_only: bool) -> Any:
+    import zipfile
+    from xml.etree.ElementTree import ParseError
+
+    from openpyxl import load_workbook
+
+    try:
+        return load_workbook(path, read_only=True, data_only=data_only)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, AttributeError,
+            IndexError, ParseError) as exc:  # a damaged part fails anywhere inside openpyxl
+        raise ScoreFileError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: "
+                             f"{exc}); re-export it or use CSV/JSON") from None
+
+
+def _column_letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i + 1)
 
 
 def read_workbook(path: Path, catalog: Catalog) -> list[ModelScores]:
@@ -79,15 +117,22 @@ def read_workbook(path: Path, catalog: Catalog) -> list[ModelScores]:
     Rows are matched like the official tool (sheet + exact `Task Name` + exact `Metrics`), so
     workbooks move between generalbench and the official tooling unchanged.
     """
-    import zipfile
-
-    from openpyxl import load_workbook
-
     _check_size(path)
+    wb = _open_workbook(path, data_only=True)
+    formulas = _open_workbook(path, data_only=False)  # to tell an empty cell from an uncached formula
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise ScoreFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+        return _read_workbook(path, wb, formulas, catalog)
+    except ScoreFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - openpyxl parses sheets lazily, while iterating
+        raise ScoreFileError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: "
+                             f"{exc}); re-export it or use CSV/JSON") from None
+    finally:
+        wb.close()
+        formulas.close()
+
+
+def _read_workbook(path: Path, wb: Any, formulas: Any, catalog: Catalog) -> list[ModelScores]:
     sheets_needed = sorted({t.sheet for t in catalog})
     present = {name.strip(): name for name in wb.sheetnames}
     missing = [s for s in sheets_needed if s not in present]
@@ -99,6 +144,8 @@ def read_workbook(path: Path, catalog: Catalog) -> list[ModelScores]:
     for sheet in sheets_needed:
         ws = wb[present[sheet]]
         rows = ws.iter_rows(values_only=True)
+        formula_rows = formulas[present[sheet]].iter_rows(values_only=True)
+        next(formula_rows, None)
         header = next(rows, None)
         if header is None:
             raise ScoreFileError(f"{path}: sheet {sheet!r} is empty (needs a header row)")
@@ -112,6 +159,7 @@ def read_workbook(path: Path, catalog: Catalog) -> list[ModelScores]:
         for _, h in model_cols:
             models.setdefault(h, ModelScores(h, source=str(path)))
         for rowno, row in enumerate(rows, start=2):
+            written = next(formula_rows, None) or ()
             if row is None or all(v is None for v in row):
                 continue
             name, metric = row[i_name], row[i_metric]
@@ -127,10 +175,15 @@ def read_workbook(path: Path, catalog: Catalog) -> list[ModelScores]:
             seen[task.id] = f"row {rowno}"
             for i, h in model_cols:
                 value = row[i] if i < len(row) else None
+                if value is None and i < len(written) and isinstance(written[i], str) \
+                        and written[i].startswith("="):
+                    raise ScoreFileError(f"{path}: sheet {sheet!r}, cell {_column_letter(i)}{rowno} "
+                                         f"(task {task.name!r}, column {h!r}): formula "
+                                         f"{written[i][:60]!r} has no saved value; open and save the "
+                                         "workbook in a spreadsheet program, or type the number")
                 x = parse_value(value, task, f"{where}, column {h!r}")
                 if x is not None:
                     models[h].raw[task.id] = x
-    wb.close()
     if not models:
         raise ScoreFileError(f"{path}: no model column found (columns after "
                              f"{', '.join(TEMPLATE_COLUMNS)} are model scores)")
@@ -183,45 +236,75 @@ def _records_to_models(records: Iterable[dict[str, Any]], catalog: Catalog, path
 
 def read_csv(path: Path, catalog: Catalog) -> list[ModelScores]:
     """CSV with columns task (id or name), score, optional model."""
-    _check_size(path)
-    text = path.read_text("utf-8-sig")
+    text = read_text(path)
     if not text.strip():
         raise ScoreFileError(f"{path}: file is empty")
     reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or not ({"task", "task_id", "id", "name"} & set(reader.fieldnames)):
-        raise ScoreFileError(f"{path}: header needs a 'task' column and a 'score' column")
-    return _records_to_models(reader, catalog, path, path.stem, "row")
+    try:
+        fields = reader.fieldnames
+        if not fields or not ({"task", "task_id", "id", "name"} & set(fields)):
+            raise ScoreFileError(f"{path}: header needs a 'task' column and a 'score' column")
+        rows = list(reader)
+    except csv.Error as exc:
+        raise ScoreFileError(f"{path}: line {reader.line_num}: not a readable CSV row ({exc})") from None
+    return _records_to_models(rows, catalog, path, path.stem, "row")
 
 
 def read_json(path: Path, catalog: Catalog) -> list[ModelScores]:
     """JSON: a list of {task, score, model?}, {model: {task: score}}, or a generalbench report."""
-    _check_size(path)
+    text = read_text(path)
     try:
-        data = json.loads(path.read_text("utf-8-sig"), parse_constant=lambda c: float("nan"))
+        data = json.loads(text, parse_constant=lambda c: float("nan"))
     except json.JSONDecodeError as exc:
         raise ScoreFileError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise ScoreFileError(f"{path}: not valid JSON (nested too deeply)") from None
     reports = data if isinstance(data, list) and data and all(
         isinstance(d, dict) and "tasks" in d for d in data) else None
     if isinstance(data, dict) and "tasks" in data:
         reports = [data]
     if reports is not None:
         out = []
-        for rep in reports:
-            recs = [{"task": t["id"], "score": t.get("raw"), "model": rep.get("model")}
-                    for t in rep["tasks"] if t.get("raw") is not None]
-            out.extend(_records_to_models(recs, catalog, path, str(rep.get("model")), "task")
-                       if recs else [ModelScores(str(rep.get("model")), source=str(path))])
-        return out
+        for r, rep in enumerate(reports):
+            out.append(_report_models(rep, path, f"report {r + 1}" if len(reports) > 1 else "", catalog))
+        return [m for models in out for m in models]
+    if isinstance(data, dict) and "scores" in data:
+        if not isinstance(data["scores"], dict):
+            raise ScoreFileError(f"{path}: field 'scores' must be an object {{task: score}}, got "
+                                 f"{type(data['scores']).__name__}")
+        recs = [{"task": k, "score": v, "model": data.get("model")} for k, v in data["scores"].items()]
+        return _records_to_models(recs, catalog, path, path.stem, "entry")
     if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()) and data:
         recs = [{"task": k, "score": v, "model": m} for m, d in data.items() for k, v in d.items()]
-        return _records_to_models(recs, catalog, path, path.stem, "entry")
-    if isinstance(data, dict) and "scores" in data:
-        recs = [{"task": k, "score": v, "model": data.get("model")} for k, v in data["scores"].items()]
         return _records_to_models(recs, catalog, path, path.stem, "entry")
     if isinstance(data, list):
         return _records_to_models(data, catalog, path, path.stem, "entry")
     raise ScoreFileError(f"{path}: expected a list of {{task, score, model}} objects, "
                          "{model: {task: score}}, or a generalbench report")
+
+
+def _report_models(rep: dict[str, Any], path: Path, which: str, catalog: Catalog) -> list[ModelScores]:
+    """The scores of one `generalbench score` report; wrong types are errors, not empty boards."""
+    at = f"{path}: {which + ': ' if which else ''}"
+    tasks = rep["tasks"]
+    if not isinstance(tasks, list):
+        raise ScoreFileError(f"{at}field 'tasks' must be a list of task objects, got "
+                             f"{type(tasks).__name__}")
+    model = rep.get("model")
+    if model is not None and not isinstance(model, str):
+        raise ScoreFileError(f"{at}field 'model' must be a string, got {type(model).__name__}")
+    recs = []
+    for i, t in enumerate(tasks):
+        if not isinstance(t, dict):
+            raise ScoreFileError(f"{at}tasks[{i}]: must be an object with 'id' and 'raw', got "
+                                 f"{type(t).__name__}")
+        if not isinstance(t.get("id"), str) or not t["id"]:
+            raise ScoreFileError(f"{at}tasks[{i}]: field 'id' (the task id) is missing or not a string")
+        if t.get("raw") is not None:
+            recs.append({"task": t["id"], "score": t["raw"], "model": model})
+    if not recs:
+        return [ModelScores(str(model), source=str(path))]
+    return _records_to_models(recs, catalog, path, str(model), "task")
 
 
 def read_score_files(paths: Sequence[Path], catalog: Catalog) -> list[ModelScores]:

@@ -8,6 +8,7 @@ and the journals concatenated (so the merged folder can itself be resumed or re-
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,27 @@ def _info(run_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         raise GeneralBenchError(f"{run_dir}: not a generalbench run folder ({RUN_FILE} missing); "
                                 "pass folders written by `generalbench run --shard I/N`")
-    return json.loads(path.read_text("utf-8"))
+    try:
+        info = json.loads(path.read_text("utf-8"))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise GeneralBenchError(f"{path}: not valid JSON ({exc}); rerun that shard") from None
+    manifest = info.get("manifest") if isinstance(info, dict) else None
+    shard = manifest.get("shard") if isinstance(manifest, dict) else None
+    if not (isinstance(shard, str) and re.fullmatch(r"\d+/\d+", shard)
+            and isinstance(info.get("summary"), dict) and isinstance(manifest.get("model"), str)):
+        raise GeneralBenchError(f"{path}: not a shard's run-info (needs 'manifest' with 'model' and "
+                                "'shard' I/N, and 'summary'); rerun that shard")
+    summary = info["summary"]
+    counts_ok = all(type(summary.get(k, 0)) is int for k in  # noqa: E721 - bool is not a count
+                    ("instances", "cached", "answered", "failed", "retries", "predictions"))
+    maps_ok = all(isinstance(summary.get(k, {}), dict)
+                  and all(type(v) is int for v in summary.get(k, {}).values())  # noqa: E721
+                  for k in ("errors", "failed_by_task"))
+    if not (counts_ok and maps_ok and isinstance(summary.get("error_examples", {}), dict)
+            and isinstance(manifest.get("routes", {}), dict)):
+        raise GeneralBenchError(f"{path}: field 'summary' has counts of the wrong type; rerun that "
+                                "shard")
+    return info
 
 
 def merge_runs(run_dirs: list[Path], out: Path, *, allow_partial: bool = False) -> dict[str, Any]:

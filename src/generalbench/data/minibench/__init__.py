@@ -22,6 +22,7 @@ import yaml
 
 from generalbench.catalog import Task, load_catalog
 from generalbench.data.minibench.common import TaskContext, task_seed, write_json
+from generalbench.data.staging import staged_folder
 from generalbench.errors import DataError
 
 MINIBENCH_VERSION = "4"  # bump when tasks or their generators change: cached copies are renewed
@@ -121,7 +122,9 @@ def make_mini(dest: Path | str, *, seed: int = 0, per_task: int = DEFAULT_PER_TA
     """
     if not 1 <= per_task <= 1000:
         raise DataError(f"make-mini: per_task must be between 1 and 1000, got {per_task}")
-    dest = Path(dest)
+    dest = Path(dest).absolute()
+    if dest.exists() and not dest.is_dir():
+        raise DataError(f"{dest}: is a file, not a folder; choose an empty or new folder")
     if dest.exists() and any(dest.iterdir()) and not (dest / MARKER).exists():
         raise DataError(f"{dest}: folder is not empty and holds no mini-bench ({MARKER}); "
                         "choose an empty or new folder")
@@ -131,10 +134,14 @@ def make_mini(dest: Path | str, *, seed: int = 0, per_task: int = DEFAULT_PER_TA
         selected = [m for m in selected if {m.task.id, m.task.task_name, m.task.name} & wanted]
         if not selected:
             raise DataError(f"make-mini: none of {sorted(wanted)} is a mini-bench task")
-    if dest.exists():
-        for child in sorted(dest.iterdir()):
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
-    dest.mkdir(parents=True, exist_ok=True)
+    # written into a hidden sibling and renamed into place: an interrupted make-mini leaves no
+    # half-filled folder (without the marker it would block the retry)
+    with staged_folder(dest) as tmp:
+        _write_mini(tmp, selected, seed, per_task)
+    return dest
+
+
+def _write_mini(dest: Path, selected: Sequence[Any], seed: int, per_task: int) -> None:
     for mini in selected:
         task_dir = dest / mini.relpath
         task_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +154,6 @@ def make_mini(dest: Path | str, *, seed: int = 0, per_task: int = DEFAULT_PER_TA
         "name": "generalbench mini-bench", "version": MINIBENCH_VERSION, "seed": seed,
         "per_task": per_task,
         "tasks": {m.task.id: m.relpath for m in selected}})
-    return dest
 
 
 def _dig(record: dict, dotted: str) -> Any:

@@ -1,0 +1,95 @@
+"""One place that turns a submitted relative path into a file that may be read.
+
+Predictions folders come from strangers (the leaderboard service scores uploads), so every
+file that `validate`, `score` and the data and predictions readers open goes through
+`resolve_inside`: the path must be relative, must not climb out with '..', must not be
+absurdly long, and once symbolic links are followed it must still lie inside its root (a
+symlinked artifact, `artifacts/<task>` folder or `<task>.jsonl` pointing at the answer key is
+refused). Only regular files and folders are accepted: a named pipe or device would block a
+reader forever.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from generalbench.errors import DataError
+
+MAX_PATH_CHARS = 1024
+"""Longest relative path accepted (the OS limit is 4096 for the whole path, 255 per name)."""
+MAX_NAME_BYTES = 255
+
+
+def check_length(rel: str, where: str = "") -> None:
+    """DataError for a path the file system cannot hold (instead of an OSError traceback)."""
+    if len(rel) > MAX_PATH_CHARS:
+        raise DataError(f"{where}path {rel[:60]!r}... is {len(rel)} characters long; at most "
+                        f"{MAX_PATH_CHARS} are allowed")
+    for part in rel.replace("\\", "/").split("/"):
+        if len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+            raise DataError(f"{where}path {rel[:60]!r}...: the name {part[:40]!r}... is longer than "
+                            f"{MAX_NAME_BYTES} bytes")
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def check_inside(path: Path | str, root: Path | str, *, what: str = "file") -> Path:
+    """`path` (absolute or relative to the working folder) when it is safe to read below `root`.
+
+    Missing paths are returned as they are (the caller reports "not found"); an existing path
+    must resolve, symbolic links followed, inside `root` and be a regular file or a folder.
+    """
+    path = Path(path)
+    check_length(str(path))
+    try:
+        exists = os.path.lexists(path)
+        if not exists:
+            return path
+        real = os.path.realpath(path)
+        real_root = os.path.realpath(root)
+        if not _inside(real, real_root):
+            raise DataError(f"{path}: {what} is a symbolic link (or under one) that leads outside "
+                            f"{root}; refusing to read it")
+        try:
+            mode = os.stat(real).st_mode
+        except FileNotFoundError:
+            return path  # a dangling link inside the root: reported as not found
+    except OSError as exc:
+        raise DataError(f"{path}: cannot access {what} ({exc.strerror})") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise DataError(f"{path}: {what} is not a regular file (a pipe, socket or device); "
+                        "refusing to read it")
+    return path
+
+
+def resolve_inside(root: Path | str, rel: str, *, what: str = "file") -> Path:
+    """The absolute path of `rel` under `root`, checked by `check_relative` and `check_inside`."""
+    from generalbench.data.instances import check_relative
+
+    check_length(rel)
+    rel = check_relative(rel)
+    return check_inside((Path(root) / rel).absolute(), root, what=what)
+
+
+def require_file(path: Path | str, root: Path | str, *, what: str = "file") -> Path:
+    """`check_inside`, and the path must be an existing regular file."""
+    path = check_inside(path, root, what=what)
+    if not path.is_file():
+        kind = "a folder" if path.is_dir() else "not found"
+        raise DataError(f"{path}: {what} is {kind}; expected a file")
+    return path
+
+
+def iter_files(folder: Path, root: Path | str | None = None) -> Iterator[Path]:
+    """Every file below `folder` in sorted order, each checked to stay inside `root`
+    (default: `folder`); symlinked sub-folders are not descended into unless they stay inside."""
+    root = folder if root is None else root
+    for p in sorted(folder.rglob("*")):
+        check_inside(p, root)
+        if p.is_file():
+            yield p
