@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generalbench.atomic import atomic_write_text
 from generalbench.catalog import Catalog, Task
 from generalbench.errors import GeneralBenchError
 from generalbench.models.api import ModelRequest
@@ -230,16 +232,26 @@ def collect(plans: list[TaskPlan], journal_records: dict[str, dict[str, Any]], o
 def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSummary:
     """Infer every planned instance not already journaled, then write the predictions folder."""
     start = time.perf_counter()
-    opts.out.mkdir(parents=True, exist_ok=True)
+    if opts.out.exists() and not opts.out.is_dir():
+        raise GeneralBenchError(f"--out {opts.out}: is a file, not a run folder; choose a folder")
     dataset = sources.open_data(opts.data, catalog)
-    plans, unsupported, missing = plan(config, catalog, dataset, opts)
+    plans, unsupported, missing = plan(config, catalog, dataset, opts)  # may reject the run
     summary = RunSummary(out=opts.out, model=config.name, tasks=len(plans),
                          unsupported=unsupported, missing_data=missing,
                          instances=sum(len(tp.instances) for tp in plans))
-    with Journal(opts.out / "journal") as journal:
-        asyncio.run(_infer(plans, journal, opts, summary))
-        journal.flush()
-        records = journal.latest()
+    created = not opts.out.exists()
+    try:
+        opts.out.mkdir(parents=True, exist_ok=True)
+        with Journal(opts.out / "journal") as journal:
+            try:
+                asyncio.run(_infer(plans, journal, opts, summary))
+            finally:
+                journal.flush()
+            records = journal.latest()
+    except BaseException:
+        if created:
+            _remove_if_unused(opts.out)
+        raise
     per_task = collect(plans, records, opts.out, summary)
     summary.seconds = round(time.perf_counter() - start, 3)
     manifest = {
@@ -250,5 +262,17 @@ def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSumm
     }
     sources.write_predictions(opts.out, per_task, manifest)
     info = {"manifest": manifest, "summary": summary.as_dict()}
-    (opts.out / RUN_FILE).write_text(json.dumps(info, indent=2, default=str))
+    atomic_write_text(opts.out / RUN_FILE, json.dumps(info, indent=2, default=str))
     return summary
+
+
+def _remove_if_unused(out: Path) -> None:
+    """Remove a run folder this run created if nothing was journaled in it (a rejected run
+    leaves no empty folder behind; one with answers is kept, since rerunning resumes it)."""
+    log = out / "journal" / "journal.jsonl"
+    if log.exists() and log.stat().st_size > 0:
+        return
+    if any(p.is_file() and p.stat().st_size > 0 and "journal" not in p.parts[len(out.parts):]
+           for p in out.rglob("*")):
+        return
+    shutil.rmtree(out, ignore_errors=True)
