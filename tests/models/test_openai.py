@@ -94,7 +94,8 @@ def test_persistent_faults_are_recorded_not_fatal(tmp_path, catalog):
     failed = {r.key for r in reqs if latest[r.key]["status"] == "error"}
     assert stats.failed == len(failed) > 0 and stats.ok == 30 - len(failed)
     assert all(keys.count(k) == 3 for k in failed)  # first try + 2 retries
-    assert set(stats.errors) <= {"RetryableError", "RateLimitError"}
+    assert set(stats.errors) <= {"RetryableError", "RateLimitError", "RequestTimeout",
+                                 "MalformedReply"}
     msgs = " ".join(latest[k]["error"] for k in failed)
     for fault in ("HTTP 500", "429", "malformed", "timeout"):
         assert fault in msgs, (fault, FAULTS)

@@ -86,6 +86,7 @@ def merge_runs(run_dirs: list[Path], out: Path, *, allow_partial: bool = False) 
             raise GeneralBenchError(f"merge: task {task_id!r} has an instance in two shards; "
                                     "the shards do not come from one partition")
         rows.sort(key=lambda r: sources.natural_key(r[0]))
+    summary["tasks"] = len(per_task)
     manifest = dict(first, shard=f"merged {len(indices)}/{n}", routes=routes,
                     merged_from=[str(Path(d).resolve()) for d in run_dirs])
     sources.write_predictions(out, per_task, manifest)

@@ -8,10 +8,14 @@ itself is a predictions folder (data layer format) that `generalbench score RUN_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,8 @@ class RunOptions:
     max_retries: int | None = None
     backoff: float | None = None
     quiet: bool = False
+    progress_interval: float = 30.0
+    """Seconds between progress lines when stderr is not a terminal (a log file, CI)."""
 
 
 @dataclass
@@ -161,7 +167,7 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
     for tp in plans:
         assert tp.config is not None
         by_config.setdefault(tp.config.fingerprint(), (tp.config, []))[1].append(tp)
-    with RunProgress(opts.quiet) as progress:
+    with RunProgress(opts.quiet, interval=opts.progress_interval) as progress:
         work: list[tuple[ModelConfig, list[TaskPlan], list[ModelRequest]]] = []
         for config, tps in by_config.values():
             pending = []
@@ -172,25 +178,35 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
                 progress.add_task(tp.task.id, len(tp.requests), cached)
                 pending += todo
             work.append((config, tps, pending))
+        def on_result(req: ModelRequest, rec: dict[str, Any]) -> None:
+            summary.answered += rec["status"] == "ok"
+            progress.advance(req.task.id, rec["status"] == "ok")
+
+        def on_retry(req: ModelRequest, err: Any) -> None:
+            summary.retries += 1
+            progress.retry(req.task.id, timeout=bool(err.overloaded and not err.rate_limited))
+
         for config, tps, pending in work:
             if not pending:
                 continue
-            backend = create_backend(config)
+            concurrency = int(_setting(config, opts.concurrency, "concurrency", 32))
+            # the backend's connection pool follows the executor's limit (a runtime parameter,
+            # so the journal fingerprint does not change)
+            backend = create_backend(config.model_copy(
+                update={"params": {**config.params, "concurrency": concurrency}}))
             try:
                 if hasattr(backend, "prepare"):
                     for tp in tps:
                         backend.prepare(tp.task, tp.instances)
                 stats: ExecStats = await execute(
-                    backend, pending, journal,
-                    concurrency=int(_setting(config, opts.concurrency, "concurrency", 32)),
+                    backend, pending, journal, concurrency=concurrency,
                     max_retries=int(_setting(config, opts.max_retries, "max_retries", 3)),
                     backoff=float(_setting(config, opts.backoff, "retry_backoff", 0.5)),
                     adaptive=bool(config.params.get("adaptive", True)),
-                    on_result=lambda req, rec: progress.advance(req.task.id, rec["status"] == "ok"))
+                    max_unreachable=int(config.params.get("max_unreachable", 20)),
+                    on_result=on_result, on_retry=on_retry)
             finally:
                 await backend.aclose()
-            summary.answered += stats.ok
-            summary.retries += stats.retries
             summary.infer_seconds = round(summary.infer_seconds + stats.seconds, 3)
 
 
@@ -229,22 +245,72 @@ def collect(plans: list[TaskPlan], journal_records: dict[str, dict[str, Any]], o
     return per_task
 
 
+class RunInterrupted(GeneralBenchError):
+    """Ctrl-C or SIGTERM: what was answered is saved, and rerunning resumes."""
+
+    exit_code = 130
+
+
+class RunFolderInUse(GeneralBenchError):
+    """--out holds the run of another model (another backend or weights)."""
+
+
+def _check_same_model(config: ModelConfig, out: Path) -> None:
+    """Refuse a run folder that holds another model's run: `openai:/x/m` and `hf:/x/m` both
+    default to runs/m, and one must not silently overwrite the other's predictions."""
+    try:
+        old = json.loads((out / RUN_FILE).read_text("utf-8"))["manifest"]["model_config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no run yet (or an unreadable one, which this run rewrites)
+    if not isinstance(old, dict) or config.identity() == ModelConfig.identity_of(old):
+        return
+    raise RunFolderInUse(f"--out {out}: holds a run of {old.get('backend')}:"
+                         f"{old.get('name')} (another backend or model than this run's "
+                         f"{config.backend}:{config.name}); pass another --out")
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the run like Ctrl-C does (answers saved, a message on how to resume)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSummary:
-    """Infer every planned instance not already journaled, then write the predictions folder."""
+    """Infer every planned instance not already journaled, then write the predictions folder.
+
+    If the run stops early (Ctrl-C, SIGTERM, a dead server, bad credentials) the predictions are
+    still written from the journal, then the error is raised: nothing answered is lost.
+    """
     start = time.perf_counter()
     if opts.out.exists() and not opts.out.is_dir():
         raise GeneralBenchError(f"--out {opts.out}: is a file, not a run folder; choose a folder")
+    _check_same_model(config, opts.out)
     dataset = sources.open_data(opts.data, catalog)
     plans, unsupported, missing = plan(config, catalog, dataset, opts)  # may reject the run
     summary = RunSummary(out=opts.out, model=config.name, tasks=len(plans),
                          unsupported=unsupported, missing_data=missing,
                          instances=sum(len(tp.instances) for tp in plans))
     created = not opts.out.exists()
+    stopped: BaseException | None = None
     try:
         opts.out.mkdir(parents=True, exist_ok=True)
         with Journal(opts.out / "journal") as journal:
             try:
-                asyncio.run(_infer(plans, journal, opts, summary))
+                with _sigterm_interrupts():
+                    asyncio.run(_infer(plans, journal, opts, summary))
+            except (KeyboardInterrupt, GeneralBenchError) as exc:
+                stopped = exc
             finally:
                 journal.flush()
             records = journal.latest()
@@ -252,6 +318,9 @@ def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSumm
         if created:
             _remove_if_unused(opts.out)
         raise
+    if stopped is not None and created and not records:
+        _remove_if_unused(opts.out)
+        raise _stop_error(stopped, 0, opts.out)
     per_task = collect(plans, records, opts.out, summary)
     summary.seconds = round(time.perf_counter() - start, 3)
     manifest = {
@@ -261,9 +330,19 @@ def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSumm
         "routes": {tp.task.id: tp.config.name for tp in plans if tp.config},
     }
     sources.write_predictions(opts.out, per_task, manifest)
-    info = {"manifest": manifest, "summary": summary.as_dict()}
+    info = {"manifest": manifest, "summary": summary.as_dict(), "complete": stopped is None}
     atomic_write_text(opts.out / RUN_FILE, json.dumps(info, indent=2, default=str))
+    if stopped is not None:
+        raise _stop_error(stopped, summary.predictions, opts.out)
     return summary
+
+
+def _stop_error(exc: BaseException, saved: int, out: Path) -> BaseException:
+    """The error a stopped run ends with: Ctrl-C/SIGTERM become one line saying what is saved."""
+    if isinstance(exc, KeyboardInterrupt):
+        return RunInterrupted(f"interrupted: {saved} answers are saved in {out}; rerun the same "
+                              "command to resume (answered instances are not asked again)")
+    return exc
 
 
 def _remove_if_unused(out: Path) -> None:

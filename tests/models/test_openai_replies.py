@@ -1,0 +1,96 @@
+"""Server replies are checked field by field: a bad reply is a counted, retried failure of its
+instance, never the end of the run; a dead server stops the run with one line."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+from generalbench.models.api import MalformedReply, RateLimitError
+from generalbench.models.openai import parse_reply
+from generalbench.runner.executor import ServerDownError, _backoff
+from tests.local_server import QuietHandler, serving
+from tests.models.test_openai import backend, requests_for, run_exec
+
+
+def completion(content, usage=None) -> str:
+    body = {"choices": [{"message": {"role": "assistant", "content": content}}]}
+    if usage is not None:
+        body["usage"] = usage
+    return json.dumps(body)
+
+
+@pytest.mark.parametrize("usage", [{"prompt_tokens": "lots"}, {"completion_tokens": -3},
+                                   {"prompt_tokens": 1e400}, "many", [1, 2], {"prompt_tokens": None}])
+def test_a_bad_usage_field_keeps_the_answer(usage):
+    text, counted = parse_reply(completion("Paris", usage))
+    assert text == "Paris" and counted.input_tokens == 0
+
+
+@pytest.mark.parametrize("body", [
+    completion(None), completion(None) .replace('"content": null', '"content": null, "refusal": "no"'),
+    completion(7), completion({"a": 1}), "[]", "null", "{}", '{"choices": []}',
+    '{"choices": ["x"]}', '{"choices": [{"message": "hi"}]}', "not json"])
+def test_a_reply_without_an_answer_is_a_malformed_reply(body):
+    with pytest.raises(MalformedReply):
+        parse_reply(body)
+
+
+def test_text_parts_are_joined():
+    assert parse_reply(completion([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]))[0] == "ab"
+    assert parse_reply(completion(""))[0] == ""  # an empty string is an (empty) answer
+
+
+def test_a_negative_or_zero_retry_after_is_not_retried_at_once():
+    for value in (-5.0, 0.0):
+        waits = [_backoff(1, 0.5, RateLimitError("429", retry_after=value)) for _ in range(50)]
+        assert min(waits) >= 0.25
+
+
+class Flaky(QuietHandler):
+    """Odd attempts of each prompt get `content: null` or a garbled usage, even ones an answer."""
+
+    seen: dict[str, int] = {}
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        prompt = body["messages"][-1]["content"]
+        n = self.seen[prompt] = self.seen.get(prompt, 0) + 1
+        if prompt.endswith("7"):  # always null: recorded as a failure after the retries
+            payload = {"choices": [{"message": {"content": None}}]}
+        elif n == 1:
+            payload = {"choices": [{"message": {"content": None}}]}
+        else:
+            payload = {"choices": [{"message": {"content": f"a{prompt}"}}],
+                       "usage": {"prompt_tokens": "lots", "completion_tokens": {}}}
+        self.send_json(payload)
+
+
+def test_null_content_is_retried_and_bad_usage_does_not_stop_the_run(tmp_path, catalog):
+    reqs = requests_for(catalog, 10)
+    with serving(Flaky) as url:
+        stats, latest = run_exec(backend(url + "/v1"), reqs, tmp_path / "j", concurrency=4,
+                                 max_retries=2, backoff=0.01)
+    assert stats.ok == 9 and stats.failed == 1 and stats.retries == 9 + 2
+    assert stats.errors == {"MalformedReply": 1}
+    assert latest[reqs[7].key]["status"] == "error" and "content is null" in latest[reqs[7].key]["error"]
+    assert latest[reqs[3].key]["prediction"] == "aq3"
+    assert latest[reqs[3].key]["prompt"].endswith("q3")  # the rendered prompt is journaled
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_dead_server_stops_the_run_with_one_line(tmp_path, catalog):
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    start = time.monotonic()
+    with pytest.raises(ServerDownError, match="in a row could not reach the server"):
+        run_exec(backend(url), requests_for(catalog, 200), tmp_path / "j", concurrency=8,
+                 max_retries=3, backoff=0.01, max_unreachable=10)
+    assert time.monotonic() - start < 30
