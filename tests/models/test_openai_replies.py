@@ -3,6 +3,7 @@ instance, never the end of the run; a dead server stops the run with one line.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
@@ -94,3 +95,13 @@ def test_a_dead_server_stops_the_run_with_one_line(tmp_path, catalog):
         run_exec(backend(url), requests_for(catalog, 200), tmp_path / "j", concurrency=8,
                  max_retries=3, backoff=0.01, max_unreachable=10)
     assert time.monotonic() - start < 30
+
+
+def test_the_connection_pool_follows_the_concurrency():
+    async def go():
+        b = backend("http://127.0.0.1:9/v1", concurrency=64)
+        try:
+            return b._client().connector.limit
+        finally:
+            await b.aclose()
+    assert asyncio.run(go()) == 64
