@@ -111,6 +111,7 @@ def test_shards_merged_equal_one_run(tmp_path, bench):
     assert sum(sizes) == PER_TASK * 5 and all(sizes)
     res = run_cli("merge", *(tmp_path / f"s{i}" for i in range(3)), "--out", tmp_path / "merged")
     assert res.code == 0, res.err
+    assert ": 5 tasks," in res.err and "? tasks" not in res.err
     for name, rows in predictions(tmp_path / "one").items():
         assert (tmp_path / "merged" / f"{name}.jsonl").read_text() == \
             (tmp_path / "one" / f"{name}.jsonl").read_text()
