@@ -58,6 +58,9 @@ class TaskPlan:
     """The config that answers this task; None = unsupported by the model."""
     requests: list[ModelRequest] = field(default_factory=list)
     instances: list[Any] = field(default_factory=list)
+    all_instances: list[Any] = field(default_factory=list)
+    """Every instance of the task in this run, all shards together (for per-task statistics a
+    backend computes in `prepare`, so that a shard predicts what the whole run would)."""
     render_errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -120,6 +123,7 @@ def plan(config: ModelConfig, catalog: Catalog, dataset: Any, opts: RunOptions
         fp = route.fingerprint()
         gen = route.generation.model_dump(mode="json")
         instances, problems = sources.task_instances(data, opts.quick)
+        tp.all_instances = instances
         tp.render_errors.update({i: p for i, p in problems.items() if opts.shard.holds(task.id, i)})
         for inst in instances:
             if not opts.shard.holds(task.id, inst.id):
@@ -197,7 +201,7 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
             try:
                 if hasattr(backend, "prepare"):
                     for tp in tps:
-                        backend.prepare(tp.task, tp.instances)
+                        backend.prepare(tp.task, tp.all_instances)
                 stats: ExecStats = await execute(
                     backend, pending, journal, concurrency=concurrency,
                     max_retries=int(_setting(config, opts.max_retries, "max_retries", 3)),
@@ -222,7 +226,10 @@ def collect(plans: list[TaskPlan], journal_records: dict[str, dict[str, Any]], o
     root = out.resolve()
     per_task: dict[str, list[tuple[str, Any]]] = {}
     for tp in plans:
+        if not tp.requests and not tp.render_errors and tp.all_instances:
+            continue  # another shard holds every instance of this task: its file comes from there
         rows = []
+        silent = 0
         failed = len(tp.render_errors)
         for message in tp.render_errors.values():
             _count_error(summary, message)
@@ -234,8 +241,14 @@ def collect(plans: list[TaskPlan], journal_records: dict[str, dict[str, Any]], o
                     _count_error(summary, rec.get("error", "error"))
                 continue
             if rec.get("prediction") is None:
-                continue  # the backend produced no prediction (a baseline with nothing to say)
+                silent += 1  # the backend produced no prediction (a baseline with nothing to say)
+                continue
             rows.append((req.instance.id, _relativize(rec["prediction"], root)))
+        if tp.requests and silent == len(tp.requests):
+            # nothing to say for the whole task: unsupported (no task file), not a folder that
+            # fails `validate` with every instance missing
+            summary.unsupported.append(tp.task.id)
+            continue
         rows.sort(key=lambda r: sources.natural_key(r[0]))
         per_task[tp.task.id] = rows
         summary.predictions += len(rows)
@@ -327,7 +340,9 @@ def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSumm
         "model": config.name, "model_config": config.public_dump(), "catalog": catalog.info(),
         "data": str(Path(opts.data).resolve()), "scope": opts.scope, "tasks": opts.tasks,
         "quick": opts.quick, "shard": str(opts.shard),
-        "routes": {tp.task.id: tp.config.name for tp in plans if tp.config},
+        "routes": {tp.task.id: tp.config.name for tp in plans
+                   if tp.config and tp.task.id in per_task},
+        # tasks the model left without any prediction are unsupported, not routed
     }
     sources.write_predictions(opts.out, per_task, manifest)
     info = {"manifest": manifest, "summary": summary.as_dict(), "complete": stopped is None}
