@@ -105,3 +105,35 @@ def test_the_connection_pool_follows_the_concurrency():
         finally:
             await b.aclose()
     assert asyncio.run(go()) == 64
+
+
+def test_a_timed_out_request_is_cancelled_at_the_server(tmp_path, catalog):
+    """The client closes the connection of a request it gives up on, so a server that watches
+    for disconnects stops generating for it (transformers serve kept generating otherwise)."""
+    closed: list[float] = []
+
+    async def go():
+        async def handle(reader, writer):
+            await reader.readuntil(b"\r\n\r\n")
+            start = asyncio.get_running_loop().time()
+            await reader.read()  # never answer; returns when the client closes the connection
+            closed.append(asyncio.get_running_loop().time() - start)
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        b = backend(f"http://127.0.0.1:{port}/v1", timeout=0.3)
+        try:
+            out = await b.generate(requests_for(catalog, 2))
+        finally:
+            await b.aclose()
+        for _ in range(50):
+            if len(closed) == 2:
+                break
+            await asyncio.sleep(0.05)
+        server.close()
+        return out
+
+    out = asyncio.run(go())
+    assert all(type(o).__name__ == "RequestTimeout" for o in out)
+    assert len(closed) == 2 and max(closed) < 2.0
