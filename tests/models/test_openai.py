@@ -125,6 +125,23 @@ def test_adaptive_limit_halves_on_overload_and_recovers():
     assert cut == 8 and back == 16
 
 
+def test_timeouts_before_any_answer_drop_the_limit_to_one_then_it_grows_back():
+    async def go():
+        lim = AdaptiveLimit(32)
+        await lim.acquire()
+        await lim.release(ok=False, overloaded=True, timeout=True)
+        starved = lim.limit
+        lim._last_cut = 0.0
+        for _ in range(5):
+            await lim.acquire()
+            await lim.release(ok=True)
+        await lim.acquire()
+        await lim.release(ok=False, overloaded=True, timeout=True)  # after answers: halve
+        return starved, lim.limit
+    starved, later = asyncio.run(go())
+    assert starved == 1 and 1 < later < 3
+
+
 def test_rate_limits_lower_the_concurrency_in_flight(tmp_path, catalog):
     reqs = requests_for(catalog, 40)
     with TestServer(tmp_path / "srv", fail_every=1, fail_times=1, hang=2, latency=0.02) as srv:

@@ -40,23 +40,32 @@ class AdaptiveLimit:
         self.min_seen = self.maximum
         self._cond = asyncio.Condition()
         self._last_cut = 0.0
+        self._ok_since_cut = 0
 
     async def acquire(self) -> None:
         async with self._cond:
             await self._cond.wait_for(lambda: self.in_flight < int(self.limit))
             self.in_flight += 1
 
-    async def release(self, *, ok: bool, overloaded: bool = False) -> None:
+    async def release(self, *, ok: bool, overloaded: bool = False, timeout: bool = False) -> None:
+        """`overloaded`: halve the limit (once per congestion episode). A `timeout` before any
+        call has succeeded since the last cut drops it to 1: a server that answers nothing in
+        time (one request at a time, 1 token/s on a CPU) is probed with one call, not swamped
+        with 32 that it keeps generating for after the client gave up."""
         async with self._cond:
             self.in_flight -= 1
             if self.adaptive:
                 now = time.monotonic()
                 if overloaded and now - self._last_cut > 1.0:  # one cut per congestion episode
-                    self.limit = max(1.0, self.limit / 2)
+                    starved = timeout and self._ok_since_cut == 0
+                    self.limit = 1.0 if starved else max(1.0, self.limit / 2)
                     self.min_seen = min(self.min_seen, int(self.limit))
                     self._last_cut = now
-                elif ok and self.limit < self.maximum:
-                    self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+                    self._ok_since_cut = 0
+                elif ok:
+                    self._ok_since_cut += 1
+                    if self.limit < self.maximum:
+                        self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
             self._cond.notify_all()
 
 
@@ -196,8 +205,9 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
                         await limit.release(ok=False)
                         raise
                     failed = isinstance(result, ModelCallError)
-                    await limit.release(ok=not failed,
-                                        overloaded=failed and result.overloaded)
+                    await limit.release(ok=not failed, overloaded=failed and result.overloaded,
+                                        timeout=failed and result.overloaded
+                                        and not result.rate_limited)
                     if not failed:
                         unreachable[0] = 0
                         finish(req, attempt, result, None)
