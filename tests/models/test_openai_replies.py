@@ -137,3 +137,24 @@ def test_a_timed_out_request_is_cancelled_at_the_server(tmp_path, catalog):
     out = asyncio.run(go())
     assert all(type(o).__name__ == "RequestTimeout" for o in out)
     assert len(closed) == 2 and max(closed) < 2.0
+
+
+def test_an_unexpected_backend_error_fails_one_instance_not_the_run(tmp_path, catalog):
+    from generalbench.models.api import ModelOutput
+
+    class Buggy:
+        name, batch_size = "buggy", 1
+
+        async def generate(self, requests):
+            if requests[0].instance.id == "3":
+                raise ValueError("invalid literal for int() with base 10: 'lots'")
+            return [ModelOutput(text="ok")]
+
+        async def aclose(self):
+            return None
+
+    stats, latest = run_exec(Buggy(), requests_for(catalog, 6), tmp_path / "j", concurrency=2,
+                             max_retries=1, backoff=0.01)
+    assert stats.ok == 5 and stats.failed == 1 and stats.retries == 1
+    bad = [r for r in latest.values() if r["status"] == "error"]
+    assert len(bad) == 1 and "backend error: ValueError" in bad[0]["error"]

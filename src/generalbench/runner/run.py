@@ -322,8 +322,8 @@ def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSumm
             try:
                 with _sigterm_interrupts():
                     asyncio.run(_infer(plans, journal, opts, summary))
-            except (KeyboardInterrupt, GeneralBenchError) as exc:
-                stopped = exc
+            except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - re-raised below,
+                stopped = exc  # after the predictions of everything journaled are written
             finally:
                 journal.flush()
             records = journal.latest()
