@@ -94,7 +94,8 @@ def test_persistent_faults_are_recorded_not_fatal(tmp_path, catalog):
     failed = {r.key for r in reqs if latest[r.key]["status"] == "error"}
     assert stats.failed == len(failed) > 0 and stats.ok == 30 - len(failed)
     assert all(keys.count(k) == 3 for k in failed)  # first try + 2 retries
-    assert set(stats.errors) <= {"RetryableError", "RateLimitError"}
+    assert set(stats.errors) <= {"RetryableError", "RateLimitError", "RequestTimeout",
+                                 "MalformedReply"}
     msgs = " ".join(latest[k]["error"] for k in failed)
     for fault in ("HTTP 500", "429", "malformed", "timeout"):
         assert fault in msgs, (fault, FAULTS)
@@ -122,6 +123,23 @@ def test_adaptive_limit_halves_on_overload_and_recovers():
         return after_cut, lim.limit
     cut, back = asyncio.run(go())
     assert cut == 8 and back == 16
+
+
+def test_timeouts_before_any_answer_drop_the_limit_to_one_then_it_grows_back():
+    async def go():
+        lim = AdaptiveLimit(32)
+        await lim.acquire()
+        await lim.release(ok=False, overloaded=True, timeout=True)
+        starved = lim.limit
+        lim._last_cut = 0.0
+        for _ in range(5):
+            await lim.acquire()
+            await lim.release(ok=True)
+        await lim.acquire()
+        await lim.release(ok=False, overloaded=True, timeout=True)  # after answers: halve
+        return starved, lim.limit
+    starved, later = asyncio.run(go())
+    assert starved == 1 and 1 < later < 3
 
 
 def test_rate_limits_lower_the_concurrency_in_flight(tmp_path, catalog):

@@ -46,6 +46,8 @@ def validate(
     catalog = load_catalog_opts(catalog_extra, sota_overrides)
     ds = open_dataset(dataset, catalog)
     preds = read_predictions(predictions, catalog) if predictions is not None else None
+    if quick is None and preds is not None and isinstance(preds.manifest.get("quick"), int):
+        quick = preds.manifest["quick"]  # a run folder made with --quick: check that subset
     task_ids = [catalog.resolve(t).id for t in tasks] if tasks else None
     table = fmt is ReportFormat.table
     if table:

@@ -105,11 +105,25 @@ def run(
     max_retries: Annotated[int | None, typer.Option(min=0, help="Retries of a retryable failure.")] = None,
     param: Annotated[list[str] | None, typer.Option(
         "--param", help="Backend parameter KEY=VALUE (repeatable), e.g. batch_size=16.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(
+        help="Most tokens per answer (a generation setting: changing it re-asks the model).",
+        min=1)] = None,
+    temperature: Annotated[float | None, typer.Option(
+        help="Sampling temperature (a generation setting; default 0).", min=0.0)] = None,
+    allow_failures: Annotated[bool, typer.Option(
+        "--allow-failures", help="Exit 0 even if some instances failed (they score 0).")] = False,
+    progress_interval: Annotated[float, typer.Option(
+        help="Seconds between progress lines when stderr is not a terminal.", min=1.0)] = 30.0,
     quiet: Annotated[bool, typer.Option("--quiet", help="No live progress (CI).")] = False,
     catalog_extra: CatalogExtra = None,
     sota_overrides: SotaOverrides = None,
 ) -> None:
-    """Evaluate a model: render prompts, call it, write predictions, score, print General-Level."""
+    """Evaluate a model: render prompts, call it, write predictions, score, print General-Level.
+
+    Exits 1 when instances failed (after their retries; rerunning retries them) unless
+    --allow-failures, 130 when interrupted (rerunning resumes), 2 on a usage or setup error.
+    A server that cannot be reached many times in a row stops the run
+    (--param max_unreachable=N, default 20; 0 never stops)."""
     from generalbench.models.config import parse_model_spec
     from generalbench.runner.run import RunOptions, run_eval
     from generalbench.runner.shard import Shard
@@ -120,6 +134,11 @@ def run(
 
         scope = Scope.parse(scope).check(catalog).label()
     config = parse_model_spec(model, base_url=base_url, api_key=api_key, overrides=_params(param))
+    generation = {k: v for k, v in (("max_tokens", max_tokens), ("temperature", temperature))
+                  if v is not None}
+    if generation:
+        config = config.model_copy(update={"generation": config.generation.model_copy(
+            update=generation)})
     if not data.is_dir():
         raise GeneralBenchError(f"{data}: dataset folder not found (try `generalbench demo` or "
                                 "`generalbench make-mini DIR`)")
@@ -127,7 +146,7 @@ def run(
     _check_out_folder(out)
     opts = RunOptions(data=data, out=out, scope=scope, tasks=tasks, quick=quick,
                       shard=Shard.parse(shard), concurrency=concurrency, max_retries=max_retries,
-                      quiet=quiet)
+                      quiet=quiet, progress_interval=progress_interval)
     if executor is Executor.ray:
         from generalbench.runner.ray_executor import run_with_ray
 
@@ -139,9 +158,19 @@ def run(
     if no_score or opts.shard.count > 1:
         if opts.shard.count > 1:
             typer.echo("shard run: merge the shards with `generalbench merge`, then score", err=True)
-        return
-    score_run(out, data, catalog, quick=quick, scope=scope, quiet=quiet)
-    typer.echo(f"report: {out / 'score'}", err=True)
+    else:
+        score_run(out, data, catalog, quick=quick, scope=scope, quiet=quiet)
+        typer.echo(f"report: {out / 'score'}", err=True)
+    if summary["failed"] and not allow_failures:
+        raise RunFailedError(f"{summary['failed']} of {summary['instances']} instances failed "
+                             "(they score 0); rerun the same command to retry them, or pass "
+                             "--allow-failures to accept the run as it is")
+
+
+class RunFailedError(GeneralBenchError):
+    """The run finished, but some instances have no answer: exit 1, not a silent success."""
+
+    exit_code = 1
 
 
 def merge(

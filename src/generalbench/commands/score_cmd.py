@@ -88,7 +88,7 @@ def _print_tables(result: object, details: dict, out: Path | None) -> None:
             continue
         table.add_row(ts.id, ts.metric_name, _fmt(ts.raw), _fmt(ts.normalised), _fmt(ts.sota),
                       "yes" if ts.win else "", f"{d.parsed}/{d.failed}/{d.instances}",
-                      (d.note or "")[:160])
+                      render.note_cell(d.note, out / "tasks.csv" if out else None))
     console.print(table)
     if out is not None:
         console.print(f"per-instance scores and per-task files written to {out}")

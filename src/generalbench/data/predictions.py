@@ -82,6 +82,16 @@ def safe_file_name(text: str) -> str:
     return clean
 
 
+def line_for(task_id: str, instance_id: str | int, prediction: Any) -> str:
+    """One predictions-file line ({"id", "prediction"} plus newline), as PredictionWriter.add
+    writes it; for writers that build a whole task file at once (the runner)."""
+    try:
+        return _dumps({"id": str(instance_id), "prediction": _jsonable(prediction)}) + "\n"
+    except (ValueError, TypeError) as exc:
+        raise PredictionError(f"task={task_id!r}, id={str(instance_id)!r}, field='prediction': "
+                              f"not valid JSON ({exc})") from None
+
+
 # --- writing -------------------------------------------------------------------------------------
 class PredictionWriter:
     """Append predictions to a predictions folder, one fsynced JSONL line at a time.

@@ -110,6 +110,9 @@ def check_task(td: TaskData, predictions: Predictions | None, *, quick: int | No
 def _check_predictions(td: TaskData, preds: Predictions, ids: set[str], report: TaskReport,
                        quick: int | None, decode: bool, keep: int) -> None:
     task = td.task
+    routes = preds.manifest.get("routes") if isinstance(preds.manifest, dict) else None
+    if task.id not in preds and isinstance(routes, dict) and task.id not in routes:
+        return  # a run that declares which tasks it answers: this one is unsupported (scores 0)
     if task.id not in preds:
         report.predictions = 0
         report.add(Problem(str(preds.root), f"no predictions for this task ({len(ids)} instances)",

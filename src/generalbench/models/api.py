@@ -72,10 +72,17 @@ class ModelOutput(BaseModel):
 
 
 class ModelCallError(Exception):
-    """A call failed. `retryable` failures are retried with backoff before being recorded."""
+    """A call failed. `retryable` failures are retried with backoff before being recorded.
+
+    `overloaded` failures (rate limits, timeouts) make the executor lower its concurrency;
+    `unreachable` ones (refused or reset connections) count towards stopping a run whose server
+    is down, instead of failing every instance one by one.
+    """
 
     retryable = False
     rate_limited = False
+    overloaded = False
+    unreachable = False
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -92,6 +99,24 @@ class RateLimitError(RetryableError):
     """429: retried, and the executor lowers its concurrency."""
 
     rate_limited = True
+    overloaded = True
+
+
+class RequestTimeout(RetryableError):
+    """No reply within the timeout: retried, and the executor lowers its concurrency (a server
+    that answers one request at a time times out everything it queues)."""
+
+    overloaded = True
+
+
+class ServerUnreachable(RetryableError):
+    """The connection was refused, reset or dropped: retried; many in a row stop the run."""
+
+    unreachable = True
+
+
+class MalformedReply(RetryableError):
+    """The server answered 2xx with a reply that is not a usable chat completion."""
 
 
 class RequestRejected(ModelCallError):

@@ -9,11 +9,17 @@ output type only:
 - label_set: a one-element set with the most frequent label, chosen as above.
 - number: the mean of the task's reference values (the mean predictor); 0 without references.
 - number_series: the per-position mean of the reference series, cut to each instance's length.
-- outputs that are media (image, video, audio, point cloud, mesh) when the instance has an input of
+- outputs that are media (image, video, audio, point cloud) when the instance has an input of
   the same media kind: a copy of that input (the identity baseline of restoration, editing,
-  enhancement and completion tasks).
+  enhancement and completion tasks); a mesh from a point-cloud input: the points' convex hull,
+  written as .ply (a mesh format the predictions validator accepts).
 - text: the empty string; list-valued outputs (boxes, tracks, ...): an empty list; anything else:
-  no prediction (the instance counts as failed in scoring).
+  no prediction. A task where the baseline has no prediction for any instance is left out of the
+  predictions folder (unsupported, like a task the model does not do), so the folder passes
+  `validate` as any submission must.
+
+The per-task statistics (majority label, mean) come from all of a task's instances in the run,
+never from one shard's, so sharded and unsharded runs predict the same.
 """
 
 from __future__ import annotations
@@ -95,6 +101,8 @@ def baseline_prediction(task: Any, instance: Any, ctx: dict[str, Any],
             if ref.kind in MEDIA_OUTPUTS[out] and artifact_dir is not None:
                 src = ref.resolve()
                 safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in instance.id)
+                if out == "mesh" and ref.kind == "pointcloud":
+                    return str(_hull_mesh(src, artifact_dir / f"{safe}.ply"))
                 dest = artifact_dir / (safe + ("" if src.is_dir() else src.suffix))
                 return str(copy_artifact(src, dest))
         return None
@@ -103,6 +111,23 @@ def baseline_prediction(task: Any, instance: Any, ctx: dict[str, Any],
     if out in EMPTY_LIST_OUTPUTS:
         return []
     return None
+
+
+def _hull_mesh(points_path: Path, dest: Path) -> Path:
+    """The convex hull of a point cloud as a .ply triangle mesh (the mesh baseline)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    from generalbench.data.media import load_pointcloud, save_ply
+
+    points = load_pointcloud(points_path)
+    try:
+        faces = ConvexHull(points).simplices
+    except (QhullError, ValueError):  # flat or too few points: a fan over the first points
+        n = len(points)
+        faces = [[0, i, i + 1] for i in range(1, n - 1)] or [[0, 0, 0]]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    save_ply(dest, points, faces)
+    return dest
 
 
 class BaselineBackend:

@@ -25,7 +25,7 @@ from generalbench.models.api import GenerationSettings
 
 RUNTIME_PARAMS = frozenset({"api_key", "base_url", "concurrency", "timeout", "max_retries",
                             "retry_backoff", "batch_size", "batches_per_chunk", "device",
-                            "threads", "adaptive"})
+                            "threads", "adaptive", "max_unreachable"})
 """Parameters that change how, not what, a model answers: left out of the journal fingerprint so a
 run can resume with another concurrency, batch size, key or endpoint (the same model served from
 another address). The model's name, weights and generation settings stay in it."""
@@ -142,6 +142,19 @@ class ModelConfig(BaseModel):
                 "generation": self.generation.model_dump(mode="json")}
         blob = json.dumps(data, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+    @staticmethod
+    def identity_of(dump: dict[str, Any]) -> tuple[str, str, str]:
+        """(backend, name, identity params) of a config dump: which model answers, leaving out
+        runtime params and generation settings (a rerun with other settings is the same model)."""
+        params = dump.get("params") if isinstance(dump.get("params"), dict) else {}
+        ident = {k: v for k, v in sorted(params.items()) if k not in RUNTIME_PARAMS}
+        return (str(dump.get("backend")), str(dump.get("name")),
+                json.dumps(ident, sort_keys=True, default=str))
+
+    def identity(self) -> tuple[str, str, str]:
+        """See identity_of; compared with a run folder's manifest before reusing the folder."""
+        return self.identity_of(self.public_dump())
 
     def public_dump(self) -> dict[str, Any]:
         """The config for manifests and logs: secrets removed."""

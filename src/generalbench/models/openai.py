@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -19,12 +20,15 @@ import aiohttp
 
 from generalbench.models.api import (
     AuthenticationError,
+    MalformedReply,
     ModelCallError,
     ModelOutput,
     ModelRequest,
     RateLimitError,
     RequestRejected,
+    RequestTimeout,
     RetryableError,
+    ServerUnreachable,
     Usage,
 )
 from generalbench.models.config import ModelConfig
@@ -32,10 +36,59 @@ from generalbench.models.messages import to_openai
 
 
 def _retry_after(response: aiohttp.ClientResponse) -> float | None:
+    """Retry-After in seconds when it is a finite, non-negative number (an HTTP date, a negative
+    or a NaN value is ignored: the executor then backs off on its own schedule, never at once)."""
     try:
-        return float(response.headers.get("retry-after", ""))
+        value = float(response.headers.get("retry-after", ""))
     except ValueError:
         return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def _count(usage: Any, name: str) -> int:
+    """A token count from the reply's `usage`, 0 when absent or not a non-negative integer: the
+    counts are bookkeeping, so a server that fills them badly still gets its answers recorded."""
+    value = usage.get(name) if isinstance(usage, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0
+    return int(value) if math.isfinite(value) and value >= 0 else 0
+
+
+def parse_reply(text: str) -> tuple[str, Usage]:
+    """(answer text, usage) of a chat-completion body, checked field by field.
+
+    A body without a usable answer raises MalformedReply (retried, then recorded as that
+    instance's failure): not JSON, no `choices`, a choice without `message`, or `content` that is
+    null (a refusal or a tool call, not an empty answer) or not text. A list of text parts (some
+    servers send one) is joined.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise MalformedReply(f"malformed reply (not JSON: {exc}): {text[:200]!r}") from None
+    if not isinstance(data, dict):
+        raise MalformedReply(f"malformed reply (a JSON {type(data).__name__}, not an object): "
+                             f"{text[:200]!r}")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise MalformedReply(f"malformed reply (no choices): {text[:200]!r}")
+    message = choices[0].get("message")
+    if not isinstance(message, dict):
+        raise MalformedReply(f"malformed reply (choices[0] has no message): {text[:200]!r}")
+    content = message.get("content")
+    if isinstance(content, list) and all(isinstance(c, dict) for c in content):
+        parts = [c.get("text") for c in content if c.get("type", "text") == "text"]
+        content = "".join(p for p in parts if isinstance(p, str)) if parts else None
+    if content is None:
+        why = "a refusal" if message.get("refusal") else "tool calls" if message.get(
+            "tool_calls") else "no text"
+        raise MalformedReply(f"malformed reply (content is null: {why}): {text[:200]!r}")
+    if not isinstance(content, str):
+        raise MalformedReply(f"malformed reply (content is a {type(content).__name__}, not "
+                             f"text): {text[:200]!r}")
+    usage = data.get("usage")
+    return content, Usage(input_tokens=_count(usage, "prompt_tokens"),
+                          output_tokens=_count(usage, "completion_tokens"))
 
 
 class OpenAIBackend:
@@ -87,9 +140,12 @@ class OpenAIBackend:
                 text = await response.text()
                 retry_after = _retry_after(response)
         except asyncio.TimeoutError:
-            raise RetryableError(f"timeout after {time.perf_counter() - start:.1f}s") from None
+            raise RequestTimeout(f"timeout after {time.perf_counter() - start:.1f}s "
+                                 f"(--param timeout={self.timeout:g})") from None
+        except (aiohttp.ClientConnectionError, OSError) as exc:
+            raise ServerUnreachable(f"connection error: {type(exc).__name__}: {exc}") from None
         except aiohttp.ClientError as exc:
-            raise RetryableError(f"connection error: {type(exc).__name__}: {exc}") from None
+            raise RetryableError(f"client error: {type(exc).__name__}: {exc}") from None
         if code in (401, 403):
             raise AuthenticationError(
                 f"{self.base_url}: HTTP {code} (authentication failed); set --api-key or "
@@ -100,20 +156,8 @@ class OpenAIBackend:
             raise RetryableError(f"HTTP {code}: {text[:200]}", retry_after=retry_after)
         if code >= 400:
             raise RequestRejected(f"HTTP {code}: {text[:300]}")
-        try:
-            data = json.loads(text)
-            content = data["choices"][0]["message"]["content"]
-            if content is None:
-                content = ""
-            if not isinstance(content, str):
-                raise TypeError(f"content is {type(content).__name__}")
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise RetryableError(f"malformed response ({type(exc).__name__}: {exc}): "
-                                 f"{text[:200]!r}") from None
-        usage = data.get("usage") or {}
-        return ModelOutput(text=content, latency_s=time.perf_counter() - start,
-                           usage=Usage(input_tokens=int(usage.get("prompt_tokens") or 0),
-                                       output_tokens=int(usage.get("completion_tokens") or 0)))
+        content, usage = parse_reply(text)
+        return ModelOutput(text=content, latency_s=time.perf_counter() - start, usage=usage)
 
     async def generate(self, requests: Sequence[ModelRequest]) -> list[ModelOutput | ModelCallError]:
         async def safe(r: ModelRequest) -> ModelOutput | ModelCallError:

@@ -89,8 +89,36 @@ def leaderboard_rows(results: Sequence[LevelResult], scope: Scope | None = None,
     return header, rows
 
 
+def _flat_rows(results: Sequence[LevelResult]) -> tuple[list[str], list[list[str]]]:
+    """Scope A with one value per column (for CSV: the table's `L2/L3/L4` and `sup/win of n`
+    cells are split, so a spreadsheet reads numbers, not text)."""
+    scope = Scope("A")
+    mods = list(results[0].modalities) if results else []
+    header = ["Rank", "Model", "Level", *(_LEVEL_LABELS[k] for k in LEVEL_KEYS),
+              *(f"{m} {lv}" for m in mods for lv in ("L2", "L3", "L4")),
+              *(f"{m} {c}" for m in mods for c in ("supported", "wins", "total")),
+              "NLP supported", "NLP wins", "NLP total"]
+    rows = []
+    for n, r in rank(results, scope):
+        row = [str(n), r.model, str(r.level) if r.level else "",
+               *(_fmt(r.scores[k]) for k in LEVEL_KEYS),
+               *(_fmt(getattr(r.modalities[m], k)) for m in mods
+                 for k in ("level2", "level3", "level4"))]
+        for m in mods:
+            ms = r.modalities[m]
+            row += [str(ms.comprehension.supported + ms.generation.supported),
+                    str(ms.comprehension.wins + ms.generation.wins),
+                    str(ms.comprehension.total + ms.generation.total)]
+        row += [str(r.language.supported), str(r.language.wins), str(r.language.total)]
+        rows.append(row)
+    return header, rows
+
+
 def to_csv(results: Sequence[LevelResult], scope: Scope | None = None) -> str:
-    header, rows = leaderboard_rows(results, scope)
+    if scope is None or scope.kind == "A":
+        header, rows = _flat_rows(results)
+    else:
+        header, rows = leaderboard_rows(results, scope)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
@@ -136,3 +164,19 @@ def print_table(results: Sequence[LevelResult], scope: Scope | None = None, *,
                                f"{c.supported}/{c.wins}/{c.total}", _fmt(g.score),
                                _fmt(g.synergy_score), f"{g.supported}/{g.wins}/{g.total}")
         console.print(detail)
+
+
+NOTE_WIDTH = 160
+"""Characters of a task note shown in a terminal table; the full note is in tasks.csv."""
+
+
+def note_cell(note: str | None, full: Any = None) -> str:
+    """A task note for a Rich table: markup escaped (a note quoting `pip install 'x[extra]'`
+    must not lose its brackets) and, when cut, pointing to where the whole note is."""
+    from rich.markup import escape
+
+    note = note or ""
+    if len(note) <= NOTE_WIDTH:
+        return escape(note)
+    where = f"full note in {full}" if full else "full note: rerun with --out DIR, see DIR/tasks.csv"
+    return escape(f"{note[:NOTE_WIDTH]}... ({where})")

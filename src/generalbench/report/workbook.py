@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from generalbench.atomic import atomic_open
 from generalbench.catalog import SHEET_NAMES, Catalog
 from generalbench.levels import LEVEL_KEYS, LevelResult
 from generalbench.report.scorefiles import LEVEL_SHEET, SOTA_COLUMN, TEMPLATE_COLUMNS, ModelScores
@@ -39,12 +38,6 @@ def write_workbook(path: Path, catalog: Catalog, models: Sequence[ModelScores],
                    r.language.wins, r.catalog["version"], r.catalog["hash"]])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path, "wb") as fh:  # normal file mode (not tempfile's 0600)
+        wb.save(fh)
     return path

@@ -4,19 +4,28 @@ API backends (batch_size 1) get up to `concurrency` calls in flight; the limit a
 rate limits and timeouts, grown back by one per limit's worth of successes) so a struggling server
 is not hammered. Local backends get batches (or whole tasks) one call at a time. Every outcome,
 success or final failure, is appended to the journal; one instance's failure never stops the run,
-only an authentication failure does (every other call would fail too).
+only an authentication failure or a server that cannot be reached many times in a row does
+(every other call would fail too).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from generalbench.models.api import ModelAPI, ModelCallError, ModelOutput, ModelRequest
+from generalbench.errors import ModelError
+from generalbench.models.api import (
+    ModelAPI,
+    ModelCallError,
+    ModelOutput,
+    ModelRequest,
+    RetryableError,
+)
 from generalbench.runner.journal import Journal
 
 
@@ -31,23 +40,32 @@ class AdaptiveLimit:
         self.min_seen = self.maximum
         self._cond = asyncio.Condition()
         self._last_cut = 0.0
+        self._ok_since_cut = 0
 
     async def acquire(self) -> None:
         async with self._cond:
             await self._cond.wait_for(lambda: self.in_flight < int(self.limit))
             self.in_flight += 1
 
-    async def release(self, *, ok: bool, overloaded: bool = False) -> None:
+    async def release(self, *, ok: bool, overloaded: bool = False, timeout: bool = False) -> None:
+        """`overloaded`: halve the limit (once per congestion episode). A `timeout` before any
+        call has succeeded since the last cut drops it to 1: a server that answers nothing in
+        time (one request at a time, 1 token/s on a CPU) is probed with one call, not swamped
+        with 32 that it keeps generating for after the client gave up."""
         async with self._cond:
             self.in_flight -= 1
             if self.adaptive:
                 now = time.monotonic()
                 if overloaded and now - self._last_cut > 1.0:  # one cut per congestion episode
-                    self.limit = max(1.0, self.limit / 2)
+                    starved = timeout and self._ok_since_cut == 0
+                    self.limit = 1.0 if starved else max(1.0, self.limit / 2)
                     self.min_seen = min(self.min_seen, int(self.limit))
                     self._last_cut = now
-                elif ok and self.limit < self.maximum:
-                    self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+                    self._ok_since_cut = 0
+                elif ok:
+                    self._ok_since_cut += 1
+                    if self.limit < self.maximum:
+                        self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
             self._cond.notify_all()
 
 
@@ -56,9 +74,15 @@ class ExecStats:
     ok: int = 0
     failed: int = 0
     retries: int = 0
+    timeouts: int = 0
+    """Attempts that timed out (each retried or recorded), shown live."""
     errors: dict[str, int] = field(default_factory=dict)
     min_concurrency: int = 0
     seconds: float = 0.0
+
+
+class ServerDownError(ModelError):
+    """Many requests in a row could not reach the server: stop instead of failing every instance."""
 
 
 def _record(req: ModelRequest, model: str, attempts: int, out: ModelOutput | None,
@@ -70,24 +94,60 @@ def _record(req: ModelRequest, model: str, attempts: int, out: ModelOutput | Non
                    usage=out.usage.model_dump(), latency_s=round(out.latency_s, 4))
     else:
         rec.update(status="error", error=f"{type(err).__name__}: {err}")
+    prompt = prompt_text(req.messages)
+    rec.update(prompt_hash=hashlib.sha256(prompt.encode()).hexdigest()[:16], prompt=prompt)
     return rec
 
 
+def prompt_text(messages: Sequence[Any]) -> str:
+    """The rendered prompt as plain text (media as `<kind: name>`), kept in the journal so a user
+    can see what the model was asked (like lm-eval's --log_samples)."""
+    lines = []
+    for m in messages:
+        parts = []
+        for part in getattr(m, "parts", ()):
+            text = getattr(part, "text", None)
+            if text is not None:
+                parts.append(text)
+            else:
+                parts.append(f"<{getattr(part, 'kind', 'media')}: {getattr(part, 'name', '')}>")
+        lines.append(f"[{getattr(m, 'role', 'user')}] " + "\n".join(parts))
+    return "\n".join(lines)
+
+
 def _backoff(attempt: int, base: float, err: ModelCallError) -> float:
-    if err.retry_after is not None:
+    """Seconds before the next attempt: the server's Retry-After when it gave a usable one
+    (capped at 60 s), else exponential backoff with jitter. Never 0 for a failed attempt."""
+    if err.retry_after is not None and err.retry_after > 0:
         return min(60.0, err.retry_after)
     return min(30.0, base * (2 ** (attempt - 1))) * (0.5 + random.random())
 
 
+def _as_call_error(exc: Exception) -> ModelCallError:
+    """A backend bug or an unexpected reply on one request is that instance's retried failure,
+    never the end of the run (the journaled answers of every other instance are kept)."""
+    if isinstance(exc, ModelCallError):
+        return exc
+    return RetryableError(f"backend error: {type(exc).__name__}: {exc}")
+
+
 async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: Journal, *,
                   concurrency: int = 32, max_retries: int = 3, backoff: float = 0.5,
-                  adaptive: bool = True,
-                  on_result: Callable[[ModelRequest, dict[str, Any]], None] | None = None
+                  adaptive: bool = True, max_unreachable: int = 20,
+                  on_result: Callable[[ModelRequest, dict[str, Any]], None] | None = None,
+                  on_retry: Callable[[ModelRequest, ModelCallError], None] | None = None,
                   ) -> ExecStats:
-    """Answer `requests` with `backend`, journaling each final outcome."""
+    """Answer `requests` with `backend`, journaling each final outcome.
+
+    Raises ServerDownError after `max_unreachable` attempts in a row (0: never) failed to reach
+    the server, and AuthenticationError at once; either way what was journaled stays journaled.
+    In-flight requests are cancelled when the run stops (their connections closed, so a server
+    that watches for disconnects stops generating for them).
+    """
     stats = ExecStats(min_concurrency=concurrency)
     start = time.perf_counter()
     model = getattr(backend, "name", "model")
+    unreachable = [0, ""]  # attempts in a row that could not reach the server, the last error
 
     def finish(req: ModelRequest, attempts: int, out: ModelOutput | None,
                err: ModelCallError | None) -> None:
@@ -101,6 +161,22 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
             stats.errors[kind] = stats.errors.get(kind, 0) + 1
         if on_result:
             on_result(req, rec)
+
+    def note_failure(req: ModelRequest, err: ModelCallError) -> None:
+        if err.overloaded and not err.rate_limited:
+            stats.timeouts += 1
+        if err.unreachable:
+            unreachable[0] += 1
+            unreachable[1] = str(err)
+            if max_unreachable and unreachable[0] >= max_unreachable:
+                raise ServerDownError(
+                    f"stopped: {unreachable[0]} requests in a row could not reach the server "
+                    f"({unreachable[1]}); start the server or fix --base-url, then rerun to "
+                    "resume (answers so far are saved)")
+        else:
+            unreachable[0] = 0
+        if on_retry:
+            on_retry(req, err)
 
     if backend.batch_size == 1:
         limit = AdaptiveLimit(concurrency, adaptive)
@@ -119,16 +195,24 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
                     attempt += 1
                     await limit.acquire()
                     try:
-                        result = (await backend.generate([req]))[0]
+                        result: ModelOutput | ModelCallError = (await backend.generate([req]))[0]
+                    except (ModelError, asyncio.CancelledError):
+                        await limit.release(ok=False)
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - one instance's failure, see above
+                        result = _as_call_error(exc)
                     except BaseException:
                         await limit.release(ok=False)
                         raise
                     failed = isinstance(result, ModelCallError)
-                    await limit.release(ok=not failed, overloaded=failed and (
-                        result.rate_limited or "timeout" in str(result).lower()))
+                    await limit.release(ok=not failed, overloaded=failed and result.overloaded,
+                                        timeout=failed and result.overloaded
+                                        and not result.rate_limited)
                     if not failed:
+                        unreachable[0] = 0
                         finish(req, attempt, result, None)
                         break
+                    note_failure(req, result)
                     if not result.retryable or attempt > max_retries:
                         finish(req, attempt, None, result)
                         break
@@ -141,6 +225,7 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
         finally:
             for w in workers:
                 w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
         stats.min_concurrency = limit.min_seen
     else:
         # batch_size 0: one call per task (offline engines schedule a task's prompts together);
@@ -161,7 +246,9 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
                     for req, result in zip(pending, results, strict=True):
                         if not isinstance(result, ModelCallError):
                             finish(req, attempt, result, None)
-                        elif result.retryable and attempt <= max_retries:
+                            continue
+                        note_failure(req, result)
+                        if result.retryable and attempt <= max_retries:
                             retry.append(req)
                         else:
                             finish(req, attempt, None, result)

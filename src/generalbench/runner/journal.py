@@ -5,18 +5,26 @@ re-synchronised on open (it stores how many bytes of the log it has indexed), so
 the two writes loses nothing. A record counts as done once its line is fsynced; a torn last line
 (killed mid-write) is cut off on open. Writes are group-committed by one writer thread: many
 completions share one fsync, which keeps the journal off the critical path at high concurrency.
+The index runs in WAL mode with synchronous=NORMAL and is committed in batches (every
+INDEX_BATCH records or INDEX_SECONDS, and at every flush): losing its last batch to a crash costs
+nothing, since opening re-indexes the log from the last indexed offset. Damage other than a torn
+last line is survived too: a garbled or non-UTF-8 line in the middle of the log is skipped and
+counted with a warning, and an index SQLite cannot read is rebuilt from the log.
 An exclusive lock file keeps two processes from writing the same journal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import queue
 import sqlite3
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +36,12 @@ CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, task TEXT, instance TE
 CREATE INDEX IF NOT EXISTS records_task ON records(task);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 """
+
+
+INDEX_BATCH = 512
+"""Records per index commit (the log itself is fsynced per group of completions)."""
+INDEX_SECONDS = 1.0
+"""At most this long between index commits while records arrive."""
 
 
 class JournalLockedError(GeneralBenchError):
@@ -48,17 +62,41 @@ class Journal:
             self._lock.close()
             raise JournalLockedError(f"{self.folder}: another generalbench process is writing this "
                                      "run; wait for it or use another --out") from None
-        self._db = sqlite3.connect(self.folder / "index.sqlite", check_same_thread=False)
-        self._db.executescript(_SCHEMA)
+        self.skipped = 0
+        """Damaged lines of the log skipped when it was last read (each warned about once)."""
+        self._warned: set[int] = set()
         self._repair_tail()
-        self._sync_index()
+        try:
+            self._open_index()
+        except sqlite3.DatabaseError as exc:  # "file is not a database", a truncated index, ...
+            self._rebuild_index(exc)
         self._fh = open(self.path, "ab")  # noqa: SIM115
+        self._pending: list[tuple[str, str, str, str, int]] = []
+        self._pending_offset = self._fh.tell()
+        self._last_index = time.monotonic()
+        self._index_ok = True
         self._queue: queue.Queue[tuple[dict[str, Any], threading.Event | None] | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_loop, name="journal-writer", daemon=True)
         self._failure: BaseException | None = None
         self._writer.start()
 
     # --- opening ---------------------------------------------------------------------------
+    def _open_index(self) -> None:
+        self._db = sqlite3.connect(self.folder / "index.sqlite", check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._sync_index()
+
+    def _rebuild_index(self, exc: Exception) -> None:
+        """The index is derived data: a damaged one is deleted and rebuilt from the log."""
+        with contextlib.suppress(Exception):
+            self._db.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            (self.folder / f"index.sqlite{suffix}").unlink(missing_ok=True)
+        _warn(f"{self.folder / 'index.sqlite'}: damaged ({exc}); rebuilt from {self.path.name}")
+        self._open_index()
+
     def _repair_tail(self) -> None:
         """Cut a torn last line (a kill -9 during a write) so appends start on a fresh line."""
         if not self.path.exists():
@@ -94,14 +132,27 @@ class Journal:
         if offset > size:  # the log was replaced: rebuild
             self._db.execute("DELETE FROM records")
             offset = 0
+        rows = [self._row(rec, start) for start, rec in self._scan(offset)]
+        self._index(rows, size)
+
+    def _scan(self, offset: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(offset, record) of every readable complete line from `offset`; damaged lines (not
+        JSON, not UTF-8, not a record) are skipped, counted in `skipped` and warned about."""
         with open(self.path, "rb") as fh:
             fh.seek(offset)
-            rows = []
             for line in fh:
-                rec = json.loads(line)
-                rows.append(self._row(rec, offset))
-                offset += len(line)
-        self._index(rows, offset)
+                start, offset = offset, offset + len(line)
+                if not line.endswith(b"\n"):
+                    break
+                rec = _parse(line)
+                if rec is None:
+                    if start not in self._warned:
+                        self.skipped += 1
+                        self._warned.add(start)
+                        _warn(f"{self.path}: skipped a damaged line at byte {start} (not a "
+                              "journal record); its instance is asked again")
+                    continue
+                yield start, rec
 
     @staticmethod
     def _row(rec: dict[str, Any], offset: int) -> tuple[str, str, str, str, int]:
@@ -139,21 +190,40 @@ class Journal:
 
     def _commit(self, batch: list[tuple[dict[str, Any], threading.Event | None]]) -> None:
         offset = self._fh.tell()
-        rows, data = [], bytearray()
+        data = bytearray()
+        barrier = False
         for rec, _ in batch:
             if not rec:  # a flush barrier
+                barrier = True
                 continue
             line = (json.dumps(rec, ensure_ascii=False, default=str) + "\n").encode()
-            rows.append(self._row(rec, offset + len(data)))
+            self._pending.append(self._row(rec, offset + len(data)))
             data += line
         if data:
             self._fh.write(data)
             self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._index(rows, offset + len(data))
+            os.fsync(self._fh.fileno())  # the records are durable from here on
+        self._pending_offset = offset + len(data)
+        if self._pending and (barrier or len(self._pending) >= INDEX_BATCH
+                              or time.monotonic() - self._last_index >= INDEX_SECONDS):
+            self._flush_index()
         for _, event in batch:
             if event is not None:
                 event.set()
+
+    def _flush_index(self) -> None:
+        """Commit the pending index rows; an index damaged while open is left behind (the log
+        is the truth: done() then reads the log, and the next open rebuilds the index)."""
+        if not self._index_ok:
+            self._pending = []
+            return
+        try:
+            self._index(self._pending, self._pending_offset)
+        except sqlite3.DatabaseError as exc:
+            self._index_ok = False
+            _warn(f"{self.folder / 'index.sqlite'}: damaged ({exc}); using {self.path.name}")
+        self._pending = []
+        self._last_index = time.monotonic()
 
     def append(self, record: dict[str, Any], wait: bool = False) -> None:
         """Queue a record {key, task, id, status, ...}; `wait` blocks until it is fsynced."""
@@ -173,6 +243,8 @@ class Journal:
         if self._writer.is_alive():
             self._queue.put(None)
             self._writer.join()
+        if self._pending and self._failure is None:
+            self._flush_index()
         self._fh.close()
         self._db.close()
         self._lock.close()
@@ -185,37 +257,69 @@ class Journal:
 
     # --- reading ---------------------------------------------------------------------------
     def done(self) -> set[str]:
-        return {k for (k,) in self._db.execute("SELECT key FROM records WHERE status='ok'")}
+        """Keys with a successful record (everything queued so far is written first)."""
+        self.flush()
+        if self._index_ok:
+            try:
+                return {k for (k,) in self._db.execute("SELECT key FROM records WHERE status='ok'")}
+            except sqlite3.DatabaseError:  # damaged while open: the log still knows
+                self._index_ok = False
+        return {k for k, r in self.latest().items() if r["status"] == "ok"}
 
     def records(self) -> Iterator[dict[str, Any]]:
-        """Every record in log order (fsynced ones; call flush() first for the latest)."""
-        with open(self.path, "rb") as fh:
-            for line in fh:
-                if line.endswith(b"\n"):
-                    yield json.loads(line)
+        """Every readable record in log order (fsynced ones; call flush() first for the latest)."""
+        for _, rec in self._scan(0):
+            yield rec
 
     def latest(self) -> dict[str, dict[str, Any]]:
         """The record that counts per key: the success if any, else the last error."""
-        out: dict[str, dict[str, Any]] = {}
-        for rec in self.records():
-            prev = out.get(rec["key"])
-            if prev is None or prev["status"] != "ok":
-                out[rec["key"]] = rec
-        return out
+        return _latest(self.records())
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    """A journal record from one line, None if the line is damaged."""
+    try:
+        rec = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(rec, dict) or not all(isinstance(rec.get(k), str)
+                                            for k in ("key", "task", "id", "status")):
+        return None
+    return rec
+
+
+def _latest(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        prev = out.get(rec["key"])
+        if prev is None or prev["status"] != "ok":
+            out[rec["key"]] = rec
+    return out
 
 
 def read_journal(folder: Path) -> dict[str, dict[str, Any]]:
-    """The latest record per key of a journal folder, without taking its lock (read-only)."""
+    """The latest record per key of a journal folder, without taking its lock (read-only);
+    damaged lines are skipped (and counted in one warning) as the Journal does."""
     path = Path(folder) / "journal.jsonl"
-    out: dict[str, dict[str, Any]] = {}
     if not path.exists():
-        return out
-    with open(path, "rb") as fh:
-        for line in fh:
-            if not line.endswith(b"\n"):
-                break
-            rec = json.loads(line)
-            prev = out.get(rec["key"])
-            if prev is None or prev["status"] != "ok":
-                out[rec["key"]] = rec
-    return out
+        return {}
+
+    def scan() -> Iterator[dict[str, Any]]:
+        skipped = 0
+        with open(path, "rb") as fh:
+            for line in fh:
+                if not line.endswith(b"\n"):
+                    break
+                rec = _parse(line)
+                if rec is None:
+                    skipped += 1
+                    continue
+                yield rec
+        if skipped:
+            _warn(f"{path}: skipped {skipped} damaged lines")
+
+    return _latest(scan())

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from generalbench.atomic import atomic_write_text
 from generalbench.errors import GeneralBenchError
 from generalbench.runner import sources
 from generalbench.runner.journal import Journal, read_journal
@@ -106,9 +107,10 @@ def merge_runs(run_dirs: list[Path], out: Path, *, allow_partial: bool = False) 
             raise GeneralBenchError(f"merge: task {task_id!r} has an instance in two shards; "
                                     "the shards do not come from one partition")
         rows.sort(key=lambda r: sources.natural_key(r[0]))
+    summary["tasks"] = len(per_task)
     manifest = dict(first, shard=f"merged {len(indices)}/{n}", routes=routes,
                     merged_from=[str(Path(d).resolve()) for d in run_dirs])
     sources.write_predictions(out, per_task, manifest)
     info = {"manifest": manifest, "summary": dict(summary, out=str(out), model=first["model"])}
-    (out / RUN_FILE).write_text(json.dumps(info, indent=2, default=str))
+    atomic_write_text(out / RUN_FILE, json.dumps(info, indent=2, default=str))
     return info

@@ -8,13 +8,19 @@ itself is a predictions folder (data layer format) that `generalbench score RUN_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import shutil
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generalbench.atomic import atomic_write_text
 from generalbench.catalog import Catalog, Task
 from generalbench.errors import GeneralBenchError
 from generalbench.models.api import ModelRequest
@@ -41,6 +47,8 @@ class RunOptions:
     max_retries: int | None = None
     backoff: float | None = None
     quiet: bool = False
+    progress_interval: float = 30.0
+    """Seconds between progress lines when stderr is not a terminal (a log file, CI)."""
 
 
 @dataclass
@@ -50,6 +58,9 @@ class TaskPlan:
     """The config that answers this task; None = unsupported by the model."""
     requests: list[ModelRequest] = field(default_factory=list)
     instances: list[Any] = field(default_factory=list)
+    all_instances: list[Any] = field(default_factory=list)
+    """Every instance of the task in this run, all shards together (for per-task statistics a
+    backend computes in `prepare`, so that a shard predicts what the whole run would)."""
     render_errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -112,6 +123,7 @@ def plan(config: ModelConfig, catalog: Catalog, dataset: Any, opts: RunOptions
         fp = route.fingerprint()
         gen = route.generation.model_dump(mode="json")
         instances, problems = sources.task_instances(data, opts.quick)
+        tp.all_instances = instances
         tp.render_errors.update({i: p for i, p in problems.items() if opts.shard.holds(task.id, i)})
         for inst in instances:
             if not opts.shard.holds(task.id, inst.id):
@@ -159,7 +171,7 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
     for tp in plans:
         assert tp.config is not None
         by_config.setdefault(tp.config.fingerprint(), (tp.config, []))[1].append(tp)
-    with RunProgress(opts.quiet) as progress:
+    with RunProgress(opts.quiet, interval=opts.progress_interval) as progress:
         work: list[tuple[ModelConfig, list[TaskPlan], list[ModelRequest]]] = []
         for config, tps in by_config.values():
             pending = []
@@ -170,25 +182,35 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
                 progress.add_task(tp.task.id, len(tp.requests), cached)
                 pending += todo
             work.append((config, tps, pending))
+        def on_result(req: ModelRequest, rec: dict[str, Any]) -> None:
+            summary.answered += rec["status"] == "ok"
+            progress.advance(req.task.id, rec["status"] == "ok")
+
+        def on_retry(req: ModelRequest, err: Any) -> None:
+            summary.retries += 1
+            progress.retry(req.task.id, timeout=bool(err.overloaded and not err.rate_limited))
+
         for config, tps, pending in work:
             if not pending:
                 continue
-            backend = create_backend(config)
+            concurrency = int(_setting(config, opts.concurrency, "concurrency", 32))
+            # the backend's connection pool follows the executor's limit (a runtime parameter,
+            # so the journal fingerprint does not change)
+            backend = create_backend(config.model_copy(
+                update={"params": {**config.params, "concurrency": concurrency}}))
             try:
                 if hasattr(backend, "prepare"):
                     for tp in tps:
-                        backend.prepare(tp.task, tp.instances)
+                        backend.prepare(tp.task, tp.all_instances)
                 stats: ExecStats = await execute(
-                    backend, pending, journal,
-                    concurrency=int(_setting(config, opts.concurrency, "concurrency", 32)),
+                    backend, pending, journal, concurrency=concurrency,
                     max_retries=int(_setting(config, opts.max_retries, "max_retries", 3)),
                     backoff=float(_setting(config, opts.backoff, "retry_backoff", 0.5)),
                     adaptive=bool(config.params.get("adaptive", True)),
-                    on_result=lambda req, rec: progress.advance(req.task.id, rec["status"] == "ok"))
+                    max_unreachable=int(config.params.get("max_unreachable", 20)),
+                    on_result=on_result, on_retry=on_retry)
             finally:
                 await backend.aclose()
-            summary.answered += stats.ok
-            summary.retries += stats.retries
             summary.infer_seconds = round(summary.infer_seconds + stats.seconds, 3)
 
 
@@ -204,7 +226,10 @@ def collect(plans: list[TaskPlan], journal_records: dict[str, dict[str, Any]], o
     root = out.resolve()
     per_task: dict[str, list[tuple[str, Any]]] = {}
     for tp in plans:
+        if not tp.requests and not tp.render_errors and tp.all_instances:
+            continue  # another shard holds every instance of this task: its file comes from there
         rows = []
+        silent = 0
         failed = len(tp.render_errors)
         for message in tp.render_errors.values():
             _count_error(summary, message)
@@ -216,8 +241,14 @@ def collect(plans: list[TaskPlan], journal_records: dict[str, dict[str, Any]], o
                     _count_error(summary, rec.get("error", "error"))
                 continue
             if rec.get("prediction") is None:
-                continue  # the backend produced no prediction (a baseline with nothing to say)
+                silent += 1  # the backend produced no prediction (a baseline with nothing to say)
+                continue
             rows.append((req.instance.id, _relativize(rec["prediction"], root)))
+        if tp.requests and silent == len(tp.requests):
+            # nothing to say for the whole task: unsupported (no task file), not a folder that
+            # fails `validate` with every instance missing
+            summary.unsupported.append(tp.task.id)
+            continue
         rows.sort(key=lambda r: sources.natural_key(r[0]))
         per_task[tp.task.id] = rows
         summary.predictions += len(rows)
@@ -227,28 +258,115 @@ def collect(plans: list[TaskPlan], journal_records: dict[str, dict[str, Any]], o
     return per_task
 
 
+class RunInterrupted(GeneralBenchError):
+    """Ctrl-C or SIGTERM: what was answered is saved, and rerunning resumes."""
+
+    exit_code = 130
+
+
+class RunFolderInUse(GeneralBenchError):
+    """--out holds the run of another model (another backend or weights)."""
+
+
+def _check_same_model(config: ModelConfig, out: Path) -> None:
+    """Refuse a run folder that holds another model's run: `openai:/x/m` and `hf:/x/m` both
+    default to runs/m, and one must not silently overwrite the other's predictions."""
+    try:
+        old = json.loads((out / RUN_FILE).read_text("utf-8"))["manifest"]["model_config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no run yet (or an unreadable one, which this run rewrites)
+    if not isinstance(old, dict) or config.identity() == ModelConfig.identity_of(old):
+        return
+    raise RunFolderInUse(f"--out {out}: holds a run of {old.get('backend')}:"
+                         f"{old.get('name')} (another backend or model than this run's "
+                         f"{config.backend}:{config.name}); pass another --out")
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the run like Ctrl-C does (answers saved, a message on how to resume)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSummary:
-    """Infer every planned instance not already journaled, then write the predictions folder."""
+    """Infer every planned instance not already journaled, then write the predictions folder.
+
+    If the run stops early (Ctrl-C, SIGTERM, a dead server, bad credentials) the predictions are
+    still written from the journal, then the error is raised: nothing answered is lost.
+    """
     start = time.perf_counter()
-    opts.out.mkdir(parents=True, exist_ok=True)
+    if opts.out.exists() and not opts.out.is_dir():
+        raise GeneralBenchError(f"--out {opts.out}: is a file, not a run folder; choose a folder")
+    _check_same_model(config, opts.out)
     dataset = sources.open_data(opts.data, catalog)
-    plans, unsupported, missing = plan(config, catalog, dataset, opts)
+    plans, unsupported, missing = plan(config, catalog, dataset, opts)  # may reject the run
     summary = RunSummary(out=opts.out, model=config.name, tasks=len(plans),
                          unsupported=unsupported, missing_data=missing,
                          instances=sum(len(tp.instances) for tp in plans))
-    with Journal(opts.out / "journal") as journal:
-        asyncio.run(_infer(plans, journal, opts, summary))
-        journal.flush()
-        records = journal.latest()
+    created = not opts.out.exists()
+    stopped: BaseException | None = None
+    try:
+        opts.out.mkdir(parents=True, exist_ok=True)
+        with Journal(opts.out / "journal") as journal:
+            try:
+                with _sigterm_interrupts():
+                    asyncio.run(_infer(plans, journal, opts, summary))
+            except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - re-raised below,
+                stopped = exc  # after the predictions of everything journaled are written
+            finally:
+                journal.flush()
+            records = journal.latest()
+    except BaseException:
+        if created:
+            _remove_if_unused(opts.out)
+        raise
+    if stopped is not None and created and not records:
+        _remove_if_unused(opts.out)
+        raise _stop_error(stopped, 0, opts.out)
     per_task = collect(plans, records, opts.out, summary)
     summary.seconds = round(time.perf_counter() - start, 3)
     manifest = {
         "model": config.name, "model_config": config.public_dump(), "catalog": catalog.info(),
         "data": str(Path(opts.data).resolve()), "scope": opts.scope, "tasks": opts.tasks,
         "quick": opts.quick, "shard": str(opts.shard),
-        "routes": {tp.task.id: tp.config.name for tp in plans if tp.config},
+        "routes": {tp.task.id: tp.config.name for tp in plans
+                   if tp.config and tp.task.id in per_task},
+        # tasks the model left without any prediction are unsupported, not routed
     }
     sources.write_predictions(opts.out, per_task, manifest)
-    info = {"manifest": manifest, "summary": summary.as_dict()}
-    (opts.out / RUN_FILE).write_text(json.dumps(info, indent=2, default=str))
+    info = {"manifest": manifest, "summary": summary.as_dict(), "complete": stopped is None}
+    atomic_write_text(opts.out / RUN_FILE, json.dumps(info, indent=2, default=str))
+    if stopped is not None:
+        raise _stop_error(stopped, summary.predictions, opts.out)
     return summary
+
+
+def _stop_error(exc: BaseException, saved: int, out: Path) -> BaseException:
+    """The error a stopped run ends with: Ctrl-C/SIGTERM become one line saying what is saved."""
+    if isinstance(exc, KeyboardInterrupt):
+        return RunInterrupted(f"interrupted: {saved} answers are saved in {out}; rerun the same "
+                              "command to resume (answered instances are not asked again)")
+    return exc
+
+
+def _remove_if_unused(out: Path) -> None:
+    """Remove a run folder this run created if nothing was journaled in it (a rejected run
+    leaves no empty folder behind; one with answers is kept, since rerunning resumes it)."""
+    log = out / "journal" / "journal.jsonl"
+    if log.exists() and log.stat().st_size > 0:
+        return
+    if any(p.is_file() and p.stat().st_size > 0 and "journal" not in p.parts[len(out.parts):]
+           for p in out.rglob("*")):
+        return
+    shutil.rmtree(out, ignore_errors=True)

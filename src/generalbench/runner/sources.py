@@ -66,19 +66,21 @@ def write_predictions(folder: Path, per_task: dict[str, list[tuple[str, Any]]],
                       manifest: dict[str, Any]) -> None:
     """(Re)write a predictions folder (data layer format): `<task_id>.jsonl` + run.json.
 
-    The journal is the durable record, so task files are rewritten whole from it (no fsync per
-    line); a task with no prediction still gets its (empty) file, so it scores 0, not unsupported.
+    The journal is the durable record, so task files are rewritten whole from it. Each file is
+    replaced atomically and run.json goes last: a kill at any point leaves either the previous
+    folder or a folder whose every task file is complete, never a run.json without its task
+    files (which would score as all zeros). A task with no prediction still gets its (empty)
+    file, so it scores 0, not unsupported.
     """
-    from generalbench.data.predictions import PredictionWriter
+    from generalbench.atomic import atomic_open
+    from generalbench.data.predictions import PredictionWriter, line_for
 
-    for task_id in per_task:
-        (folder / f"{task_id}.jsonl").unlink(missing_ok=True)
-    with PredictionWriter(folder, manifest.get("model", "model"), meta=manifest,
-                          fsync=False) as writer:
-        for task_id, rows in per_task.items():
-            (folder / f"{task_id}.jsonl").touch()
-            for instance_id, value in rows:
-                writer.add(task_id, instance_id, value)
+    folder.mkdir(parents=True, exist_ok=True)
+    for task_id, rows in per_task.items():
+        with atomic_open(folder / f"{task_id}.jsonl", fsync=False) as fh:
+            fh.writelines(line_for(task_id, instance_id, value) for instance_id, value in rows)
+    with PredictionWriter(folder, manifest.get("model", "model"), meta=manifest, fsync=False):
+        pass  # writes run.json (atomically) and nothing else
 
 
 def artifacts_dir(folder: Path, task_id: str) -> Path:
