@@ -64,7 +64,9 @@ def level(
             models = [m for m in models if m.model in model]
     if the_scope.kind == "B" and the_scope.modality not in {t.modality for t in catalog}:
         raise ScoreFileError(f"scope {scope!r}: the catalog has no modality {the_scope.modality!r}")
-    results = [evaluate(catalog, m.raw, m.model, keep_tasks=True) for m in models]
+    # per-task objects only where an output shows them (JSON --tasks, Scope-D boards)
+    keep = with_tasks or the_scope.kind == "D"
+    results = [evaluate(catalog, m.raw, m.model, keep_tasks=keep) for m in models]
     if xlsx is not None:
         from generalbench.report.workbook import write_workbook
 
