@@ -47,3 +47,21 @@ def test_big_record_and_many_records(tmp_path):
     items = iter_data(path, chunk=4096)
     assert next(items) == big
     assert sum(1 for _ in items) == 20000
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.lists(json_values, max_size=8), before=st.dictionaries(st.sampled_from(["task", "type", "v"]), json_values),
+       tail=st.sampled_from(["", "]", "}", " x", ', "data": [1]']))
+def test_whole_file_fast_path_agrees_with_streaming(tmp_path_factory, data, before, tail):
+    """Small files are decoded in one call; the values, and the errors of broken files (which
+    fall back to the streaming parser), are exactly the streaming parser's."""
+    path = tmp_path_factory.mktemp("js") / "a.json"
+    path.write_text(json.dumps({**before, "data": data})[:-1] + tail + "}", "utf-8")
+
+    def read(**kw):
+        try:
+            return list(iter_data(path, **kw))
+        except DataError as exc:
+            return str(exc)
+
+    assert read() == read(chunk=7)

@@ -15,6 +15,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -56,9 +57,13 @@ class Catalog:
     def __contains__(self, task_id: object) -> bool:
         return task_id in self._by_id
 
-    @property
+    @cached_property
     def hash(self) -> str:
-        """sha256 (first 16 hex digits) of every task's content: changes with extras/overrides."""
+        """sha256 (first 16 hex digits) of every task's content: changes with extras/overrides.
+
+        Computed once per catalog (tasks are frozen): `level` on a 100-model file used to spend a
+        third of its time re-hashing the same 699 tasks for every model's result.
+        """
         digest = hashlib.sha256()
         for task in self.tasks:
             digest.update(json.dumps(task.model_dump(), sort_keys=True, ensure_ascii=False).encode())

@@ -62,7 +62,9 @@ def level(
                 raise ScoreFileError(f"model {unknown[0]!r} is not in the score files "
                                      f"(found: {', '.join(sorted(names))})")
             models = [m for m in models if m.model in model]
-    results = [evaluate(catalog, m.raw, m.model, keep_tasks=True) for m in models]
+    # per-task objects only where an output shows them (JSON --tasks, Scope-D boards)
+    keep = with_tasks or the_scope.kind == "D"
+    results = [evaluate(catalog, m.raw, m.model, keep_tasks=keep) for m in models]
     if xlsx is not None:
         from generalbench.report.workbook import write_workbook
 

@@ -95,12 +95,40 @@ class _Reader:
             return value
 
 
+WHOLE_FILE_MAX = 4 << 20
+"""Files up to this size are decoded in one json.loads call (a few times faster than streaming,
+and the memory of a few MB of records is nothing); larger ones are streamed."""
+
+
+def _small_file_data(path: Path) -> list[Any] | None:
+    """The `data` list of a small, well-formed file in one call; None means "stream it" (large,
+    invalid, or unusual: the streaming parser then gives the exact error or semantics)."""
+    try:
+        if path.stat().st_size > WHOLE_FILE_MAX:
+            return None
+        text = path.read_text("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if text.count('"data"') != 1:  # a repeated key: the streaming parser's semantics apply
+        return None
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    data = doc.get("data") if isinstance(doc, dict) else None
+    return data if isinstance(data, list) else None
+
+
 def iter_data(path: Path, chunk: int = CHUNK) -> Iterator[Any]:
     """The items of the top-level `data` list of a JSON object file, one at a time.
 
     Raises DataError (with the line number) on invalid JSON, a missing `data` key or a `data`
     that is not a list; the rest of the file is parsed too, so a truncated file is an error.
     """
+    small = _small_file_data(Path(path)) if chunk == CHUNK else None  # a chunk size: streaming
+    if small is not None:
+        yield from small
+        return
     reader = _Reader(Path(path), chunk)
     try:
         reader.expect("{")

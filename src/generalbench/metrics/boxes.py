@@ -1,15 +1,14 @@
 """Detection, grounding and scene-graph metrics over boxes: COCO AP family, R@50, 3D mAP.
 
-2-D AP is computed by pycocotools (the reference implementation of COCO AP) on COCO objects
-built in memory: no temporary files, and its console chatter is suppressed. The 3-D metrics
+2-D AP is COCO's (pycocotools' COCOeval arithmetic, reproduced in vectorised numpy by
+metrics/coco_ap.py and tested against pycocotools to 1e-9). The 3-D metrics
 (oriented-box mAP@0.25 and point-mask mAP@50) have no light well-kept library, so they are short
 numpy code following the VoteNet / ScanNet evaluation scripts; docs/metrics.md says how.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,12 +16,13 @@ from typing import Any
 import numpy as np
 
 from generalbench.errors import MetricError
+from generalbench.metrics.coco_ap import coco_box_ap
 from generalbench.metrics.registry import MetricResult, register
 
 Box = dict[str, Any]
 
 # --------------------------------------------------------------------------------------------
-# COCO AP (2-D boxes) via pycocotools
+# COCO AP (2-D boxes)
 
 
 def _label(b: dict) -> str:
@@ -47,55 +47,51 @@ def _coco_ap(predictions: Sequence[Sequence[Box] | None], references: Sequence[S
 
     Categories are the distinct labels; a category with no reference box is ignored (COCO rule).
     A dataset with no reference box at all scores 100 when nothing is predicted, else 0.
+    Computed by metrics/coco_ap.py, which reproduces pycocotools' COCOeval to 1e-9.
     """
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
     lab = _labeller(references, class_agnostic)
-    labels = sorted({lab(b) for boxes in (*references, *predictions) for b in (boxes or [])})
-    cat_id = {lab: i + 1 for i, lab in enumerate(labels)}
-    images, gts, dts = [], [], []
+    cat_id: dict[str, int] = {}
+    gt_img: list[int] = []
+    gt_cat: list[int] = []
+    gt_box: list[tuple[float, ...]] = []
+    gt_crowd: list[bool] = []
+    dt_img: list[int] = []
+    dt_cat: list[int] = []
+    dt_box: list[tuple[float, float, float, float]] = []
+    dt_score: list[float] = []
     invalid = 0
-    for img_id, (pred, ref) in enumerate(zip(predictions, references, strict=True), start=1):
-        images.append({"id": img_id})
+    for img_id, (pred, ref) in enumerate(zip(predictions, references, strict=True)):
         for b in ref or []:
-            x, y, w, h = (float(v) for v in b["bbox"])
-            gts.append({"id": len(gts) + 1, "image_id": img_id, "bbox": [x, y, w, h],
-                        "area": w * h, "iscrowd": int(b.get("iscrowd", 0)),
-                        "category_id": cat_id[lab(b)]})
+            gt_img.append(img_id)
+            gt_cat.append(cat_id.setdefault(lab(b), len(cat_id)))
+            gt_box.append(tuple(float(v) for v in b["bbox"]))
+            gt_crowd.append(bool(int(b.get("iscrowd", 0))))
         for b in pred or []:
             x, y, w, h = (float(v) for v in b["bbox"])
             score = float(b.get("score", 1.0))
-            if not all(np.isfinite([x, y, w, h, score])):
-                invalid += 1  # a malformed box can only be wrong; pycocotools cannot take it
+            if not all(map(math.isfinite, (x, y, w, h, score))):
+                invalid += 1  # a malformed box can only be wrong
                 continue
-            dts.append({"image_id": img_id, "bbox": [x, y, max(w, 0.0), max(h, 0.0)],
-                        "score": score, "category_id": cat_id[lab(b)]})
+            dt_img.append(img_id)
+            dt_cat.append(cat_id.setdefault(lab(b), len(cat_id)))
+            dt_box.append((x, y, max(w, 0.0), max(h, 0.0)))
+            dt_score.append(score)
     thr_desc = "0.50:0.95" if iou_thresholds is None else ",".join(f"{t:g}" for t in iou_thresholds)
-    details: dict[str, Any] = {"iou_thresholds": thr_desc, "n_references": len(gts),
-                               "n_predictions": len(dts), "max_dets": max_dets,
+    details: dict[str, Any] = {"iou_thresholds": thr_desc, "n_references": len(gt_box),
+                               "n_predictions": len(dt_box), "max_dets": max_dets,
                                "invalid_predictions": invalid}
-    if not gts:
-        return MetricResult(100.0 if not dts else 0.0, None, details)
-    if not dts:
+    if not gt_box:
+        return MetricResult(100.0 if not dt_box else 0.0, None, details)
+    if not dt_box:
         return MetricResult(0.0, None, details)
-    with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO()
-        gt.dataset = {"images": images, "annotations": gts,
-                      "categories": [{"id": i} for i in cat_id.values()]}
-        gt.createIndex()
-        dt = gt.loadRes(dts)
-        ev = COCOeval(gt, dt, "bbox")
-        if iou_thresholds is not None:
-            ev.params.iouThrs = np.asarray(iou_thresholds, dtype=float)
-        ev.params.maxDets = [max_dets]
-        ev.evaluate()
-        ev.accumulate()
-    # precision: [T, R, K, A, M]; area range 0 = "all", the single maxDets setting.
-    prec = ev.eval["precision"][:, :, :, 0, -1]
-    valid = prec > -1
-    value = float(prec[valid].mean() * 100.0) if valid.any() else 0.0
-    return MetricResult(value, None, details)
+    thrs = (np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
+            if iou_thresholds is None else np.asarray(iou_thresholds, dtype=float))
+    value = coco_box_ap(np.asarray(dt_img, np.int64), np.asarray(dt_cat, np.int64),
+                        np.asarray(dt_box, float).reshape(-1, 4), np.asarray(dt_score, float),
+                        np.asarray(gt_img, np.int64), np.asarray(gt_cat, np.int64),
+                        np.asarray(gt_box, float).reshape(-1, 4), np.asarray(gt_crowd, bool),
+                        thrs, max_dets)
+    return MetricResult(0.0 if value is None else value, None, details)
 
 
 @register("ap")
