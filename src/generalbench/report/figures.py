@@ -74,7 +74,7 @@ def skill_heatmap(boots: Sequence[ModelBoot]) -> Any:
             r = rows[k]
             ax.text(j, i, f"{r['wins']}/{r['scored']} ({r['tasks']})", ha="center", va="center", fontsize=6,
                     color="white" if data[i, j] < 0.6 else "black")
-    fig.colorbar(im, ax=ax, label="P(beats specialist), mean over scored tasks", shrink=0.8)
+    fig.colorbar(im, ax=ax, label="P(win), mean over scored tasks", shrink=0.8)
     ax.set_title("Wins against the specialist per skill")
     fig.tight_layout()
     return fig
@@ -93,7 +93,7 @@ def level_probabilities(boots: Sequence[ModelBoot]) -> Any:
         left += p
     ax.set_xlim(0, 1)
     ax.set_xlabel("probability over bootstrap resamples")
-    ax.legend(ncol=5, fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.35))
+    ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title("Level probabilities")
     fig.tight_layout()
     return fig

@@ -92,7 +92,8 @@ def to_html(boots: Sequence[ModelBoot], tables: Sequence[Table],
             '<h2 id="h-charts">Charts</h2>', charts]
     for t in tables:
         if t.key != "overview":
-            body.append(table_html(t, filterable=t.key in ("tasks", "comparison-tasks", "skills")))
+            body.append(table_html(t, filterable=t.key in ("tasks", "comparison-tasks", "comparison-boards",
+                                                           "skills")))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body.append(f'<p class="meta">generalbench {e(__version__)}, {e(stamp)}; '
                 f"{boots[0].resamples if boots else 0} bootstrap resamples, seed "

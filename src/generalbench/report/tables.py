@@ -76,14 +76,15 @@ def overview(boots: Sequence[ModelBoot]) -> Table:
 
 
 def modality_levels(boots: Sequence[ModelBoot], modality: str) -> Table:
-    header = ["Model", "L2", "L3", "L4", "Comp. supported/wins", "Gen. supported/wins"]
+    header = ["Model", "L2", "L3", "L4", "Comp. supported/wins/tasks",
+              "Gen. supported/wins/tasks"]
     rows = []
     for b in boots:
         ms = b.point.modalities[modality]
         rows.append([b.model, *(fmt_ci(b.modality_interval(modality, k))
                                 for k in ("level2", "level3", "level4")),
-                     f"{ms.comprehension.supported}/{ms.comprehension.wins} of {ms.comprehension.total}",
-                     f"{ms.generation.supported}/{ms.generation.wins} of {ms.generation.total}"])
+                     f"{ms.comprehension.supported}/{ms.comprehension.wins}/{ms.comprehension.total}",
+                     f"{ms.generation.supported}/{ms.generation.wins}/{ms.generation.total}"])
     return Table(f"modality-{modality}", f"{modality.capitalize()}: Level-2/3/4", header, rows,
                  f"Per-modality scores of the {modality} tasks (the paper's Tables 7-11).",
                  _numeric(header, 1))

@@ -56,11 +56,15 @@ def board_keys(arrays: LevelArrays, scope: str) -> list[np.ndarray]:
     raise ValueError(f"bad scope {scope!r}")
 
 
-def scopes_of(boot: ModelBoot) -> list[str]:
-    """Every board the catalog defines: A, one B per modality, one C per group, one D per skill."""
-    out = ["A", *(f"B:{m}" for m in boot.arrays.modalities)]
-    out += [f"C:{m}-{p}" for (m, p), g in boot.arrays.groups.items() if m != "language" and g.total]
-    out += [f"D:{s}" for s in sorted({t.skill for t in boot.tasks})]
+def scopes_of(*boots: ModelBoot) -> list[str]:
+    """The boards where at least one of the models has a score: A, then B per modality, C per
+    modality and paradigm, D per skill (boards nobody is scored on would all be ties)."""
+    scored = [t for j, t in enumerate(boots[0].tasks) if any(b.boots[j].raw is not None for b in boots)]
+    out = ["A"]
+    out += [f"B:{m}" for m in boots[0].arrays.modalities if any(t.modality == m for t in scored)]
+    out += [f"C:{m}-{p}" for (m, p) in boots[0].arrays.groups
+            if m != "language" and any((t.modality, t.paradigm) == (m, p) for t in scored)]
+    out += [f"D:{s}" for s in sorted({t.skill for t in scored})]
     return out
 
 
@@ -72,7 +76,7 @@ def compare(a: ModelBoot, b: ModelBoot) -> dict[str, Any]:
     if [t.id for t in a.tasks] != [t.id for t in b.tasks]:
         raise GeneralBenchError(f"models {a.model!r} and {b.model!r} were scored on different "
                                 "catalogs; use the same --catalog-extra for both")
-    boards = {s: _above(board_keys(a.arrays, s), board_keys(b.arrays, s)) for s in scopes_of(a)}
+    boards = {s: _above(board_keys(a.arrays, s), board_keys(b.arrays, s)) for s in scopes_of(a, b)}
     tasks = []
     for j, task in enumerate(a.tasks):
         ta, tb = a.boots[j], b.boots[j]
