@@ -24,5 +24,6 @@ def report_runs(tmp_path_factory) -> dict[str, Path]:
     res = run_cli("run", "--model", "baseline", "--data", data, "--out", root / "baseline",
                   "--quiet")
     assert res.code == 0, res.err
+    assert f"generalbench report {root / 'baseline'}" in res.err  # run says how to get the report
     oracle = write_oracle_predictions(data, root / "oracle")
     return {"data": data, "baseline": root / "baseline", "oracle": Path(oracle)}

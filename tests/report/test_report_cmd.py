@@ -62,6 +62,9 @@ def test_a_run_compared_with_itself_gives_one_half(report_runs, tmp_path):
     a, b = json.loads(res.out)
     assert b["model"] == "baseline (again)"
     assert set(a["comparisons"][0]["probability_a_above"].values()) == {0.5}
+    # the copied score folder knows no dataset: micro-F1 falls back to scaled per-instance F1
+    method = {t["id"]: t["method"] for t in b["tasks"]}
+    assert method["language-topic-classification"] == "scaled"
 
 
 def test_markdown_renders_as_tables(report_runs, tmp_path):
@@ -117,6 +120,13 @@ def test_latex_is_balanced_booktabs_with_escaped_names(report_runs, tmp_path):
                 assert len(re.findall(r"(?<!\\)&", line)) == len(spec) - 1, line
     # no raw special character outside commands
     assert not re.search(r"(?<!\\)[%#]", tex)
+    if shutil.which("pdflatex"):  # where TeX is installed, it really compiles
+        import subprocess
+
+        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                               out.name], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert (tmp_path / "report.pdf").stat().st_size > 1000
 
 
 def test_csv_stacks_every_table(report_runs, tmp_path):
