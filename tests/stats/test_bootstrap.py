@@ -182,3 +182,19 @@ def test_rmse_uses_root_mean_square_and_unknown_corpus_metrics_fall_back():
     fid = mk("f", "image", "generation", metric="fid")
     boot = bootstrap_task(TaskSample(fid, 30.0), resamples=50)
     assert boot.method == "fixed" and (boot.samples == 30.0).all()
+
+
+def test_recompute_respects_its_time_budget(monkeypatch):
+    import generalbench.stats.bootstrap as bs
+
+    task = mk("p", "image", "comprehension", metric="pcc")
+    rng = np.random.default_rng(0)
+    x = rng.random(30)
+    sample = TaskSample(task, 0.0, [f"{i:02d}" for i in range(30)], [None] * 30,
+                        [[float(v), float(v) + 1] for v in x], [[float(v), float(v) * 2] for v in x])
+    sample.raw = compute_detailed("pcc", sample.preds, sample.refs).value
+    monkeypatch.setattr(bs, "MIN_RECOMPUTE", 10)
+    monkeypatch.setattr(bs, "RECOMPUTE_BUDGET_S", 1e-6)
+    boot = bs.bootstrap_task(sample, resamples=40)
+    assert boot.method == "recompute" and "10 distinct" in (boot.note or "")
+    assert (boot.samples[10:20] == boot.samples[:10]).all()

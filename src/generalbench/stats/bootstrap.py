@@ -117,18 +117,46 @@ def choose_estimator(sample: TaskSample) -> tuple[str, est.Estimator | None, str
     return "fixed", None, note or "no per-instance data: the value is treated as known"
 
 
-def _recompute(sample: TaskSample, idx: np.ndarray) -> np.ndarray:
+RECOMPUTE_BUDGET_S = 20.0
+"""Time one task's `recompute` may take; beyond it fewer distinct resamples are computed."""
+MIN_RECOMPUTE = 100
+
+
+def _recompute(sample: TaskSample, idx: np.ndarray, budget_s: float | None = None
+               ) -> tuple[np.ndarray, str | None]:
+    """The metric itself on each resample (exact, a Python loop).
+
+    When the first resamples show that all of them would take longer than `budget_s`, only the
+    first R (at least MIN_RECOMPUTE) are computed and repeated cyclically to fill the B rows:
+    the same marginal distribution with fewer distinct values (tasks are resampled
+    independently, so no joint structure is lost). The note says so.
+    """
+    import time
+
     from generalbench.metrics.registry import compute_detailed
 
+    budget_s = RECOMPUTE_BUDGET_S if budget_s is None else budget_s
     preds, refs = sample.preds or [], sample.refs or []
-    out = np.empty(idx.shape[0])
-    for b, row in enumerate(idx):  # the metric itself on each resample: exact, slow
+    b = idx.shape[0]
+    out = np.empty(b)
+    start = time.perf_counter()
+    limit = b
+    for i, row in enumerate(idx):
+        if i == 5 and i < limit:
+            per = (time.perf_counter() - start) / 5
+            if per * b > budget_s:
+                limit = max(MIN_RECOMPUTE, int(budget_s / max(per, 1e-9)))
+        if i >= limit:
+            break
         try:
-            out[b] = compute_detailed(sample.task.metric, [preds[i] for i in row],
-                                      [refs[i] for i in row], **sample.options).value
+            out[i] = compute_detailed(sample.task.metric, [preds[k] for k in row],
+                                      [refs[k] for k in row], **sample.options).value
         except Exception:  # noqa: BLE001 - an undefined resample (e.g. one class only)
-            out[b] = np.nan
-    return out
+            out[i] = np.nan
+    if limit < b:
+        out[limit:] = np.resize(out[:limit], b - limit)
+        return out, f"recomputed on {limit} distinct resamples (time budget), repeated to {b}"
+    return out, None
 
 
 @dataclass
@@ -157,7 +185,7 @@ def bootstrap_task(sample: TaskSample, resamples: int = DEFAULT_RESAMPLES, seed:
         return TaskBoot(sample.task, sample.raw, "fixed", np.full(resamples, sample.raw), n, note)
     idx = resample_indices(sample.task.id, n, resamples, seed)
     if method == "recompute":
-        values = _recompute(sample, idx)
+        values, note = _recompute(sample, idx)
     else:
         assert e is not None
         values = e.combine(_resampled_sums(e.stats, idx))
