@@ -150,8 +150,9 @@ def skills(boots: Sequence[ModelBoot]) -> Table:
 
 
 def tasks_table(boots: Sequence[ModelBoot]) -> Table:
-    header = ["Model", "Task", "Modality", "Paradigm", "Metric", "Raw [95% CI]",
-              "Normalised [95% CI]", "Specialist", "P(win)", "Parsed/failed/n", "Method", "Notes"]
+    ci = f"[{round(100 * boots[0].confidence) if boots else 95}% CI]"
+    header = ["Model", "Task", "Modality", "Paradigm", "Metric", f"Raw {ci}",
+              f"Normalised {ci}", "Specialist", "P(win)", "Parsed/failed/n", "Method", "Notes"]
     rows = []
     for b in boots:
         for r in b.task_rows():
@@ -166,7 +167,7 @@ def tasks_table(boots: Sequence[ModelBoot]) -> Table:
             rows.append([b.model, r["id"], r["modality"], r["paradigm"], r["metric"], raw, norm,
                          fmt(r["sota"]), fmt(r["win_probability"]), counts, r["method"],
                          r["note"] or ""])
-    numeric = [h in {"Raw [95% CI]", "Normalised [95% CI]", "Specialist", "P(win)"} for h in header]
+    numeric = [h.startswith(("Raw", "Normalised")) or h in {"Specialist", "P(win)"} for h in header]
     return Table("tasks", "Per-task scores", header, rows,
                  "Raw metric value and normalised score with bootstrap intervals, the specialist's "
                  "(SoTA) score, the probability of beating it, and how the task was resampled "
@@ -182,7 +183,7 @@ def comparison_tables(comparisons: Sequence[dict[str, Any]]) -> list[Table]:
     boards = Table("comparison-boards", "Comparison: probability of ranking above", header, rows,
                    "Paired bootstrap over the same instances; a tie counts one half.",
                    _numeric(header, 3))
-    header2 = ["Model A", "Model B", "Task", "Normalised A - B [95% CI]", "P(A better)", "Paired"]
+    header2 = ["Model A", "Model B", "Task", "Normalised A - B", "P(A better)", "Paired"]
     rows2 = [[c["a"], c["b"], t["id"],
               fmt_ci({"value": t["difference"], "low": t["low"], "high": t["high"]}),
               fmt(t["probability_a_better"]), "yes" if t["paired"] else "no"]
