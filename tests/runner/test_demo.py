@@ -44,6 +44,7 @@ def test_demo_generates_the_minibench_runs_scores_and_reports(tmp_path):
     report = json.loads((out / "score" / "report.json").read_text())
     assert report["model"] == "tiny-llama" and set(report["scores"]) >= {"level2", "level5"}
     assert "General-Level" in res.out and "report:" in res.err
+    assert "<svg" in (out / "report.html").read_text()  # demo writes the HTML report
     # again: everything comes from the journal
     res = run_cli("demo", "--model", cfg, "--out", out, "--quick", "2", "--quiet", env=env)
     assert res.code == 0 and " 0 answered" in res.err

@@ -161,6 +161,8 @@ def run(
     else:
         score_run(out, data, catalog, quick=quick, scope=scope, quiet=quiet)
         typer.echo(f"report: {out / 'score'}", err=True)
+        typer.echo(f"report with error bars: generalbench report {out} --out {out / 'report.html'}",
+                   err=True)
     if summary["failed"] and not allow_failures:
         raise RunFailedError(f"{summary['failed']} of {summary['instances']} instances failed "
                              "(they score 0); rerun the same command to retry them, or pass "
@@ -233,7 +235,11 @@ def demo(
                "every other task counts as unsupported (0), as General-Level prescribes, so these "
                "levels are far below what a full run gives. Per-task scores: "
                f"generalbench score {out}", err=True)
+    from generalbench.commands.report_cmd import write_report
+
+    html = write_report([out], out / "report.html", catalog, data=data)
     typer.echo(f"mini-bench: {data}\npredictions and journal: {out}\nreport: {out / 'score'}\n"
+               f"HTML report (bootstrap intervals, charts): {html}\n"
                f"took {time.perf_counter() - start:.0f}s", err=True)
     (out / "demo.json").write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1),
                                                "model": config.name}))

@@ -92,6 +92,8 @@ def _print_tables(result: object, details: dict, out: Path | None) -> None:
     console.print(table)
     if out is not None:
         console.print(f"per-instance scores and per-task files written to {out}")
+        console.print(f"report with error bars: generalbench report {out} --data {data} "
+                      f"--out {out / 'report.html'}")
 
 
 def _run_defaults(predictions: Path, data: Path | None, quick: int | None
