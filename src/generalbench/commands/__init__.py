@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "generalbench.commands.weights_cmd",
     "generalbench.commands.run_cmd",
     "generalbench.commands.minibench_cmd",
+    "generalbench.commands.server_cmd",
 ]
 
 
