@@ -162,14 +162,14 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
         if running >= limits.concurrent_jobs:
             raise HTTPException(429, f"at most {limits.concurrent_jobs} submissions of a team can "
                                      "wait or be scored at once; try again when one finishes")
+        today = s.scalar(mine.where(Submission.state != "failed", Submission.created_at >= day_start))
+        if today >= limits.daily_submissions:
+            raise HTTPException(429, f"daily limit of {limits.daily_submissions} submissions "
+                                     f"reached; it resets at {reset:%Y-%m-%d %H:%M} UTC")
         failed_today = s.scalar(mine.where(Submission.state == "failed",
                                            Submission.created_at >= day_start))
         if failed_today >= limits.daily_failed:
             raise HTTPException(429, f"daily limit of {limits.daily_failed} failed submissions "
-                                     f"reached; it resets at {reset:%Y-%m-%d %H:%M} UTC")
-        today = s.scalar(mine.where(Submission.state != "failed", Submission.created_at >= day_start))
-        if today >= limits.daily_submissions:
-            raise HTTPException(429, f"daily limit of {limits.daily_submissions} submissions "
                                      f"reached; it resets at {reset:%Y-%m-%d %H:%M} UTC")
         total = s.scalar(mine.where(Submission.state != "failed"))
         if total >= limits.total_submissions:
