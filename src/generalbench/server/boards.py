@@ -68,6 +68,18 @@ class BoardCache:
                 self._data[name] = _compute(session, quick)
             return self._data[name]
 
+    def memo(self, session, key: tuple, build) -> Any:
+        """A computed board, kept until the revision changes (reads are then a lookup)."""
+        revision = get_setting(session, "board_revision", "0")
+        with self._lock:
+            if revision == self._key and key in self._data:
+                return self._data[key]
+        value = build()
+        with self._lock:
+            if revision == self._key:
+                self._data[key] = value
+        return value
+
 
 def _compute(session, quick: bool) -> tuple[list[Entry], Any]:
     catalog = Benchmark.load(session).catalog()
@@ -86,6 +98,12 @@ def _compute(session, quick: bool) -> tuple[list[Entry], Any]:
 def board(session, cache: BoardCache, scope_text: str, quick: bool = False) -> dict[str, Any]:
     """One ranked board as plain data (the JSON API, CSV, pages and static export share it)."""
     scope = Scope.parse(scope_text)
+    return cache.memo(session, ("board", scope, quick),
+                      lambda: _board(session, cache, scope, scope_text, quick))
+
+
+def _board(session, cache: BoardCache, scope: Scope, scope_text: str, quick: bool
+           ) -> dict[str, Any]:
     entries, catalog = cache.entries(session, quick)
     if scope.kind in ("B", "C") and scope.modality not in modalities_of(catalog):
         from generalbench.errors import GeneralBenchError

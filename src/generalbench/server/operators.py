@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from generalbench.errors import GeneralBenchError
 from generalbench.server import queue
@@ -72,8 +72,7 @@ def rescore_all(s, actor: str) -> int:
     """Queue every scored submission again (after a scorer or catalog change that changes raw
     scores). Returns how many were queued."""
     ids = s.scalars(select(Submission.id).where(Submission.state == "scored")).all()
-    for sid in ids:
-        s.execute(text("UPDATE submissions SET state = 'queued' WHERE id = :id"), {"id": sid})
+    for sid in ids:  # the state stays 'scored': boards show the old numbers until new ones land
         queue.enqueue(s, sid)
     audit(s, actor, "rescore", detail=f"{len(ids)} submissions")
     return len(ids)
