@@ -128,7 +128,7 @@ def start_service(db_url: str, storage: Path, bench: Bench, limits=None,
         s.commit()
     port = free_port()
     config = uvicorn.Config(create_app(engine, storage, limits), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="off")
+                            log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     threads = [threading.Thread(target=server.run, daemon=True)]
     svc = Service(f"http://127.0.0.1:{port}", engine, storage, db_url)
@@ -184,25 +184,28 @@ def _pg_bin() -> Path | None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """A real PostgreSQL server in a temporary folder (Debian's postgresql package, which
     .ci/run installs), run as the unprivileged `postgres` user when the tests run as root."""
     binaries = _pg_bin()
     if binaries is None:
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    folder = tmp_path_factory.mktemp("pg")
+    import tempfile
+
+    # its own folder directly under the temp dir: pytest's basetemp is private to root (0700)
+    # and shared with other pytest sessions that prune it
+    folder = Path(tempfile.mkdtemp(prefix="generalbench-pg-"))
     data, sock = folder / "data", folder / "sock"
     sock.mkdir()
     as_user: list[str] = []
     if os.geteuid() == 0:
         as_user = ["runuser", "-u", "postgres", "--"]
-        os.chmod(folder, 0o777)
+        shutil.chown(folder, "postgres")
         shutil.chown(sock, "postgres")
-        for parent in list(folder.parents)[:3]:
-            os.chmod(parent, os.stat(parent).st_mode | 0o011)
     port = free_port()
-    subprocess.run([*as_user, str(binaries / "initdb"), "-D", str(data), "-U", "gb", "-A", "trust",
-                    "--no-sync"], check=True, capture_output=True)
+    init = subprocess.run([*as_user, str(binaries / "initdb"), "-D", str(data), "-U", "gb", "-A",
+                           "trust", "--no-sync"], capture_output=True, text=True)
+    assert init.returncode == 0, f"initdb failed: {init.stdout}\n{init.stderr}"
     proc = subprocess.Popen([*as_user, str(binaries / "postgres"), "-D", str(data), "-p", str(port),
                              "-k", str(sock), "-h", "127.0.0.1", "-F", "-c", "fsync=off"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -222,6 +225,7 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     proc.terminate()
     proc.wait(timeout=30)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def fresh_pg_db(url: str, name: str) -> str:

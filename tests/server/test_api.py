@@ -62,7 +62,9 @@ def test_publish_boards_model_page_and_compare(service, bench):
         assert board["catalog"]["hash"]
         quick = client.get("/api/boards/A", params={"quick": True}).json()
         assert "Oracle-1" in [r["model"] for r in quick["rows"]]
-        for scope in scopes:
+        sample = [s for s in scopes if not s.startswith("D:")] + \
+            [s for s in scopes if s.startswith("D:")][:4]
+        for scope in sample:
             data = client.get(f"/api/boards/{quote(scope, safe=':')}").json()
             assert len(data["rows"]) >= 2, (scope, data)
         csv = client.get("/api/boards/B:image", params={"format": "csv"})

@@ -27,9 +27,22 @@ from generalbench.server.worker import Worker
 from .conftest import fresh_pg_db
 
 
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, catalog):
+    """Two tasks of two instances: the queue, not the scorer, is under test here."""
+    from generalbench.data.minibench import make_mini, write_oracle_predictions
+    from generalbench.data.predictions import zip_predictions
+
+    base = tmp_path_factory.mktemp("tiny")
+    root = make_mini(base / "mini", tasks=["Seed Counting", "Music Pitch Analysis"], per_task=2)
+    oracle = write_oracle_predictions(root, base / "oracle", catalog=catalog)
+    return root, zip_predictions(oracle, base / "oracle.zip")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path: Path, bench):
-    """A migrated database with the small bench loaded and the oracle archive extracted."""
+def db(request, tmp_path: Path, tiny):
+    """A migrated database with the tiny bench loaded and its oracle archive extracted."""
+    root, archive = tiny
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'q.db'}"
     else:
@@ -39,9 +52,9 @@ def db(request, tmp_path: Path, bench):
     engine = make_engine(url)
     storage = tmp_path / "storage"
     (storage / "extracted").mkdir(parents=True)
-    extract(bench.oracle_zip, storage / "extracted" / "oracle", Limits())
+    extract(archive, storage / "extracted" / "oracle", Limits())
     with session_factory(engine)() as s:
-        ensure_benchmark(s, storage, bench.root, bench.root)
+        ensure_benchmark(s, storage, root, root)
         s.add(Team(name="q"))
         s.commit()
     yield url, engine, storage
@@ -91,6 +104,14 @@ def test_migrations_create_every_table(db):
     names = set(inspect(engine).get_table_names())
     assert {"teams", "users", "api_tokens", "submissions", "jobs", "audit_log", "settings",
             "alembic_version"} <= names
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from generalbench.server.db import Base
+
+    with engine.connect() as conn:  # the migration creates exactly what the models declare
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
 
 
 def test_three_workers_twenty_jobs_each_scored_once(db):

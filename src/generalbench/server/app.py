@@ -138,14 +138,8 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
             resp.set_cookie(security.CSRF_COOKIE, csrf, httponly=True, samesite="lax")
         return resp
 
-    catalog_memo: dict[str, Any] = {}
-
     def _catalog_info(bench: Benchmark) -> dict[str, str]:
-        key = json.dumps(bench.__dict__, sort_keys=True)
-        if key not in catalog_memo:
-            catalog_memo.clear()
-            catalog_memo[key] = bench.catalog().info()
-        return catalog_memo[key]
+        return bench.catalog().info()
 
     async def form_checked(request: Request) -> Any:
         form = await request.form()
@@ -177,8 +171,11 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
 
     async def accept(team_id: int, chunks) -> tuple[int, str, str | None]:
         """Store, check, validate and queue one upload: (submission id, state, reason)."""
-        with Session() as s:
-            check_quota(s, team_id)
+        def quota() -> None:
+            with Session() as s:
+                check_quota(s, team_id)
+
+        await run_in_threadpool(quota)  # database calls never block the event loop
         try:
             path, sha = await save_stream(chunks, storage, limits.max_upload_bytes)
         except UploadRejected as exc:
@@ -188,24 +185,31 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
             dest = storage / "extracted" / sha
             dest.parent.mkdir(parents=True, exist_ok=True)
             await run_in_threadpool(extract, path, dest, limits)
-            with Session() as s:
-                catalog = Benchmark.load(s).catalog()
-            manifest = await run_in_threadpool(validate, predictions_root(dest), catalog)
+            manifest = await run_in_threadpool(_validate, dest)
             state, reason = "queued", None
         except UploadRejected as exc:
             state, reason = "failed", exc.reason
             path.unlink(missing_ok=True)
             sha = None
+
+        def record() -> int:
+            with Session() as s:
+                sub = Submission(team_id=team_id, archive_sha256=sha, state=state, reason=reason,
+                                 model_name=str(manifest.get("model") or "")[:200],
+                                 manifest_json=json.dumps(_public_manifest(manifest)))
+                s.add(sub)
+                s.flush()
+                if state == "queued":
+                    queue.enqueue(s, sub.id)
+                s.commit()
+                return sub.id
+
+        return await run_in_threadpool(record), state, reason
+
+    def _validate(dest: Path) -> dict:
         with Session() as s:
-            sub = Submission(team_id=team_id, archive_sha256=sha, state=state, reason=reason,
-                             model_name=str(manifest.get("model") or "")[:200],
-                             manifest_json=json.dumps(_public_manifest(manifest)))
-            s.add(sub)
-            s.flush()
-            if state == "queued":
-                queue.enqueue(s, sub.id)
-            s.commit()
-            return sub.id, state, reason
+            catalog = Benchmark.load(s).catalog()
+        return validate(predictions_root(dest), catalog)
 
     def own_submission(s, sid: int, team_id: int | None) -> Submission:
         sub = s.get(Submission, sid)
@@ -221,9 +225,11 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     # --- JSON API -------------------------------------------------------------------------
     @app.post("/api/submissions", status_code=202)
     async def api_submit(request: Request) -> JSONResponse:
-        with Session() as s:
-            team_id = api_team(request, s).id
-        sid, state, reason = await accept(team_id, request.stream())
+        def team_id() -> int:
+            with Session() as s:
+                return api_team(request, s).id
+
+        sid, state, reason = await accept(await run_in_threadpool(team_id), request.stream())
         status = 202 if state == "queued" else 422
         return JSONResponse({"id": sid, "state": state, "reason": reason}, status_code=status)
 
@@ -244,12 +250,16 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     @app.post("/api/submissions/{sid}/publish")
     async def api_publish(sid: int, request: Request) -> dict[str, Any]:
         body = await request.json()
-        with Session() as s:
-            team = api_team(request, s)
-            sub = own_submission(s, sid, team.id)
-            _publish(s, sub, body, f"team:{team.name}")
-            s.commit()
-            return status_doc(sub)
+
+        def _run() -> Any:
+            with Session() as s:
+                team = api_team(request, s)
+                sub = own_submission(s, sid, team.id)
+                _publish(s, sub, body, f"team:{team.name}")
+                s.commit()
+                return status_doc(sub)
+
+        return await run_in_threadpool(_run)
 
     @app.get("/api/boards")
     def api_boards() -> dict[str, Any]:
@@ -325,27 +335,31 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     @app.post("/signup")
     async def signup(request: Request) -> Response:
         form = await form_checked(request)
-        email, password = str(form.get("email", "")).strip()[:200], str(form.get("password", ""))
-        team_name = str(form.get("team", "")).strip()[:100]
-        with Session() as s:
-            error = None
-            if "@" not in email or len(password) < 8 or not team_name:
-                error = "give an e-mail address, a password of 8 or more characters and a team name"
-            elif s.scalar(select(User).where(User.email == email)) is not None:
-                error = "that e-mail address already has an account"
-            elif s.scalar(select(Team).where(Team.name == team_name)) is not None:
-                error = "that team name is taken"
-            if error:
-                return page(request, "signup.html", {"error": error}, s, status=400)
-            team = Team(name=team_name)
-            s.add(team)
-            s.flush()
-            user = User(email=email, password_hash=security.hash_password(password), team_id=team.id)
-            s.add(user)
-            s.flush()
-            sid = security.new_session(s, user.id)
-            s.commit()
-        return _signed_in(sid)
+
+        def _run() -> Any:
+            email, password = str(form.get("email", "")).strip()[:200], str(form.get("password", ""))
+            team_name = str(form.get("team", "")).strip()[:100]
+            with Session() as s:
+                error = None
+                if "@" not in email or len(password) < 8 or not team_name:
+                    error = "give an e-mail address, a password of 8 or more characters and a team name"
+                elif s.scalar(select(User).where(User.email == email)) is not None:
+                    error = "that e-mail address already has an account"
+                elif s.scalar(select(Team).where(Team.name == team_name)) is not None:
+                    error = "that team name is taken"
+                if error:
+                    return page(request, "signup.html", {"error": error}, s, status=400)
+                team = Team(name=team_name)
+                s.add(team)
+                s.flush()
+                user = User(email=email, password_hash=security.hash_password(password), team_id=team.id)
+                s.add(user)
+                s.flush()
+                sid = security.new_session(s, user.id)
+                s.commit()
+            return _signed_in(sid)
+
+        return await run_in_threadpool(_run)
 
     @app.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> Response:
@@ -355,14 +369,18 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     @app.post("/login")
     async def login(request: Request) -> Response:
         form = await form_checked(request)
-        email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
-        with Session() as s:
-            user = s.scalar(select(User).where(User.email == email))
-            if user is None or not security.check_password(user.password_hash, password):
-                return page(request, "login.html", {"error": "wrong e-mail or password"}, s, 400)
-            sid = security.new_session(s, user.id)
-            s.commit()
-        return _signed_in(sid)
+
+        def _run() -> Any:
+            email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
+            with Session() as s:
+                user = s.scalar(select(User).where(User.email == email))
+                if user is None or not security.check_password(user.password_hash, password):
+                    return page(request, "login.html", {"error": "wrong e-mail or password"}, s, 400)
+                sid = security.new_session(s, user.id)
+                s.commit()
+            return _signed_in(sid)
+
+        return await run_in_threadpool(_run)
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
@@ -386,9 +404,12 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     @app.post("/submit")
     async def submit_upload(request: Request) -> Response:
         form = await form_checked(request)
-        with Session() as s:
-            user = require_user(request, s)
-            team_id = user.team_id
+
+        def team_id() -> int:
+            with Session() as s:
+                return require_user(request, s).team_id
+
+        team = await run_in_threadpool(team_id)
         upload = form.get("archive")
         if upload is None or not hasattr(upload, "read"):
             raise HTTPException(400, "choose a zipped predictions folder to upload")
@@ -397,7 +418,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
             while chunk := await upload.read(1 << 16):
                 yield chunk
 
-        sid, _state, _reason = await accept(team_id, chunks())
+        sid, _state, _reason = await accept(team, chunks())
         return RedirectResponse(f"/submissions/{sid}", 303)
 
     @app.get("/submissions/{sid}", response_class=HTMLResponse)
@@ -411,15 +432,19 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     @app.post("/submissions/{sid}/publish")
     async def publish_form(request: Request, sid: int) -> Response:
         form = await form_checked(request)
-        with Session() as s:
-            user = require_user(request, s)
-            sub = own_submission(s, sid, user.team_id)
-            _publish(s, sub, {"public": form.get("public") == "on",
-                              "model_name": form.get("model_name"),
-                              "paper_url": form.get("paper_url"),
-                              "code_url": form.get("code_url")}, f"user:{user.email}")
-            s.commit()
-        return RedirectResponse(f"/submissions/{sid}", 303)
+
+        def _run() -> Any:
+            with Session() as s:
+                user = require_user(request, s)
+                sub = own_submission(s, sid, user.team_id)
+                _publish(s, sub, {"public": form.get("public") == "on",
+                                  "model_name": form.get("model_name"),
+                                  "paper_url": form.get("paper_url"),
+                                  "code_url": form.get("code_url")}, f"user:{user.email}")
+                s.commit()
+            return RedirectResponse(f"/submissions/{sid}", 303)
+
+        return await run_in_threadpool(_run)
 
     @app.get("/team", response_class=HTMLResponse)
     def team_page(request: Request) -> Response:
@@ -435,14 +460,18 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     @app.post("/team/tokens", response_class=HTMLResponse)
     async def new_token(request: Request) -> Response:
         await form_checked(request)
-        with Session() as s:
-            user = require_user(request, s)
-            team = s.get(Team, user.team_id)
-            token = security.add_team_token(s, team.name)
-            s.commit()
-            return page(request, "team.html", {"subs": [], "team": team, "limits": limits,
-                                               "reset": next_utc_midnight(time.time()),
-                                               "token": token}, s)
+
+        def _run() -> Any:
+            with Session() as s:
+                user = require_user(request, s)
+                team = s.get(Team, user.team_id)
+                token = security.add_team_token(s, team.name)
+                s.commit()
+                return page(request, "team.html", {"subs": [], "team": team, "limits": limits,
+                                                   "reset": next_utc_midnight(time.time()),
+                                                   "token": token}, s)
+
+        return await run_in_threadpool(_run)
 
     @app.get("/admin", response_class=HTMLResponse)
     def admin_page(request: Request) -> Response:
@@ -457,13 +486,17 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     @app.post("/admin/submissions/{sid}/{action}")
     async def admin_action(request: Request, sid: int, action: str) -> Response:
         await form_checked(request)
-        with Session() as s:
-            user = require_user(request, s)
-            if not user.is_admin:
-                raise HTTPException(403, "operators only")
-            set_flag(s, sid, action, f"admin:{user.email}")
-            s.commit()
-        return RedirectResponse("/admin", 303)
+
+        def _run() -> Any:
+            with Session() as s:
+                user = require_user(request, s)
+                if not user.is_admin:
+                    raise HTTPException(403, "operators only")
+                set_flag(s, sid, action, f"admin:{user.email}")
+                s.commit()
+            return RedirectResponse("/admin", 303)
+
+        return await run_in_threadpool(_run)
 
     app.state.Session = Session
     app.state.cache = cache
