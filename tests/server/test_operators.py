@@ -67,3 +67,54 @@ def test_operators_moderate_add_tasks_rescore_and_export(service, bench, tmp_pat
     assert "boards written" in out
     index = (tmp_path / "html" / "index.html").read_text()
     assert "A.html" in index and "Ops" in (tmp_path / "html" / "A.html").read_text()
+
+
+def test_serve_and_worker_commands(tmp_path, bench):
+    """The real entry points: `serve` (no in-process worker) and a separate `worker` process."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from .conftest import free_port
+
+    storage, port = tmp_path / "lb", free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    base = [sys.executable, "-m", "generalbench"]
+    common = ["--storage", str(storage)]
+    serve = subprocess.Popen([*base, "serve", "--port", str(port), *common, "--data", str(bench.root),
+                              "--answers", str(bench.root), "--workers", "0"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    worker = None
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(url + "/api/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert serve.poll() is None, serve.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        assert "General-Level board A" in httpx.get(url + "/").text
+        token = subprocess.run([*base, "admin", "add-team", "cmd-team", *common], env=env,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        worker = subprocess.Popen([*base, "worker", *common], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        sub = subprocess.run([*base, "submit", str(bench.partial), "--server", url, "--wait"],
+                             env={**env, "GENERALBENCH_TOKEN": token}, capture_output=True,
+                             text=True, timeout=300)
+        assert sub.returncode == 0, sub.stderr
+        assert sub.stdout.startswith("partial: General-Level")
+        bad = subprocess.run([*base, "submit", str(bench.partial), "--server", url],
+                             env={**env, "GENERALBENCH_TOKEN": "gb_revoked"}, capture_output=True,
+                             text=True, timeout=120)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "401" in bad.stderr
+    finally:
+        for proc in (worker, serve):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
