@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "generalbench.commands.run_cmd",
     "generalbench.commands.minibench_cmd",
     "generalbench.commands.report_cmd",
+    "generalbench.commands.server_cmd",
 ]
 
 
