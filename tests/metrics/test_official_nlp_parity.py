@@ -15,7 +15,7 @@ import pytest
 
 from generalbench.catalog import load_catalog
 from generalbench.data.adapters import AdaptContext, select_adapter
-from generalbench.runner.score import score_task
+from generalbench.runner.score import score_task_predictions as score_task
 
 HERE = Path(__file__).parent / "official_nlp"
 CASES = json.loads((HERE / "cases.json").read_text(encoding="utf-8"))["cases"]

@@ -62,14 +62,14 @@ def score(
         json.dump(result.model_dump(), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
     else:
-        _print_tables(result, details, out)
+        _print_tables(result, details, out, data)
     for task_id, error in bugs.items():
         sys.stderr.write(f"error: task {task_id}: metric failed (a bug in generalbench): {error}\n")
     if bugs and not keep_going:
         raise typer.Exit(3)
 
 
-def _print_tables(result: object, details: dict, out: Path | None) -> None:
+def _print_tables(result: object, details: dict, out: Path | None, data: Path) -> None:
     """The General-Level table and the per-task list (parse counts and notes)."""
     from rich.console import Console
     from rich.table import Table
