@@ -82,9 +82,12 @@ def checksum(a: Any) -> float:
 
 
 def encode(a: Any) -> dict[str, Any]:
-    arr = np.asarray(a, dtype=np.float64)
-    # 9 significant digits represent any float32 exactly
-    return {"shape": list(arr.shape), "values": [float(f"{v:.9g}") for v in arr.ravel()]}
+    """float32 values with 9 significant digits (exact for float32), others exactly."""
+    arr = np.asarray(a)
+    values = arr.astype(np.float64).ravel()
+    if arr.dtype == np.float32:
+        return {"shape": list(arr.shape), "values": [float(f"{v:.9g}") for v in values]}
+    return {"shape": list(arr.shape), "values": [float(v) for v in values]}
 
 
 def decode(entry: dict[str, Any]) -> np.ndarray:
@@ -117,6 +120,11 @@ def max_relative_error(ours: Any, golden: np.ndarray) -> float:
     and to the array's scale (a pure relative error is meaningless where values cross zero)."""
     a = np.asarray(ours, dtype=np.float64)
     assert a.shape == golden.shape, (a.shape, golden.shape)
+    nan = np.isnan(golden)
+    assert np.array_equal(np.isnan(a), nan), "NaN where the reference has none, or the reverse"
+    if nan.all():
+        return 0.0
+    a, golden = a[~nan], golden[~nan]
     scale = np.abs(golden) + np.abs(golden).max()
     return float((np.abs(a - golden) / np.where(scale > 0, scale, 1.0)).max())
 
@@ -140,8 +148,11 @@ COTRACKER = {"seed": 51, "frames": [9, 40, 70], "grid": 4, "window": 8, "virtual
              "heads": 2, "time_depth": 2, "space_depth": 1, "latent": 128, "mlp": 384,
              "resolution": [64, 96], "queries": 6, "model_iters": 4}
 FRECHET = {"seed": 61, "sets": [[40, 8, 50], [300, 24, 200]]}
+VBENCH = {"seed": 71, "flows": [[40, 52], [33, 47], [21, 19], [4, 4]],
+          "frames": [[128, 160], [480, 640], [720, 1280], [129, 1000]], "counts": [1, 2, 3, 8, 10, 16, 17, 30],
+          "score_lists": [0, 1, 2, 3, 5, 8], "fps": [4, 8, 12, 16, 20, 24, 25, 30, 60], "video_frames": 13}
 CASES = {"raft": RAFT, "vggish": VGGISH, "inception": INCEPTION, "musiq": MUSIQ, "cotracker": COTRACKER,
-         "frechet": FRECHET}
+         "frechet": FRECHET, "vbench": VBENCH}
 
 
 def raft_frames() -> np.ndarray:
@@ -209,6 +220,18 @@ def frechet_sets() -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
+def vbench_flows() -> list[np.ndarray]:
+    """2 x h x w flow fields (pixels); the last is too small for VBench's top 5% (NaN)."""
+    rng = np.random.default_rng(VBENCH["seed"])
+    return [rng.normal(0.0, 3.0, (2, h, w)) * rng.uniform(0.2, 2.0, (1, h, w)) for h, w in VBENCH["flows"]]
+
+
+def vbench_score_lists() -> list[list[float]]:
+    """Per-pair scores (pixels) of different lengths, around the thresholds of VBENCH["frames"]."""
+    rng = np.random.default_rng(VBENCH["seed"] + 1)
+    return [[float(v) for v in rng.uniform(0.0, 12.0, n)] for n in VBENCH["score_lists"]]
+
+
 def input_checksums(name: str) -> dict[str, float]:
     if name == "raft":
         return {"frames": checksum(raft_frames())}
@@ -220,4 +243,7 @@ def input_checksums(name: str) -> dict[str, float]:
         return {f"image_{i}": checksum(x) for i, x in enumerate(musiq_images())}
     if name == "cotracker":
         return {"video": checksum(cotracker_video()), "queries": checksum(cotracker_queries())}
+    if name == "vbench":
+        return {"flows": sum(checksum(f) for f in vbench_flows()),
+                "scores": sum(checksum(s) for s in vbench_score_lists())}
     return {f"set_{i}": checksum(a) + checksum(b) for i, (a, b) in enumerate(frechet_sets())}

@@ -134,3 +134,28 @@ def test_cotracker2_tracks_equal_the_official_code(tmp_path: Path) -> None:
     grid_tracks, visible = model.track(video, grid_size=c["grid"])
     gc.assert_golden(grid_tracks, golden["outputs"]["grid_tracks"])
     assert np.array_equal(visible, golden["outputs"]["grid_visible"].astype(bool))
+
+
+def test_dynamic_degree_rule_equals_vbench() -> None:
+    """VBench's dynamic-degree rule: the top-5% flow score (NaN below 20 pixels), threshold and
+    needed count (half-to-even rounding) per frame size and length, the count itself, and the
+    frames get_frames keeps at each frame rate. (The flow network is the RAFT case above: VBench's
+    vendored RAFT gave the authors' flows to 5e-8 px there.)"""
+    from generalbench.metricmodels import dynamic_degree as dd
+
+    golden = _golden("vbench")
+    out = golden["outputs"]
+    assert golden["vendored_raft_max_abs_difference_px"] < 1e-5
+    gc.assert_golden([dd.top_motion(f) for f in gc.vbench_flows()], out["top_motion"], rtol=1e-12)
+    params = [[dd.threshold(h, w), dd.pairs_needed(n)] for h, w in gc.VBENCH["frames"] for n in gc.VBENCH["counts"]]
+    assert np.array_equal(params, out["params"])
+    decisions = [float(dd.decide(s, thres, int(needed))) for s in gc.vbench_score_lists() for thres, needed in params]
+    assert np.array_equal(decisions, out["decisions"])
+    n = gc.VBENCH["video_frames"]
+    kept = [list(range(n))[::dd.sampling_interval(fps)] for fps in gc.VBENCH["fps"]]
+    assert np.array_equal([k + [-1] * (n - len(k)) for k in kept], out["kept_frames"])
+    # the decision reads the threshold from the kept frames' own size and the count from their number
+    counts = gc.VBENCH["counts"]
+    for i, (h, w) in enumerate(gc.VBENCH["frames"]):
+        decision = dd.dynamic_degree(np.zeros((3, h, w, 3), np.uint8), lambda f: [np.zeros((2, 8, 8))] * (len(f) - 1))
+        assert [decision.threshold, decision.needed] == out["params"][i * len(counts) + counts.index(3)].tolist()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import types
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ COMMITS = {
     "mseitzer+pytorch-fid": "b9c18118d082cbd263c1b8963fc4221dc1cbb659",
     "chaofengc+IQA-PyTorch": "01ae427f9afd66842031d3a7cb694dcad5b5cbb8",
     "facebookresearch+co-tracker": "82e02e8029753ad4ef13cf06be7f4fc5facdda4d",
+    "Vchitect+VBench": "45e79ec14e69a2187202c675d2dbce1a71843d53",
 }
 
 
@@ -208,8 +210,69 @@ def frechet(refs: Path) -> dict[str, Any]:
             "outputs": {"distances": np.array(values, dtype=np.float64)}}
 
 
+def vbench(refs: Path) -> dict[str, Any]:
+    """VBench's dynamic-degree rule (vbench/dynamic_degree.py: get_score, set_params, check_move,
+    get_frames' frame sampling) on seeded flows, frame shapes and score lists; and VBench's
+    vendored RAFT against the authors' on the RAFT case."""
+    import cv2
+
+    root = refs / "Vchitect+VBench" / "vbench"
+    stubs = {"vbench": root, "vbench.third_party": root / "third_party",
+             "vbench.third_party.RAFT": root / "third_party" / "RAFT",
+             "vbench.third_party.RAFT.core": root / "third_party" / "RAFT" / "core"}
+    for name, path in stubs.items():  # skip the package __init__ files (they import every dimension)
+        module = types.ModuleType(name)
+        module.__path__ = [str(path)]
+        sys.modules[name] = module
+    sys.modules["vbench.utils"] = types.SimpleNamespace(load_dimension_info=None)  # type: ignore[assignment]
+    sys.modules.setdefault("easydict", types.SimpleNamespace(EasyDict=dict))  # type: ignore[arg-type]
+    from vbench.dynamic_degree import RAFT, DynamicDegree, InputPadder  # type: ignore[import-not-found]
+
+    dd = DynamicDegree.__new__(DynamicDegree)  # without load_model (no checkpoint)
+    dd.device = "cpu"
+    top = [dd.get_score(torch.zeros(1, 3, *f.shape[1:]), torch.from_numpy(f)[None]) for f in gc.vbench_flows()]
+    params = []
+    for h, w in gc.VBENCH["frames"]:
+        for count in gc.VBENCH["counts"]:
+            dd.set_params(frame=torch.zeros(1, 3, h, w), count=count)
+            params.append([dd.params["thres"], dd.params["count_num"]])
+    decisions = []
+    for scores in gc.vbench_score_lists():
+        for thres, count_num in params:
+            dd.params = {"thres": thres, "count_num": count_num}
+            decisions.append(float(dd.check_move(scores)))
+    kept = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for fps in gc.VBENCH["fps"]:  # the frame rate get_frames reads decides which frames are kept
+            path = str(Path(tmp) / f"v{fps}.avi")
+            writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, (16, 16))
+            for t in range(gc.VBENCH["video_frames"]):
+                writer.write(np.full((16, 16, 3), 10 * t, np.uint8))
+            writer.release()
+            frames = dd.get_frames(path)
+            kept.append([round(float(f[0, 0, 8, 8]) / 10) for f in frames] + [-1] * (gc.VBENCH["video_frames"] - len(frames)))
+    # VBench runs its own copy of RAFT: the same flows as the authors' on the RAFT case?
+    model = RAFT(argparse.Namespace(small=False, mixed_precision=False, alternate_corr=False, dropout=0))
+    gc.fill_seeded(model, gc.RAFT["seed"])
+    model.eval()
+    golden_raft = gc.read_golden("raft")["outputs"]["flow_sampled"]
+    frames = gc.raft_frames()
+    flows = []
+    with torch.no_grad():
+        for a, b in zip(frames[:-1], frames[1:], strict=True):
+            ta, tb = (torch.from_numpy(f).permute(2, 0, 1).float()[None] for f in (a, b))
+            ta, tb = InputPadder(ta.shape).pad(ta, tb)
+            flows.append(model(ta, tb, iters=gc.RAFT["iters"], test_mode=True)[1][0].numpy())
+    vendored = float(np.abs(gc.raft_sample(np.stack(flows)) - golden_raft).max())
+    return {"reference": reference("Vchitect+VBench", "vbench/dynamic_degree.py DynamicDegree.get_score, "
+                                   "set_params, check_move, get_frames (OpenCV)"),
+            "vendored_raft_max_abs_difference_px": vendored,
+            "outputs": {"top_motion": np.array(top), "params": np.array(params), "decisions": np.array(decisions),
+                        "kept_frames": np.array(kept, dtype=np.float64)}}
+
+
 MAKERS = {"raft": raft, "vggish": vggish, "inception": inception, "musiq": musiq, "cotracker": cotracker,
-          "frechet": frechet}
+          "frechet": frechet, "vbench": vbench}
 
 
 def main() -> None:
