@@ -2,9 +2,9 @@
 operators, masking invariance, and the metric end to end on a tiny random-weight checkpoint that
 is written to disk and loaded through the real weights resolution.
 
-The full-size network was also compared once against the pyiqa port it mirrors (random weights,
-five image sizes, 1- and 10-class heads): largest difference 1.9e-6. pyiqa is not a test
-dependency (non-commercial licence, needs torchvision), so that comparison is not repeated here.
+Parity with the pyiqa port it mirrors (input pipeline, network, 1- and 10-bin heads, parameter
+layout) is checked against golden values that pyiqa computed (test_golden.py); pyiqa itself is
+not a test dependency (non-commercial licence, needs torchvision).
 """
 
 from __future__ import annotations
