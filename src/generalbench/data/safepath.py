@@ -54,7 +54,8 @@ def check_inside(path: Path | str, root: Path | str, *, what: str = "file") -> P
         real_root = os.path.realpath(root)
         if not _inside(real, real_root):
             raise DataError(f"{path}: {what} is a symbolic link (or under one) that leads outside "
-                            f"{root}; refusing to read it")
+                            f"{root}; refusing to read it (links may only point inside the folder; "
+                            "copy the file in instead)")
         try:
             mode = os.stat(real).st_mode
         except FileNotFoundError:
