@@ -138,6 +138,8 @@ def load_source(path: Path, catalog: Catalog, data: Path | None = None,
     path = Path(path)
     if not path.exists():
         raise ReportSourceError(f"{path}: no such run, score or predictions folder")
+    if path.is_file() and path.name in SCORE_FILES:  # report.json given for its score folder
+        path = path.parent
     if not path.is_dir():
         raise ReportSourceError(f"{path}: expected a run, score or predictions folder")
     manifest = _manifest(path)
