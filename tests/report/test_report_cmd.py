@@ -144,9 +144,22 @@ def test_figures_are_written_as_svg_and_png(report_runs, tmp_path):
                   tmp_path / "figs", "--resamples", "50", "--quiet")
     assert res.code == 0, res.err
     names = sorted(p.name for p in (tmp_path / "figs").iterdir())
-    assert names == sorted(f"{n}.{e}" for n in ("modalities", "skill-wins", "level-probability")
+    assert names == sorted(f"{n}.{e}" for n in ("modalities", "comprehension-generation",
+                                                        "skill-wins", "level-probability")
                            for e in ("svg", "png"))
     assert (tmp_path / "figs" / "modalities.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_broken_score_folder_is_one_clear_error(report_runs, tmp_path):
+    folder = tmp_path / "broken"
+    shutil.copytree(report_runs["baseline"] / "score", folder)
+    with open(folder / "instances.jsonl", "a") as fh:
+        fh.write("{not json\n")
+    res = run_cli("report", folder, "--format", "json")
+    assert res.code == 2 and "instances.jsonl: line" in res.err and len(res.err.splitlines()) == 1
+    (folder / "report.json").write_text("[1, 2]")
+    res = run_cli("report", folder, "--format", "json")
+    assert res.code == 2 and "report.json" in res.err and len(res.err.splitlines()) == 1
 
 
 def test_predictions_folder_without_data_is_one_clear_error(report_runs, tmp_path):

@@ -33,7 +33,7 @@ def test_html_is_self_contained(html_report):
     # nothing to fetch: no external script, stylesheet, image, font or frame
     assert not re.search(r"""(src|href)\s*=\s*["'](https?:|//)""", text)
     assert not re.search(r"@import|url\(\s*['\"]?(https?:|//)", text)
-    assert "Content-Security-Policy" in text and text.count("<svg") >= 3
+    assert "Content-Security-Policy" in text and text.count("<svg") >= 4
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_html_report_opens_in_headless_chromium_without_network(browser, html_re
               for r in overview.find_elements(By.CSS_SELECTOR, "tbody tr")]
     assert models == ["oracle", "baseline"]
     charts = browser.find_elements(By.CSS_SELECTOR, "div.chart svg")
-    assert len(charts) == 3 and all(c.size["width"] > 100 and c.size["height"] > 50 for c in charts)
+    assert len(charts) == 4 and all(c.size["width"] > 100 and c.size["height"] > 50 for c in charts)
     assert browser.execute_script("return document.querySelectorAll('div.chart svg path').length") > 20
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

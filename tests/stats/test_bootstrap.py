@@ -198,3 +198,17 @@ def test_recompute_respects_its_time_budget(monkeypatch):
     boot = bs.bootstrap_task(sample, resamples=40)
     assert boot.method == "recompute" and "10 distinct" in (boot.note or "")
     assert (boot.samples[10:20] == boot.samples[:10]).all()
+
+
+def test_docs_name_the_method_of_every_metric():
+    from pathlib import Path
+
+    from generalbench.metrics.specs import load_specs
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "statistics.md").read_text()
+    section = doc[doc.index("### Every metric"):doc.index("## Worked example")]
+    for name in load_specs():
+        row = next((line for line in section.splitlines()
+                    if line.startswith("|") and f"`{name}`" in line), None)
+        assert row is not None, name
+        assert row.split("|")[1].strip() == f"`{est.method_of(name)}`", name

@@ -94,7 +94,7 @@ def report(
     fmt: Annotated[ReportFormat | None, typer.Option(
         "--format", help="html, md, tex, csv or json (default: from --out's suffix, else html).")] = None,
     resamples: Annotated[int, typer.Option(
-        "--resamples", min=1, max=100_000, help="Bootstrap resamples.")] = 1000,
+        "--resamples", min=1, max=20_000, help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Bootstrap seed.")] = 0,
     confidence: Annotated[float, typer.Option(
         "--confidence", min=0.5, max=0.999, help="Interval coverage.")] = 0.95,

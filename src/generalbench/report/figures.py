@@ -99,8 +99,36 @@ def level_probabilities(boots: Sequence[ModelBoot]) -> Any:
     return fig
 
 
-CHARTS = {"modalities": modality_bars, "skill-wins": skill_heatmap,
-          "level-probability": level_probabilities}
+def comprehension_generation(boots: Sequence[ModelBoot]) -> Any:
+    """Per modality: comprehension vs generation mean score per model, 95% interval whiskers."""
+    from generalbench.stats.bootstrap import interval
+
+    plt = _plt()
+    mods = list(boots[0].point.modalities)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+    width = 0.8 / max(1, len(boots))
+    x = np.arange(len(mods))
+    for ax, paradigm in zip(axes, ("comprehension", "generation"), strict=True):
+        for i, b in enumerate(boots):
+            v, lo, hi = [], [], []
+            for m in mods:
+                point = getattr(b.point.modalities[m], paradigm).score
+                low, high = interval(b.arrays.groups[(m, paradigm)].score, b.confidence)
+                v.append(point)
+                lo.append(max(0.0, point - low))
+                hi.append(max(0.0, high - point))
+            ax.bar(x + (i - (len(boots) - 1) / 2) * width, v, width, yerr=[lo, hi], capsize=2,
+                   label=b.model)
+        ax.set_xticks(x, mods)
+        ax.set_title(f"{paradigm.capitalize()} score per modality")
+    axes[0].set_ylabel("mean normalised score")
+    axes[-1].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+CHARTS = {"modalities": modality_bars, "comprehension-generation": comprehension_generation,
+          "skill-wins": skill_heatmap, "level-probability": level_probabilities}
 """Chart name -> drawing function (file names of --figures)."""
 
 

@@ -101,10 +101,15 @@ def read_score_folder(folder: Path, catalog: Catalog, data: Path | None = None,
     from generalbench.runner.score import INLINE_TYPES
 
     report = _read_json(folder / "report.json")
+    from pydantic import ValidationError
+
     try:
         result = LevelResult.model_validate(report)
-    except Exception as exc:  # noqa: BLE001 - pydantic's message names the field
-        raise ReportSourceError(f"{folder / 'report.json'}: not a generalbench report ({exc})") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ())) or "top level"
+        raise ReportSourceError(f"{folder / 'report.json'}: not a generalbench report "
+                                f"({where}: {first.get('msg')})") from None
     rows = _read_rows(folder / "instances.jsonl")
     raw = {t.id: t.raw for t in result.tasks or []}
     need = {tid for tid in rows if tid in catalog
@@ -133,6 +138,8 @@ def load_source(path: Path, catalog: Catalog, data: Path | None = None,
     path = Path(path)
     if not path.exists():
         raise ReportSourceError(f"{path}: no such run, score or predictions folder")
+    if path.is_file() and path.name in SCORE_FILES:  # report.json given for its score folder
+        path = path.parent
     if not path.is_dir():
         raise ReportSourceError(f"{path}: expected a run, score or predictions folder")
     manifest = _manifest(path)

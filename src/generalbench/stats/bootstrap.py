@@ -93,6 +93,9 @@ def choose_estimator(sample: TaskSample) -> tuple[str, est.Estimator | None, str
     if raw is None:
         return "unsupported", None, None
     method = est.method_of(sample.task.metric)
+    if method == "fixed":
+        return "fixed", None, "not resampled (a distribution or corpus metric without " \
+            "per-instance values): the value is treated as known"
     note = None
     have_inputs = sample.preds is not None and sample.refs is not None
     if method in est.FROM_INPUTS and have_inputs:
