@@ -504,7 +504,7 @@ def dense_memory(work: Path, n: int, side: int, seed: int) -> int:
 
     catalog = load_catalog()
     picks = [next(t for t in catalog if t.output == "mask" and t.metric == "miou"),
-             next(t for t in catalog if t.output == "dense" and t.metric == "absrel")]
+             next(t for t in catalog if t.output == "dense" and t.metric == "rms_depth")]
     rng = np.random.default_rng(seed)
     worst = 0.0
     for task in picks:
