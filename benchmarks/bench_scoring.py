@@ -518,8 +518,8 @@ def dense_memory(work: Path, n: int, side: int, seed: int) -> int:
             for i in range(n):
                 iid = f"{i:05d}"
                 yy, xx = np.mgrid[0:side, 0:side]
-                cx, cy, r = rng.uniform(0.2, 0.8, 2) * side, None, rng.uniform(0.1, 0.3) * side
-                cy = rng.uniform(0.2, 0.8) * side
+                cx, cy = rng.uniform(0.2, 0.8, 2) * side
+                r = rng.uniform(0.1, 0.3) * side
                 if task.output == "mask":
                     ref = ((xx - cx) ** 2 + (yy - cy) ** 2 < r * r).astype(np.uint8)
                     pred = ((xx - cx - rng.normal(0, 5)) ** 2 + (yy - cy) ** 2 < r * r).astype(np.uint8)
