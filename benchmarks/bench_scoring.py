@@ -250,6 +250,8 @@ def baseline_task(task: Task, vals: list[Any], refs: list[Any]) -> float:
                           (2 * tp / (n_ref + n_pred) if n_ref + n_pred else 0.0))
         return 100 * sum(scores) / len(scores)
     if m in ("accuracy", "em_at_1"):
+        from generalbench.answers.parse import answer_span  # exact match drops "Final answer:"
+
         per = []
         for p, r in zip(vals, refs, strict=True):
             if p is None:
@@ -257,7 +259,8 @@ def baseline_task(task: Task, vals: list[Any], refs: list[Any]) -> float:
                 continue
             def key(x: str) -> str:
                 return _squad_norm(x) or "\0" + _norm_label(x)
-            per.append(max(float(key(p) == key(g)) for g in _refs(r)))
+            pk = key(answer_span(p))
+            per.append(max(float(pk == key(g)) for g in _refs(r)))
         return 100 * sum(per) / len(per)
     if m == "token_f1":
         return 100 * sum(0.0 if p is None else max(_squad_f1(p, g) for g in _refs(r))
