@@ -250,6 +250,8 @@ def baseline_task(task: Task, vals: list[Any], refs: list[Any]) -> float:
                           (2 * tp / (n_ref + n_pred) if n_ref + n_pred else 0.0))
         return 100 * sum(scores) / len(scores)
     if m in ("accuracy", "em_at_1"):
+        from generalbench.answers.parse import answer_span  # exact match drops "Final answer:"
+
         per = []
         for p, r in zip(vals, refs, strict=True):
             if p is None:
@@ -257,7 +259,8 @@ def baseline_task(task: Task, vals: list[Any], refs: list[Any]) -> float:
                 continue
             def key(x: str) -> str:
                 return _squad_norm(x) or "\0" + _norm_label(x)
-            per.append(max(float(key(p) == key(g)) for g in _refs(r)))
+            pk = key(answer_span(p))
+            per.append(max(float(pk == key(g)) for g in _refs(r)))
         return 100 * sum(per) / len(per)
     if m == "token_f1":
         return 100 * sum(0.0 if p is None else max(_squad_f1(p, g) for g in _refs(r))
@@ -504,7 +507,7 @@ def dense_memory(work: Path, n: int, side: int, seed: int) -> int:
 
     catalog = load_catalog()
     picks = [next(t for t in catalog if t.output == "mask" and t.metric == "miou"),
-             next(t for t in catalog if t.output == "dense" and t.metric == "absrel")]
+             next(t for t in catalog if t.output == "dense" and t.metric == "rms_depth")]
     rng = np.random.default_rng(seed)
     worst = 0.0
     for task in picks:
@@ -518,8 +521,8 @@ def dense_memory(work: Path, n: int, side: int, seed: int) -> int:
             for i in range(n):
                 iid = f"{i:05d}"
                 yy, xx = np.mgrid[0:side, 0:side]
-                cx, cy, r = rng.uniform(0.2, 0.8, 2) * side, None, rng.uniform(0.1, 0.3) * side
-                cy = rng.uniform(0.2, 0.8) * side
+                cx, cy = rng.uniform(0.2, 0.8, 2) * side
+                r = rng.uniform(0.1, 0.3) * side
                 if task.output == "mask":
                     ref = ((xx - cx) ** 2 + (yy - cy) ** 2 < r * r).astype(np.uint8)
                     pred = ((xx - cx - rng.normal(0, 5)) ** 2 + (yy - cy) ** 2 < r * r).astype(np.uint8)

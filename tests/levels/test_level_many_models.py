@@ -55,3 +55,14 @@ def test_csv_short_rows_and_blank_lines(tmp_path, catalog):
     models = {m.model: m.raw for m in read_csv(p, catalog)}
     # a short row (no score, no model) is an empty cell of the file's default model
     assert models == {"a": {t.id: 12.5}, "b": {}, "s": {}}
+
+
+def test_specs_read_with_libyaml_equal_pure_python():
+    """load_specs uses libyaml when present; the shipped file must read the same either way."""
+    from importlib import resources
+
+    import yaml
+
+    text = resources.files("generalbench.metrics").joinpath("specs.yaml").read_text("utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    assert yaml.load(text, Loader=loader) == yaml.safe_load(text)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from generalbench.cli import CatalogExtra, SotaOverrides, load_catalog_opts
 from generalbench.errors import GeneralBenchError
@@ -21,6 +20,8 @@ class Executor(str, Enum):
 
 
 def _params(items: list[str] | None) -> dict[str, Any]:
+    import yaml  # here, not at module level: every CLI start-up imports this module
+
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")

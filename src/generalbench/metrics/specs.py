@@ -139,7 +139,7 @@ def _choice(entry: dict[str, Any], key: str, allowed: tuple[str, ...], default: 
 def load_specs() -> dict[str, MetricSpec]:
     """All canonical metric specs shipped with the package, keyed by canonical name."""
     text = resources.files("generalbench.metrics").joinpath("specs.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 7x faster
     specs: dict[str, MetricSpec] = {}
     for name, entry in data.items():
         specs[name] = MetricSpec(
