@@ -106,7 +106,13 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - a scoring bug fails one submission, not the worker
             self._fail(claim, reasons.SCORING_FAILED, f"{type(exc).__name__}: {exc}")
             return
+        from generalbench.levels import LevelResult
+        from generalbench.server.boards import summarise
+
         prov = provenance(sha, manifest, catalog)
+        stored = {name: {"raw": one.raw, "details": one.details,
+                         "summary": summarise(LevelResult.model_validate(one.result))}
+                  for name, one in (("full", full), ("quick", quick))}
         with self.engine.begin() as conn:
             if not queue.finish(conn, claim, self.name, "done"):
                 return  # our lease was taken over: the other worker's result counts
@@ -115,8 +121,7 @@ class Worker:
                 "score_count = score_count + 1, raw_full_json = :full, raw_quick_json = :quick, "
                 "result_json = :result, provenance_json = :prov WHERE id = :id"),
                 {"t": time.time(), "id": claim.submission_id,
-                 "full": json.dumps({"raw": full.raw, "details": full.details}),
-                 "quick": json.dumps({"raw": quick.raw, "details": quick.details}),
+                 "full": json.dumps(stored["full"]), "quick": json.dumps(stored["quick"]),
                  "result": json.dumps(own.result), "prov": json.dumps(prov)})
         with self.Session() as s:
             bump_revision(s)
