@@ -245,7 +245,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
             sub = own_submission(s, sid, api_team(request, s).id)
             if sub.state != "scored":
                 raise HTTPException(409, f"submission {sid} is {sub.state}, not scored")
-            return json.loads(sub.result_json)
+            return sub.doc("result")
 
     @app.post("/api/submissions/{sid}/publish")
     async def api_publish(sid: int, request: Request) -> dict[str, Any]:
@@ -426,7 +426,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
         with Session() as s:
             user = require_user(request, s)
             sub = own_submission(s, sid, user.team_id)
-            result = json.loads(sub.result_json) if sub.result_json else None
+            result = sub.doc("result")
             return page(request, "submission.html", {"sub": sub, "result": result}, s)
 
     @app.post("/submissions/{sid}/publish")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from sqlalchemy import select
 
 from generalbench.levels import LevelResult, Scope, evaluate, modalities_of, rank
 from generalbench.server.config import Benchmark
-from generalbench.server.db import Submission, Team, get_setting
+from generalbench.server.db import Submission, Team, get_setting, unpack_json
 
 
 @dataclass
@@ -122,7 +121,7 @@ class BoardCache:
             for sid, raw in session.execute(select(Submission.id, column)
                                             .where(Submission.id.in_(chunk))).all():
                 if raw:
-                    stored = json.loads(raw)
+                    stored = unpack_json(raw)
                     summary = stored.get("summary")
                     if not summary or summary.get("catalog") != catalog.hash:
                         summary = summarise(result_from(catalog, stored, ""))

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from generalbench import __version__
 from generalbench.server import queue, reasons
 from generalbench.server.config import Benchmark, Limits
-from generalbench.server.db import bump_revision, session_factory
+from generalbench.server.db import bump_revision, pack_json, session_factory
 
 
 def provenance(sha: str | None, manifest: dict, catalog) -> dict:
@@ -48,10 +48,17 @@ class Worker:
         self.Session = session_factory(engine)
 
     def run_forever(self) -> None:
+        import logging
+
+        log = logging.getLogger("generalbench.server.worker")
         while not self.stop.is_set():
-            queue.expire(self.engine, self.limits.max_wait_s)
-            if not self.run_once():
-                self.stop.wait(self.poll_s)
+            try:
+                queue.expire(self.engine, self.limits.max_wait_s)
+                if not self.run_once():
+                    self.stop.wait(self.poll_s)
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the worker
+                log.exception("worker %s: queue error; retrying in 5 s", self.name)
+                self.stop.wait(5.0)
 
     def run_once(self) -> bool:
         """Claim and score one job; False when the queue is empty."""
@@ -110,7 +117,9 @@ class Worker:
         from generalbench.server.boards import summarise
 
         prov = provenance(sha, manifest, catalog)
-        stored = {name: {"raw": one.raw, "details": one.details,
+        # tasks absent from the answer key need no entry: evaluate counts them unsupported
+        stored = {name: {"raw": {k: v for k, v in one.raw.items() if v is not None},
+                         "details": {k: d for k, d in one.details.items() if d.get("instances")},
                          "summary": summarise(LevelResult.model_validate(one.result))}
                   for name, one in (("full", full), ("quick", quick))}
         with self.engine.begin() as conn:
@@ -121,8 +130,8 @@ class Worker:
                 "score_count = score_count + 1, raw_full_json = :full, raw_quick_json = :quick, "
                 "result_json = :result, provenance_json = :prov WHERE id = :id"),
                 {"t": time.time(), "id": claim.submission_id,
-                 "full": json.dumps(stored["full"]), "quick": json.dumps(stored["quick"]),
-                 "result": json.dumps(own.result), "prov": json.dumps(prov)})
+                 "full": pack_json(stored["full"]), "quick": pack_json(stored["quick"]),
+                 "result": pack_json(own.result), "prov": json.dumps(prov)})
         with self.Session() as s:
             bump_revision(s)
             s.commit()
