@@ -22,13 +22,13 @@ from generalbench.server.config import Benchmark, Limits
 from generalbench.server.db import bump_revision, pack_json, session_factory
 
 
-def provenance(sha: str | None, manifest: dict, catalog) -> dict:
+def provenance(sha: str | None, manifest: dict, catalog_info: dict) -> dict:
     """Where every number of a submission comes from (shown on its model page)."""
     import hashlib
 
     models_yaml = Path(__file__).resolve().parents[1] / "metricmodels" / "models.yaml"
     lock = hashlib.sha256(models_yaml.read_bytes()).hexdigest()[:16] if models_yaml.exists() else ""
-    return {"archive_sha256": sha, "generalbench": __version__, "catalog": catalog.info(),
+    return {"archive_sha256": sha, "generalbench": __version__, "catalog": catalog_info,
             "weights_lock": lock, "model": manifest.get("model"),
             "backend": manifest.get("backend"),
             "run_created": manifest.get("created"), "scored_at": time.time()}
@@ -116,7 +116,7 @@ class Worker:
         from generalbench.levels import LevelResult
         from generalbench.server.boards import summarise
 
-        prov = provenance(sha, manifest, catalog)
+        prov = provenance(sha, manifest, bench.catalog_info())
         # tasks absent from the answer key need no entry: evaluate counts them unsupported
         stored = {name: {"raw": {k: v for k, v in one.raw.items() if v is not None},
                          "details": {k: d for k, d in one.details.items() if d.get("instances")},
