@@ -116,7 +116,7 @@ async def main_async(args, url: str, tokens: list[str], archive: bytes, engine) 
                              .where(Submission.state == "scored"))
         cold, resp = await timed(client, "GET", "/api/boards/A")
         rows = len(resp.json()["rows"])
-        print(f"board A cold (recompute {rows} results from raw scores): {cold * 1e3:.0f} ms; "
+        print(f"board A cold ({rows} stored board summaries read): {cold * 1e3:.0f} ms; "
               f"{total} scored submissions in the database")
         scopes = [s for s in (await client.get("/api/boards")).json()["scopes"]][:8]
         for scope in scopes:  # warm each scope once, as the first visitor would
