@@ -18,7 +18,6 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
-    PlainTextResponse,
     RedirectResponse,
     Response,
 )
@@ -139,7 +138,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
         return resp
 
     def _catalog_info(bench: Benchmark) -> dict[str, str]:
-        return bench.catalog().info()
+        return bench.catalog_info()
 
     async def form_checked(request: Request) -> Any:
         form = await request.form()
@@ -245,7 +244,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
             sub = own_submission(s, sid, api_team(request, s).id)
             if sub.state != "scored":
                 raise HTTPException(409, f"submission {sid} is {sub.state}, not scored")
-            return json.loads(sub.result_json)
+            return sub.doc("result")
 
     @app.post("/api/submissions/{sid}/publish")
     async def api_publish(sid: int, request: Request) -> dict[str, Any]:
@@ -268,14 +267,15 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
 
     @app.get("/api/boards/{scope:path}")
     def api_board(scope: str, quick: bool = False, format: str = "json") -> Response:
+        csv = format == "csv"
         with Session() as s:
             try:
                 data = boards.board(s, cache, scope, quick)
             except GeneralBenchError as exc:
                 raise HTTPException(404, str(exc)) from None
-        if format == "csv":
-            return PlainTextResponse(boards.to_csv(data), media_type="text/csv")
-        return JSONResponse(data)
+            body = cache.memo(s, ("encoded", scope, quick, csv), lambda: (
+                boards.to_csv(data) if csv else json.dumps(data, ensure_ascii=False)).encode())
+        return Response(body, media_type="text/csv" if csv else "application/json")
 
     @app.get("/api/models/{sid}")
     def api_model(sid: int) -> dict[str, Any]:
@@ -286,7 +286,8 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
         sub = s.get(Submission, sid)
         if sub is None or sub.state != "scored" or not sub.public or sub.hidden:
             raise HTTPException(404, "no such public model")
-        catalog = Benchmark.load(s).catalog()
+        bench = Benchmark.load(s)
+        catalog = bench.catalog()
         result = boards.result_from(catalog, sub.doc("raw_full"), sub.model_name)
         team = s.get(Team, sub.team_id)
         return {"submission": sub.id, "model": sub.model_name, "team": team.name,
@@ -295,7 +296,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
                 "modalities": {k: v.model_dump() for k, v in result.modalities.items()},
                 "language": result.language.model_dump(),
                 "skills": [k.model_dump() for k in result.skills()],
-                "catalog": catalog.info(), "provenance": sub.doc("provenance")}
+                "catalog": bench.catalog_info(), "provenance": sub.doc("provenance")}
 
     @app.get("/api/health")
     def health() -> dict[str, Any]:
@@ -426,7 +427,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
         with Session() as s:
             user = require_user(request, s)
             sub = own_submission(s, sid, user.team_id)
-            result = json.loads(sub.result_json) if sub.result_json else None
+            result = sub.doc("result")
             return page(request, "submission.html", {"sub": sub, "result": result}, s)
 
     @app.post("/submissions/{sid}/publish")

@@ -1,15 +1,18 @@
 """Boards: General-Level results recomputed from stored per-task raw scores, ranked per scope.
 
-The math is generalbench.levels' (evaluate, Scope, rank); this module only chooses which
-submissions enter a board and caches the computed results until something changes (a new score,
-publishing, hiding, a catalog or SoTA update), so a board read is a dictionary lookup.
+The math is generalbench.levels' (evaluate, Scope.board_value, rank). Each submission is
+evaluated once per catalog into a small summary (its LevelResult without the per-task list, and
+every scope's board values and supported/wins/task counts), which the worker stores next to the
+raw scores; boards are built from summaries and cached until something changes (a new score,
+publishing, hiding, a catalog or SoTA update), so a board read is a dictionary lookup and 1,000
+submissions cost megabytes, not gigabytes. A catalog change re-evaluates from the stored raw
+scores, never re-scores.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +21,7 @@ from sqlalchemy import select
 
 from generalbench.levels import LevelResult, Scope, evaluate, modalities_of, rank
 from generalbench.server.config import Benchmark
-from generalbench.server.db import Submission, Team, get_setting
+from generalbench.server.db import Submission, Team, get_setting, unpack_json
 
 
 @dataclass
@@ -30,6 +33,11 @@ class Entry:
     model: str
     verified: bool
     result: LevelResult
+    """Without its task list (tasks=None): enough for scopes A, B and C."""
+    counts: dict[str, list[int]]
+    """scope key -> [supported, wins, tasks]."""
+    skills: dict[str, dict[str, float]]
+    """lower-cased skill -> Scope-D board values."""
 
 
 def result_from(catalog, stored: dict, model: str) -> LevelResult:
@@ -38,6 +46,32 @@ def result_from(catalog, stored: dict, model: str) -> LevelResult:
     raw = {k: v for k, v in stored["raw"].items() if k in catalog}
     details = {k: v for k, v in stored.get("details", {}).items() if k in catalog}
     return evaluate(catalog, raw, model, details=details)
+
+
+def scope_key(scope: Scope) -> str:
+    return f"{scope.kind}:{scope.modality or ''}:{scope.paradigm or ''}:{(scope.skill or '').lower()}"
+
+
+def summarise(result: LevelResult) -> dict[str, Any]:
+    """The board summary of a full result (JSON-able; stored by the worker)."""
+    counts: dict[str, list[int]] = {}
+    by_skill: dict[str, list] = {}
+    for t in result.tasks or []:
+        for scope in (Scope("A"), Scope("B", modality=t.modality),
+                      Scope("C", modality=t.modality, paradigm=t.paradigm),
+                      Scope("D", skill=t.skill or "")):
+            c = counts.setdefault(scope_key(scope), [0, 0, 0])
+            c[0] += int(t.supported)
+            c[1] += int(t.win)
+            c[2] += 1
+        by_skill.setdefault((t.skill or "").lower(), []).append(t)
+    light = result.model_copy(update={"tasks": None})
+    skills = {}
+    for skill, tasks in by_skill.items():  # Scope-D values from levels, on that skill's tasks only
+        part = result.model_copy(update={"tasks": tasks})
+        skills[skill] = {k: float(v) for k, v in Scope("D", skill=skill).board_value(part).items()}
+    return {"catalog": result.catalog.get("hash"), "result": light.model_dump(), "counts": counts,
+            "skills": skills}
 
 
 def scopes(catalog) -> list[str]:
@@ -51,12 +85,15 @@ def scopes(catalog) -> list[str]:
 
 
 class BoardCache:
-    """Per-process cache of computed entries, keyed by the database's board revision."""
+    """Per-process cache of entries and boards, keyed by the database's board revision."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: str | None = None
-        self._data: dict[str, Any] = {}
+        self._data: dict[Any, Any] = {}
+        self._summaries: dict[tuple, dict[str, Any]] = {}
+        """(submission, scored_at, quick, catalog hash) -> summary: after a new score only the
+        new submission is read, not the whole board."""
 
     def entries(self, session, quick: bool) -> tuple[list[Entry], Any]:
         key = get_setting(session, "board_revision", "0")
@@ -65,8 +102,45 @@ class BoardCache:
                 self._data, self._key = {}, key
             name = "quick" if quick else "full"
             if name not in self._data:
-                self._data[name] = _compute(session, quick)
+                self._data[name] = self._compute(session, quick)
             return self._data[name]
+
+    def _compute(self, session, quick: bool) -> tuple[list[Entry], Any]:
+        bench = Benchmark.load(session)
+        catalog = bench.catalog()
+        rows = session.execute(
+            select(Submission.id, Team.name, Submission.model_name, Submission.verified,
+                   Submission.scored_at)
+            .join(Team, Team.id == Submission.team_id)
+            .where(Submission.state == "scored", Submission.public.is_(True),
+                   Submission.hidden.is_(False))).all()
+        chash = bench.catalog_info()["hash"]  # memoised: hashing 699 tasks is not free
+        keys = {sid: (sid, scored_at, quick, chash) for sid, _t, _m, _v, scored_at in rows}
+        missing = [sid for sid, k in keys.items() if k not in self._summaries]
+        column = Submission.raw_quick_json if quick else Submission.raw_full_json
+        for start in range(0, len(missing), 200):
+            chunk = missing[start:start + 200]
+            for sid, raw in session.execute(select(Submission.id, column)
+                                            .where(Submission.id.in_(chunk))).all():
+                if raw:
+                    stored = unpack_json(raw)
+                    summary = stored.get("summary")
+                    if not summary or summary.get("catalog") != chash:
+                        summary = summarise(result_from(catalog, stored, ""))
+                    self._summaries[keys[sid]] = summary
+        live = set(keys.values())
+        for k in [k for k in self._summaries if k[2] == quick and k not in live]:
+            del self._summaries[k]
+        entries = []
+        for sid, team, model, verified, _ in rows:
+            summary = self._summaries.get(keys[sid])
+            if summary is None:
+                continue
+            name = model or f"submission {sid}"
+            result = LevelResult.model_validate({**summary["result"], "model": name})
+            entries.append(Entry(sid, team, name, bool(verified), result, summary["counts"],
+                                 summary["skills"]))
+        return entries, catalog
 
     def memo(self, session, key: tuple, build) -> Any:
         """A computed board, kept until the revision changes (reads are then a lookup)."""
@@ -81,25 +155,24 @@ class BoardCache:
         return value
 
 
-def _compute(session, quick: bool) -> tuple[list[Entry], Any]:
-    catalog = Benchmark.load(session).catalog()
-    column = Submission.raw_quick_json if quick else Submission.raw_full_json
-    rows = session.execute(
-        select(Submission.id, Team.name, Submission.model_name, Submission.verified, column)
-        .join(Team, Team.id == Submission.team_id)
-        .where(Submission.state == "scored", Submission.public.is_(True),
-               Submission.hidden.is_(False))).all()
-    entries = [Entry(sid, team, model, bool(verified),
-                     result_from(catalog, json.loads(raw), model or f"submission {sid}"))
-               for sid, team, model, verified, raw in rows if raw]
-    return entries, catalog
-
-
 def board(session, cache: BoardCache, scope_text: str, quick: bool = False) -> dict[str, Any]:
     """One ranked board as plain data (the JSON API, CSV, pages and static export share it)."""
     scope = Scope.parse(scope_text)
     return cache.memo(session, ("board", scope, quick),
                       lambda: _board(session, cache, scope, scope_text, quick))
+
+
+def _rank_values(entries: list[Entry], values: dict[int, dict[str, float]]
+                 ) -> list[tuple[int, Entry]]:
+    """Scope-D order: by the board values in order, ties sharing a rank (as levels.rank)."""
+    def key(e: Entry) -> tuple[float, ...]:
+        return tuple(values[e.submission_id].values())
+
+    ordered = sorted(entries, key=key, reverse=True)
+    out: list[tuple[int, Entry]] = []
+    for i, e in enumerate(ordered):
+        out.append((out[-1][0], e) if i and key(e) == key(ordered[i - 1]) else (i + 1, e))
+    return out
 
 
 def _board(session, cache: BoardCache, scope: Scope, scope_text: str, quick: bool
@@ -109,29 +182,25 @@ def _board(session, cache: BoardCache, scope: Scope, scope_text: str, quick: boo
         from generalbench.errors import GeneralBenchError
 
         raise GeneralBenchError(f"no modality {scope.modality!r} in the catalog")
-    by_result = {id(e.result): e for e in entries}
+    skey = scope_key(scope)
+    if scope.kind == "D":
+        skill = (scope.skill or "").lower()
+        values = {e.submission_id: e.skills.get(skill, {"score": 0.0, "wins": 0}) for e in entries}
+        ranked = _rank_values(entries, values)
+    else:
+        by_result = {id(e.result): e for e in entries}
+        ranked = [(pos, by_result[id(r)]) for pos, r in rank([e.result for e in entries], scope)]
+        values = {e.submission_id: scope.board_value(e.result) for _, e in ranked}
     rows = []
-    for position, result in rank([e.result for e in entries], scope):
-        e = by_result[id(result)]
+    for position, e in ranked:
         row: dict[str, Any] = {"rank": position, "submission": e.submission_id, "model": e.model,
-                               "team": e.team, "verified": e.verified, "level": result.level}
-        tasks = [t for t in result.tasks or [] if _in_scope(t, scope)]
-        row.update({k: round(float(v), 4) for k, v in scope.board_value(result).items()})
-        row["supported"] = sum(t.supported for t in tasks)
-        row["wins"] = sum(t.win for t in tasks)
-        row["tasks"] = len(tasks)
+                               "team": e.team, "verified": e.verified, "level": e.result.level}
+        row.update({k: round(float(v), 4) for k, v in values[e.submission_id].items()})
+        supported, wins, total = e.counts.get(skey, [0, 0, 0])
+        row.update(supported=supported, wins=wins, tasks=total)
         rows.append(row)
-    return {"scope": scope_text, "quick": quick, "catalog": catalog.info(), "rows": rows}
-
-
-def _in_scope(task, scope: Scope) -> bool:
-    if scope.kind == "A":
-        return True
-    if scope.kind == "B":
-        return task.modality == scope.modality
-    if scope.kind == "C":
-        return task.modality == scope.modality and task.paradigm == scope.paradigm
-    return (task.skill or "").lower() == (scope.skill or "").lower()
+    info = Benchmark.load(session).catalog_info()
+    return {"scope": scope_text, "quick": quick, "catalog": info, "rows": rows}
 
 
 def to_csv(data: dict[str, Any]) -> str:

@@ -51,9 +51,18 @@ class Benchmark:
                 from generalbench.catalog import load_catalog
 
                 _CATALOGS.clear()
-                _CATALOGS[key] = load_catalog([Path(p) for p in files[0]],
-                                              [Path(p) for p in files[1]])
-            return _CATALOGS[key]
+                catalog = load_catalog([Path(p) for p in files[0]], [Path(p) for p in files[1]])
+                _CATALOGS[key] = (catalog, catalog.info())
+            return _CATALOGS[key][0]
+
+    def catalog_info(self) -> dict[str, str]:
+        """The catalog's version and hash (memoised with it: the hash covers every task)."""
+        catalog = self.catalog()
+        with _CATALOG_LOCK:
+            for cat, info in _CATALOGS.values():
+                if cat is catalog:
+                    return info
+        return catalog.info()
 
     @classmethod
     def load(cls, session) -> Benchmark:

@@ -60,7 +60,7 @@ def add_catalog_file(s, storage: Path, file: Path, kind: str, actor: str) -> dic
     target = bench.catalog_extra if kind == "extra" else bench.sota_overrides
     if path not in target:
         target.append(path)
-    info = bench.catalog().info()  # raises CatalogError on a bad file, before anything is saved
+    info = bench.catalog_info()  # raises CatalogError on a bad file, before anything is saved
     bench.save(s)
     audit(s, actor, "add-tasks" if kind == "extra" else "sota-overrides", target=Path(file).name,
           detail=json.dumps(info))

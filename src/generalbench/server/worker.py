@@ -19,16 +19,16 @@ from sqlalchemy.engine import Engine
 from generalbench import __version__
 from generalbench.server import queue, reasons
 from generalbench.server.config import Benchmark, Limits
-from generalbench.server.db import bump_revision, session_factory
+from generalbench.server.db import bump_revision, pack_json, session_factory
 
 
-def provenance(sha: str | None, manifest: dict, catalog) -> dict:
+def provenance(sha: str | None, manifest: dict, catalog_info: dict) -> dict:
     """Where every number of a submission comes from (shown on its model page)."""
     import hashlib
 
     models_yaml = Path(__file__).resolve().parents[1] / "metricmodels" / "models.yaml"
     lock = hashlib.sha256(models_yaml.read_bytes()).hexdigest()[:16] if models_yaml.exists() else ""
-    return {"archive_sha256": sha, "generalbench": __version__, "catalog": catalog.info(),
+    return {"archive_sha256": sha, "generalbench": __version__, "catalog": catalog_info,
             "weights_lock": lock, "model": manifest.get("model"),
             "backend": manifest.get("backend"),
             "run_created": manifest.get("created"), "scored_at": time.time()}
@@ -48,10 +48,17 @@ class Worker:
         self.Session = session_factory(engine)
 
     def run_forever(self) -> None:
+        import logging
+
+        log = logging.getLogger("generalbench.server.worker")
         while not self.stop.is_set():
-            queue.expire(self.engine, self.limits.max_wait_s)
-            if not self.run_once():
-                self.stop.wait(self.poll_s)
+            try:
+                queue.expire(self.engine, self.limits.max_wait_s)
+                if not self.run_once():
+                    self.stop.wait(self.poll_s)
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the worker
+                log.exception("worker %s: queue error; retrying in 5 s", self.name)
+                self.stop.wait(5.0)
 
     def run_once(self) -> bool:
         """Claim and score one job; False when the queue is empty."""
@@ -106,7 +113,15 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - a scoring bug fails one submission, not the worker
             self._fail(claim, reasons.SCORING_FAILED, f"{type(exc).__name__}: {exc}")
             return
-        prov = provenance(sha, manifest, catalog)
+        from generalbench.levels import LevelResult
+        from generalbench.server.boards import summarise
+
+        prov = provenance(sha, manifest, bench.catalog_info())
+        # tasks absent from the answer key need no entry: evaluate counts them unsupported
+        stored = {name: {"raw": {k: v for k, v in one.raw.items() if v is not None},
+                         "details": {k: d for k, d in one.details.items() if d.get("instances")},
+                         "summary": summarise(LevelResult.model_validate(one.result))}
+                  for name, one in (("full", full), ("quick", quick))}
         with self.engine.begin() as conn:
             if not queue.finish(conn, claim, self.name, "done"):
                 return  # our lease was taken over: the other worker's result counts
@@ -115,9 +130,8 @@ class Worker:
                 "score_count = score_count + 1, raw_full_json = :full, raw_quick_json = :quick, "
                 "result_json = :result, provenance_json = :prov WHERE id = :id"),
                 {"t": time.time(), "id": claim.submission_id,
-                 "full": json.dumps({"raw": full.raw, "details": full.details}),
-                 "quick": json.dumps({"raw": quick.raw, "details": quick.details}),
-                 "result": json.dumps(own.result), "prov": json.dumps(prov)})
+                 "full": pack_json(stored["full"]), "quick": pack_json(stored["quick"]),
+                 "result": pack_json(own.result), "prov": json.dumps(prov)})
         with self.Session() as s:
             bump_revision(s)
             s.commit()
