@@ -111,7 +111,9 @@ class OpenAIBackend:
             raise RetryableError(f"malformed response ({type(exc).__name__}: {exc}): "
                                  f"{text[:200]!r}") from None
         usage = data.get("usage") or {}
-        return ModelOutput(text=content, latency_s=time.perf_counter() - start,
+        served = {k: data[k] for k in ("model", "system_fingerprint")
+                  if isinstance(data.get(k), str) and data[k]}
+        return ModelOutput(text=content, latency_s=time.perf_counter() - start, served=served,
                            usage=Usage(input_tokens=int(usage.get("prompt_tokens") or 0),
                                        output_tokens=int(usage.get("completion_tokens") or 0)))
 
