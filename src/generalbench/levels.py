@@ -239,10 +239,14 @@ class Scope:
             if p in {"comprehension", "generation"}:
                 return cls("C", modality=m, paradigm=p)
         if kind == "D" and rest:
+            head, sep, tail = rest.partition(":")
+            modality = {"nlp": "language"}.get(head.strip().lower(), head.strip().lower())
+            if sep and tail.strip() and modality in (*MODALITIES, "language"):
+                return cls("D", modality=modality, skill=tail.strip())
             return cls("D", skill=rest.strip())
         raise GeneralBenchError(
             f"bad scope {text!r}: use A, B:<modality>, C:<modality>-<comprehension|generation> "
-            "or D:<skill>")
+            "or D:[<modality>:]<skill>")
 
     def select(self, catalog: Catalog) -> list[Task]:
         """The tasks a run in this scope must evaluate."""
@@ -252,7 +256,33 @@ class Scope:
             return catalog.filter(modality=self.modality)
         if self.kind == "C":
             return catalog.filter(modality=self.modality, paradigm=self.paradigm)
-        return catalog.filter(skill=self.skill)
+        scope = self.resolve_skill(catalog)
+        return [t for t in catalog if scope._skill_matches(t.modality, t.skill)]
+
+    def _skill_matches(self, modality: str, skill: str) -> bool:
+        """Scope-D: the skill by its exact name (any case), within the modality when named."""
+        return (skill.lower() == (self.skill or "").lower()
+                and (self.modality is None or modality == self.modality))
+
+    def resolve_skill(self, catalog: Catalog) -> Scope:
+        """This Scope-D with its modality filled in: a skill name that several modalities share
+        must be given as D:<modality>:<skill> (their boards are separate), an unknown one is an
+        error naming the close matches."""
+        from generalbench.errors import GeneralBenchError
+
+        if self.kind != "D":
+            return self
+        found = sorted({t.modality for t in catalog if self._skill_matches(t.modality, t.skill)})
+        if len(found) == 1:
+            return Scope("D", modality=found[0], skill=self.skill)
+        if found:
+            raise GeneralBenchError(
+                f"skill {self.skill!r} exists in {', '.join(found)}: say which board, e.g. "
+                f"--scope D:{found[0]}:{self.skill}")
+        close = sorted({t.skill for t in catalog if (self.skill or "").lower() in t.skill.lower()})
+        hint = f" (did you mean {', '.join(close[:5])}?)" if close else ""
+        raise GeneralBenchError(f"no skill {self.skill!r}"
+                                + (f" in {self.modality}" if self.modality else "") + hint)
 
     def board_value(self, result: LevelResult) -> dict[str, float | int]:
         """The numbers this scope's leaderboard ranks by, in ranking order."""
@@ -265,7 +295,14 @@ class Scope:
             g = getattr(result.modalities[self.modality], self.paradigm)  # type: ignore[index,arg-type]
             return {"synergy_score": g.synergy_score, "score": g.score, "wins": g.wins,
                     "supported": g.supported}
-        items = [s for s in result.skills() if s.skill.lower() == (self.skill or "").lower()]
+        items = [s for s in result.skills() if self._skill_matches(s.modality, s.skill)]
+        if len({s.modality for s in items}) > 1:  # one board per skill within a modality
+            from generalbench.errors import GeneralBenchError
+
+            found = sorted({s.modality for s in items})
+            raise GeneralBenchError(
+                f"skill {self.skill!r} exists in {', '.join(found)}: say which board, e.g. "
+                f"--scope D:{found[0]}:{self.skill}")
         return {"score": sum(s.score * s.total for s in items) / max(1, sum(s.total for s in items)),
                 "wins": sum(s.wins for s in items)}
 

@@ -29,7 +29,7 @@ def level(
                         "column, the model's name.")] = None,
     scope: Annotated[str, typer.Option(
         help="Leaderboard scope: A (overall), B:<modality>, C:<modality>-<comprehension|generation>"
-             ", D:<skill>.")] = "A",
+             ", D:[<modality>:]<skill> (one board per skill within a modality).")] = "A",
     fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.table,
     xlsx: Annotated[Path | None, typer.Option(
         help="Also write an official-format workbook (template sheets, a column per model, a "

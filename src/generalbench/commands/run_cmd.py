@@ -77,7 +77,7 @@ def run(
     api_key: Annotated[str | None, typer.Option(
         help="API key (default: OPENAI_API_KEY). Never written to any file.")] = None,
     scope: Annotated[str | None, typer.Option(
-        help="A, B:<modality>, C:<modality>-<comprehension|generation> or D:<skill>.")] = None,
+        help="A, B:<modality>, C:<modality>-<comprehension|generation> or D:[<modality>:]<skill>.")] = None,
     tasks: Annotated[list[str] | None, typer.Option(
         "--tasks", help="Only these tasks (ids or names; repeatable).")] = None,
     quick: Annotated[int | None, typer.Option(help="At most N instances per task (fixed subset).")] = None,
