@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generalbench.answers import parse
+from generalbench.answers.parse import answer_span
 from generalbench.catalog import Task, load_catalog
 from generalbench.metrics import compute_detailed
 from generalbench.metrics._tokenize import bleu_tokens, rouge_tokens, word_tokens
@@ -199,7 +200,7 @@ def baseline_task(task: Task, vals: list[Any], refs: list[Any]) -> float:
             ps = {_norm_label(x) for x in ([p] if isinstance(p, str) else p or [])} - {""}
             rs = {_norm_label(x) for x in ([r] if isinstance(r, str) else r)} - {""}
             tp += len(ps & rs)
-            fp += len(ps - rs)
+            fp += len(ps - rs) + (task.output == "label" and not ps)  # single label: a wrong one
             fn += len(rs - ps)
         return 100 * 2 * tp / (2 * tp + fp + fn) if tp else (100.0 if not fp + fn else 0.0)
     if m == "accuracy" and task.output == "label":
@@ -224,6 +225,7 @@ def baseline_task(task: Task, vals: list[Any], refs: list[Any]) -> float:
                 continue
             def key(x: str) -> str:
                 return _squad_norm(x) or "\0" + _norm_label(x)
+            p = answer_span(p)  # exact match drops an answer prefix ("Final answer: ...")
             per.append(max(float(key(p) == key(g)) for g in _refs(r)))
         return 100 * sum(per) / len(per)
     if m == "token_f1":
