@@ -232,7 +232,7 @@ def baseline_task(task: Task, vals: list[Any], refs: list[Any]) -> float:
             ps = {_norm_label(x) for x in ([p] if isinstance(p, str) else p or [])} - {""}
             rs = {_norm_label(x) for x in ([r] if isinstance(r, str) else r)} - {""}
             tp += len(ps & rs)
-            fp += len(ps - rs)
+            fp += len(ps - rs) + (task.output == "label" and not ps)  # single label: a wrong one
             fn += len(rs - ps)
         return 100 * 2 * tp / (2 * tp + fp + fn) if tp else (100.0 if not fp + fn else 0.0)
     if m == "accuracy" and task.output == "label":

@@ -210,3 +210,31 @@ def test_full_catalog_any_mix_matches_reference(catalog, data):
     want = reference_levels(catalog, raw)
     for k in want:
         assert got[k] == pytest.approx(want[k], rel=1e-9, abs=1e-9)
+
+
+def test_scope_d_is_per_skill_within_a_modality(catalog):
+    from generalbench.errors import GeneralBenchError
+
+    scope = Scope.parse("D:image:Object Detection")
+    assert (scope.modality, scope.skill) == ("image", "Object Detection")
+    assert Scope.parse("D:nlp:Summarization").modality == "language"
+    assert Scope.parse("D:Cross-lingual NLP / Translation").modality is None
+    tasks = scope.select(catalog)
+    assert tasks and all(t.modality == "image" and t.skill == "Object Detection" for t in tasks)
+    # Two modalities with a skill of the same name: two boards, never merged.
+    image_task = next(t for t in catalog if t.skill == "Object Detection")
+    video_task = next(t for t in catalog if t.modality == "video").model_copy(
+        update={"id": "video-x", "skill": "Object Detection"})
+    both = Catalog((image_task, video_task), "test")
+    with pytest.raises(GeneralBenchError, match="exists in image, video"):
+        Scope.parse("D:Object Detection").select(both)
+    assert [t.id for t in Scope.parse("D:video:Object Detection").select(both)] == ["video-x"]
+    result = evaluate(both, {image_task.id: 90.0, video_task.id: 10.0}, "m", keep_tasks=True)
+    boards = {(b.modality, b.skill): b for b in result.skills()}
+    assert set(boards) >= {("image", "Object Detection"), ("video", "Object Detection")}
+    assert Scope.parse("D:video:Object Detection").board_value(result)["score"] == pytest.approx(
+        boards[("video", "Object Detection")].score)
+    with pytest.raises(GeneralBenchError, match="say which board"):
+        Scope.parse("D:Object Detection").board_value(result)
+    with pytest.raises(GeneralBenchError, match="no skill"):
+        Scope.parse("D:Detection").select(catalog)

@@ -326,7 +326,7 @@ def test_local_vlm_sees_the_frames(tmp_path: Path) -> None:
     """A random tiny VLM: different frames give different replies, the same frames the same."""
     from PIL import Image
 
-    from generalbench.metricmodels.judges import media_parts
+    from generalbench.metricmodels.judges import media_parts, wire_messages
     from generalbench.metricmodels.local_vlm import LocalVisionLM
     from generalbench.metricmodels.weights import resolve
 
@@ -337,8 +337,8 @@ def test_local_vlm_sees_the_frames(tmp_path: Path) -> None:
         path = tmp_path / f"img{value}.png"
         Image.fromarray(np.full((40, 56, 3), value, np.uint8)).save(path)
         parts = media_parts([path, path])
-        return model.chat([{"role": "system", "content": "You are a helpful assistant."},
-                           {"role": "user", "content": [*parts, {"type": "text", "text": "Is it?"}]}],
+        return model.chat(wire_messages([{"role": "system", "content": "You are a helpful assistant."},
+                                         {"role": "user", "parts": [*parts, {"text": "Is it?"}]}]),
                           max_new_tokens=8)
 
     dark, bright = reply(0), reply(255)

@@ -27,7 +27,7 @@ def completion(content, usage=None) -> str:
 @pytest.mark.parametrize("usage", [{"prompt_tokens": "lots"}, {"completion_tokens": -3},
                                    {"prompt_tokens": 1e400}, "many", [1, 2], {"prompt_tokens": None}])
 def test_a_bad_usage_field_keeps_the_answer(usage):
-    text, counted = parse_reply(completion("Paris", usage))
+    text, counted, _ = parse_reply(completion("Paris", usage))
     assert text == "Paris" and counted.input_tokens == 0
 
 

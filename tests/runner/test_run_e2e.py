@@ -141,5 +141,7 @@ def test_server_faults_are_retried_then_recorded_and_reported(tmp_path, bench):
     errors = [r for r in read_journal(out / "journal").values() if r["status"] == "error"]
     assert {r["key"] for r in errors} == failed
     report = json.loads((out / "score" / "report.json").read_text())
+    # every failed request is an unparsed instance of its task (counted over the routed tasks:
+    # which instances fail depends on arrival order, and a task may score 0 = unsupported)
     assert sum(t["instances"] - (t["parsed"] or 0) for t in report["tasks"]
-               if t["supported"]) >= len(failed)
+               if t["id"] in TASKS[:-1]) >= len(failed)

@@ -1,20 +1,27 @@
 """LLM judges: an OpenAI-compatible endpoint or a local transformers model, with a response cache.
 
-A judge is configured explicitly (options or environment); when it cannot be reached the error is
-loud (MetricError/ModelError), never a fallback to exact match. Every verdict is cached in SQLite
-under sha256(judge id + rubric sha + rendered messages), and the judge's identity (backend, model,
-the version string the server reports) is recorded with results.
+The judges speak through `generalbench.models`, the same backends a run uses: an endpoint through
+`models.openai.OpenAIBackend`, a local text model (folder or GGUF) through `models.hf.HFBackend`;
+there is no second HTTP client or model loader here. Messages are the models layer's format
+(`{"role", "content"}` or `{"role", "parts": [{"text"} | {"media": {"path", "kind"}}]}`, media by
+path, encoded only into the outgoing request). A judge is configured explicitly (options or
+environment); when it cannot be reached the error is loud (MetricError/ModelError), never a
+fallback to exact match. Every verdict is cached in SQLite under sha256(judge id + rubric sha +
+rendered messages), and the judge's identity (backend, model, the version string the server
+reports) is recorded with results.
 """
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import hashlib
 import json
 import mimetypes
 import os
 import sqlite3
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -72,42 +79,61 @@ def rubric_for(task_id: str | None) -> Rubric:
 
 
 def _media_part(path: Path) -> dict[str, Any]:
-    """An OpenAI content part for an image or audio file (base64 only inside the request body)."""
+    """A models-layer media part (by path) for an image or audio file the judge can take."""
     mime = mimetypes.guess_type(path.name)[0] or ""
-    data = base64.b64encode(path.read_bytes()).decode()
     if mime.startswith("image/"):
-        return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}}
+        return {"media": {"path": str(path), "kind": "image"}}
     if mime.startswith("audio/") or path.suffix.lower() in {".wav", ".mp3", ".flac"}:
-        return {"type": "input_audio", "input_audio": {"data": data, "format": path.suffix.lstrip(".").lower()}}
+        return {"media": {"path": str(path), "kind": "audio"}}
     raise MetricError(f"{path}: the judge cannot take media of type {mime or path.suffix!r}")
 
 
 def media_parts(paths: list[Path]) -> list[dict[str, Any]]:
-    """OpenAI content parts for media files, in order (e.g. a video's sampled frames as PNGs)."""
+    """Message parts for media files, in order (e.g. a video's sampled frames as PNGs)."""
     return [_media_part(Path(p)) for p in paths]
 
 
 def build_messages(rubric: Rubric, *, question: str, reference: str, prediction: str,
                    media: list[Path] | None = None) -> list[dict[str, Any]]:
-    """System + user messages; media files become content parts after the text."""
+    """System + user messages; media files become parts after the text."""
     lo, hi = rubric.scale
     text = rubric.template.format(question=question, reference=reference, prediction=prediction,
                                   lo=lo, hi=hi)
-    content: Any = text
+    user: dict[str, Any] = {"role": "user", "content": text}
     if media:
-        content = [{"type": "text", "text": text}, *(_media_part(Path(p)) for p in media)]
-    return [{"role": "system", "content": rubric.system}, {"role": "user", "content": content}]
+        user = {"role": "user", "parts": [{"text": text}, *media_parts(list(media))]}
+    return [{"role": "system", "content": rubric.system}, user]
+
+
+def wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages as an OpenAI-compatible request carries them (media encoded inline)."""
+    from generalbench.models.messages import to_openai
+
+    return to_openai(messages)
 
 
 def _cache_view(messages: list[dict[str, Any]]) -> str:
-    """Messages with media replaced by their content hash (cache keys, never logs of base64)."""
+    """The wire messages with media replaced by their content hash (cache keys, never logs of
+    base64); the same key the judge's earlier own client gave, so existing caches stay valid."""
     def part(p: Any) -> Any:
         if isinstance(p, dict) and p.get("type") in {"image_url", "input_audio"}:
             return {"type": p["type"], "sha256": hashlib.sha256(json.dumps(p).encode()).hexdigest()}
         return p
 
     return json.dumps([{**m, "content": m["content"] if isinstance(m["content"], str)
-                        else [part(p) for p in m["content"]]} for m in messages], sort_keys=True)
+                        else [part(p) for p in m["content"]]} for m in wire_messages(messages)],
+                      sort_keys=True)
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run a backend coroutine from synchronous metric code, also when an event loop is running
+    in this thread (then in a worker thread with its own loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 # ---- judges ---------------------------------------------------------------------------------
@@ -124,7 +150,8 @@ class Judge(Protocol):
 
 @dataclass
 class OpenAICompatibleJudge:
-    """Chat completions at `{base_url}/chat/completions` (OpenAI, vLLM, llama.cpp, Ollama...)."""
+    """Chat completions at `{base_url}/chat/completions` (OpenAI, vLLM, llama.cpp, Ollama...),
+    sent by the models layer's OpenAI backend; transient failures are retried with backoff."""
 
     base_url: str
     model: str
@@ -140,65 +167,109 @@ class OpenAICompatibleJudge:
         return {"backend": "openai-compatible", "base_url": self.base_url, "model": self.model,
                 **self.served}
 
+    def _backend(self) -> Any:
+        from generalbench.models.config import ModelConfig
+        from generalbench.models.openai import OpenAIBackend
+
+        params = {"base_url": self.base_url, "model": self.model, "timeout": self.timeout,
+                  "concurrency": 1, "api_key": self.api_key or ""}
+        return OpenAIBackend(ModelConfig(name=f"judge:{self.model}", backend="openai",
+                                         params=params))
+
     def complete(self, messages: list[dict[str, Any]], scale: tuple[int, int] | None = None
                  ) -> tuple[str, dict[str, Any]]:
-        import httpx
+        from generalbench.models.api import (
+            GenerationSettings,
+            ModelCallError,
+            ModelRequest,
+            RetryableError,
+        )
 
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        body = {"model": self.model, "messages": messages, "temperature": 0,
-                "max_tokens": self.max_tokens}
+        request = ModelRequest(key="judge", task=None, instance=None, messages=messages,
+                               settings=GenerationSettings(max_tokens=self.max_tokens,
+                                                           temperature=0.0, seed=None))
         url = self.base_url.rstrip("/") + "/chat/completions"
-        for attempt in range(self.retries + 1):  # transient failures: back off and retry
+
+        async def call() -> Any:
+            backend = self._backend()
             try:
-                resp = httpx.post(url, json=body, headers=headers, timeout=self.timeout)
-            except httpx.HTTPError as exc:
-                if attempt < self.retries:
-                    time.sleep(self.backoff * 2 ** attempt)
-                    continue
-                raise ModelError(f"judge {self.model!r} at {url} is unavailable after "
-                                 f"{attempt + 1} attempt(s): {type(exc).__name__}: {exc}; start the "
-                                 f"server or set {ENV_BASE_URL}") from None
-            if resp.status_code in (429, 500, 502, 503, 504) and attempt < self.retries:
-                time.sleep(self.backoff * 2 ** attempt)
+                return (await backend.generate([request]))[0]
+            finally:
+                await backend.aclose()
+
+        for attempt in range(self.retries + 1):
+            out = _run(call())
+            if isinstance(out, RetryableError) and attempt < self.retries:
+                time.sleep(max(self.backoff * 2 ** attempt, min(out.retry_after or 0.0, 30.0)))
                 continue
             break
-        if resp.status_code != 200:
-            raise ModelError(f"judge {self.model!r} at {url} answered HTTP {resp.status_code}: "
-                             f"{resp.text[:200]}")
-        data = resp.json()
-        try:
-            text = data["choices"][0]["message"]["content"] or ""
-        except (KeyError, IndexError, TypeError):
-            raise ModelError(f"judge at {url} returned no choices[0].message.content") from None
-        served = {k: data[k] for k in ("model", "system_fingerprint") if data.get(k)}
-        self.served = {f"served_{k}": v for k, v in served.items()}
-        return text, self.served
+        if isinstance(out, RetryableError):
+            raise ModelError(f"judge {self.model!r} at {url} is unavailable after {attempt + 1} "
+                             f"attempt(s): {out}; start the server or set {ENV_BASE_URL}")
+        if isinstance(out, ModelCallError):
+            raise ModelError(f"judge {self.model!r} at {url} rejected the request: {out}")
+        self.served = {f"served_{k}": v for k, v in out.served.items()}
+        return out.text or "", self.served
+
+
+@lru_cache(maxsize=4)
+def _local_text_backend(path: str, device: str) -> Any:
+    """One loaded local text model per (weights path, device), through the models layer."""
+    from generalbench.models.config import ModelConfig
+    from generalbench.models.hf import HFBackend
+
+    return HFBackend(ModelConfig(name=f"judge:{Path(path).name}", backend="hf",
+                                 params={"path": path, "device": device, "batch_size": 1}))
 
 
 class LocalJudge:
-    """A local model (a models.yaml id or a folder/GGUF path): a causal LM (text only) or a
-    vision-language model (images), as the entry's loader says."""
+    """A local model (a models.yaml id or a folder/GGUF path): a text model through the models
+    layer's hf backend (the judge's verdict ranked over the rubric's scale values), or a
+    vision-language model (images) through metricmodels.local_vlm, as the entry's loader says."""
 
     def __init__(self, model_id: str = "smollm2-135m-instruct-gguf", weights: str | None = None,
                  device: str = "auto", max_new_tokens: int = 8, metric: str = "gpt_score") -> None:
-        from generalbench.metricmodels.loaders import load_model
+        from generalbench.metricmodels.weights import resolve
 
-        self.model = load_model(model_id, weights=weights, device=device, batch_size=1,
-                                metric=metric)
+        self.resolved = resolve(model_id, path=weights, metric=metric)
         self.max_new_tokens = max_new_tokens
-        self.multimodal = bool(getattr(self.model, "multimodal", False))
+        self.multimodal = self.resolved.model.loader == "hf_image_text_to_text"
+        if self.multimodal:
+            from generalbench.metricmodels.loaders import load_model
+
+            self.vlm = load_model(model_id, weights=weights, device=device, batch_size=1,
+                                  metric=metric)
+        else:
+            root = self.resolved.root
+            ggufs = [p for p in self.resolved.files.values() if p.suffix == ".gguf"]
+            path = root if root.is_file() else (ggufs[0] if ggufs else root)
+            self.backend = _local_text_backend(str(path), device)
 
     def identity(self) -> dict[str, Any]:
-        decoding = ("likelihood-ranked scale values" if hasattr(self.model, "choose")
-                    else "greedy generation")
-        return {"backend": "local-transformers", "decoding": decoding, **self.model.info()}
+        if self.multimodal:
+            return {"backend": "local-transformers", "decoding": "greedy generation",
+                    **self.vlm.info()}
+        w = self.resolved
+        return {"backend": "local-transformers", "decoding": "likelihood-ranked scale values",
+                "model": w.model.id, "weights": str(w.root), "origin": w.origin,
+                "loader": "models.hf"}
 
     def complete(self, messages: list[dict[str, Any]], scale: tuple[int, int] | None = None
                  ) -> tuple[str, dict[str, Any]]:
-        if scale is None or not hasattr(self.model, "choose"):
-            return self.model.chat(messages, max_new_tokens=self.max_new_tokens), {}
-        choices = [str(v) for v in range(scale[0], scale[1] + 1)]
-        return self.model.choose(messages, choices, prefix="Score: "), {}
+        if self.multimodal:
+            return self.vlm.chat(wire_messages(messages), max_new_tokens=self.max_new_tokens), {}
+        if scale is not None:
+            choices = [str(v) for v in range(scale[0], scale[1] + 1)]
+            return self.backend.choose(messages, choices, prefix="Score: "), {}
+        from generalbench.models.api import GenerationSettings, ModelCallError, ModelRequest
+
+        request = ModelRequest(key="judge", task=None, instance=None, messages=messages,
+                               settings=GenerationSettings(max_tokens=self.max_new_tokens,
+                                                           temperature=0.0))
+        out = _run(self.backend.generate([request]))[0]
+        if isinstance(out, ModelCallError):
+            raise ModelError(f"local judge {self.resolved.model.id!r}: {out}")
+        return out.text or "", {}
 
 
 def judge_from_options(options: dict[str, Any], *, metric: str = "gpt_score",

@@ -292,7 +292,7 @@ def success_rate(predictions: Sequence[Any], references: Sequence[Any], options:
                 nonlocal hits
                 text = time_instruction(proto, question, times, duration)
                 messages = [{"role": "system", "content": proto.system},
-                            {"role": "user", "content": [*parts, {"type": "text", "text": text}]}]
+                            {"role": "user", "parts": [*parts, {"text": text}]}]
                 key = JudgeCache.key(identity, rubric, messages) if cache else ""
                 reply = cache.get(key) if cache else None
                 if reply is None:

@@ -65,6 +65,9 @@ class ModelOutput(BaseModel):
     """Artifact files written under the request's artifact_dir (absolute paths)."""
     usage: Usage = Field(default_factory=Usage)
     latency_s: float = 0.0
+    served: dict[str, Any] = Field(default_factory=dict)
+    """What the server reports about itself (served model name, system fingerprint): recorded
+    with judge verdicts so a reader can tell which model version answered."""
 
     def value(self) -> Any:
         """The value that goes into the predictions file (None: the backend gave no prediction)."""

@@ -192,6 +192,43 @@ class HFBackend:
                 input_tokens=int(mask[row].sum()), output_tokens=n_out))
         return results
 
+    def choose(self, messages: Sequence[Any], choices: Sequence[str], *, prefix: str = "") -> str:
+        """The choice with the highest log-likelihood as the assistant's reply (after `prefix`),
+        text models only. Small local judges rarely follow 'answer with one integer'; scoring
+        the allowed answers instead of free generation keeps a verdict on its scale and
+        deterministic (metricmodels/judges.py)."""
+        import copy
+        import inspect
+
+        torch = self._torch
+        prompt = self._text_prompt(ModelRequest(key="", task=None, instance=None,
+                                                messages=messages)) + prefix
+        base = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            out = self.model(base.to(self.device), use_cache=True)
+        first_logp = torch.log_softmax(out.logits[0, -1].float(), -1)
+        # transformers >= 5 names the KV cache `cache`; older versions `past_key_values`
+        cache_arg = ("cache" if "cache" in inspect.signature(self.model.forward).parameters
+                     else "past_key_values")
+        cached = getattr(out, "cache", None) or out.past_key_values
+        best, best_lp = choices[0], -float("inf")
+        for choice in choices:
+            ids = self.tokenizer(prompt + choice, return_tensors="pt",
+                                 add_special_tokens=False)["input_ids"][0]
+            if not bool((ids[: base.shape[1]] == base[0]).all()) or len(ids) <= base.shape[1]:
+                continue  # the choice merged with the prompt's last token: not comparable
+            cont = ids[base.shape[1]:]
+            lp = float(first_logp[cont[0]])
+            if len(cont) > 1:  # continue from the prompt's cached keys/values
+                with torch.inference_mode():
+                    more = self.model(cont[None, :-1].to(self.device), use_cache=True,
+                                      **{cache_arg: copy.deepcopy(cached)}).logits[0].float()
+                logp = torch.log_softmax(more, -1)
+                lp += float(logp.gather(1, cont[1:, None].to(logp.device)).sum())
+            if lp > best_lp:
+                best, best_lp = choice, lp
+        return best
+
     def _length(self, request: ModelRequest) -> int:
         return sum(len(m["content"]) for m in text_only(request.messages))
 

@@ -49,7 +49,7 @@ def message_role(message: Any) -> str:
 
 
 def message_parts(message: Any) -> list[Any]:
-    parts = message["parts"] if isinstance(message, dict) else getattr(message, "parts", None)
+    parts = message.get("parts") if isinstance(message, dict) else getattr(message, "parts", None)
     if parts is None:  # a plain {"role", "content": str} message
         content = message["content"] if isinstance(message, dict) else message.content
         return [content]

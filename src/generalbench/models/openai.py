@@ -54,8 +54,9 @@ def _count(usage: Any, name: str) -> int:
     return int(value) if math.isfinite(value) and value >= 0 else 0
 
 
-def parse_reply(text: str) -> tuple[str, Usage]:
-    """(answer text, usage) of a chat-completion body, checked field by field.
+def parse_reply(text: str) -> tuple[str, Usage, dict[str, str]]:
+    """(answer text, usage, what the server says it served) of a chat-completion body, checked
+    field by field.
 
     A body without a usable answer raises MalformedReply (retried, then recorded as that
     instance's failure): not JSON, no `choices`, a choice without `message`, or `content` that is
@@ -87,8 +88,10 @@ def parse_reply(text: str) -> tuple[str, Usage]:
         raise MalformedReply(f"malformed reply (content is a {type(content).__name__}, not "
                              f"text): {text[:200]!r}")
     usage = data.get("usage")
+    served = {k: data[k] for k in ("model", "system_fingerprint")
+              if isinstance(data.get(k), str) and data[k]}
     return content, Usage(input_tokens=_count(usage, "prompt_tokens"),
-                          output_tokens=_count(usage, "completion_tokens"))
+                          output_tokens=_count(usage, "completion_tokens")), served
 
 
 class OpenAIBackend:
@@ -156,8 +159,9 @@ class OpenAIBackend:
             raise RetryableError(f"HTTP {code}: {text[:200]}", retry_after=retry_after)
         if code >= 400:
             raise RequestRejected(f"HTTP {code}: {text[:300]}")
-        content, usage = parse_reply(text)
-        return ModelOutput(text=content, latency_s=time.perf_counter() - start, usage=usage)
+        content, usage, served = parse_reply(text)
+        return ModelOutput(text=content, latency_s=time.perf_counter() - start, usage=usage,
+                           served=served)
 
     async def generate(self, requests: Sequence[ModelRequest]) -> list[ModelOutput | ModelCallError]:
         async def safe(r: ModelRequest) -> ModelOutput | ModelCallError:
