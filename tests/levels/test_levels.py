@@ -226,15 +226,15 @@ def test_scope_d_is_per_skill_within_a_modality(catalog):
     video_task = next(t for t in catalog if t.modality == "video").model_copy(
         update={"id": "video-x", "skill": "Object Detection"})
     both = Catalog((image_task, video_task), "test")
-    with pytest.raises(GeneralBenchError, match="exists in image, video"):
-        Scope.parse("D:Object Detection").select(both)
+    with pytest.raises(GeneralBenchError, match="exists in 2 modalities"):
+        Scope.parse("D:Object Detection").check(both)
     assert [t.id for t in Scope.parse("D:video:Object Detection").select(both)] == ["video-x"]
     result = evaluate(both, {image_task.id: 90.0, video_task.id: 10.0}, "m", keep_tasks=True)
     boards = {(b.modality, b.skill): b for b in result.skills()}
     assert set(boards) >= {("image", "Object Detection"), ("video", "Object Detection")}
     assert Scope.parse("D:video:Object Detection").board_value(result)["score"] == pytest.approx(
         boards[("video", "Object Detection")].score)
-    with pytest.raises(GeneralBenchError, match="say which board"):
+    with pytest.raises(GeneralBenchError, match="name one as D:<modality>:<skill>"):
         Scope.parse("D:Object Detection").board_value(result)
     with pytest.raises(GeneralBenchError, match="no skill"):
-        Scope.parse("D:Detection").select(catalog)
+        Scope.parse("D:Detection").check(catalog)
