@@ -2,7 +2,7 @@
 
 On a terminal the bars are drawn by Rich; when stderr is not a terminal (a log file, CI, nohup)
 one plain line is printed every `interval` seconds instead, so a long run is never silent. The
-rate counts only instances answered in this run, over the time since the first request: cached
+rate counts only instances answered in this run, over the time since requests began: cached
 answers from the journal are shown, never counted as speed. `quiet` shows nothing live; the run
 summary is printed either way by the command.
 """
@@ -62,6 +62,7 @@ class RunProgress:
 
     # --- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> RunProgress:
+        self._start = time.monotonic()  # requests start right after the tasks are added
         if self._progress is not None:
             self._progress.start()
         elif not self.quiet and self.interval > 0:
