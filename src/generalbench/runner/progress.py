@@ -98,12 +98,13 @@ class RunProgress:
                 c.errors += not ok
         self._redraw(task_id, advance=True)
 
-    def retry(self, task_id: str, *, timeout: bool) -> None:
-        """A failed attempt that will be retried (shown live, before any instance fails)."""
+    def failed_attempt(self, task_id: str, *, retrying: bool, timeout: bool) -> None:
+        """A failed attempt, shown live (a slow server's timeouts appear as they happen, long
+        before any instance has used up its retries)."""
         self._begin()
         for c in (self._counts.get(task_id), self._all):
             if c is not None:
-                c.retries += 1
+                c.retries += retrying
                 c.timeouts += timeout
         self._redraw(task_id, advance=False)
 
