@@ -75,7 +75,8 @@ def test_failed_instances_exit_1_unless_allowed(tmp_path, bench):
         assert info["summary"]["failed"] > 0 and info["summary"]["predictions"] > 0
 
 
-def test_sigterm_saves_answers_says_so_and_rerun_resumes(tmp_path, bench):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_saves_answers_says_so_and_rerun_resumes(tmp_path, bench, sig):
     out = tmp_path / "run"
     with TestServer(tmp_path / "srv", latency=0.3) as srv:
         cmd = [sys.executable, "-m", "generalbench",
@@ -87,7 +88,7 @@ def test_sigterm_saves_answers_says_so_and_rerun_resumes(tmp_path, bench):
             if journal.exists() and journal.read_bytes().count(b"\n") >= 3:
                 break
             time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
         line = one_line_error(err)
