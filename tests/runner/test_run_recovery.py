@@ -166,3 +166,20 @@ def test_progress_rate_ignores_cached_answers_and_logs_without_a_terminal():
     assert "1 retries" in last and "1 timeouts" in last
     rate = float(last.split(", ")[1].split("/")[0])
     assert rate < 60  # one answer in ~0.2 s, not 1000 cached answers in an instant
+
+
+def test_terminal_display_shows_rate_retries_and_timeouts():
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=200)
+    with RunProgress(console=console) as p:
+        p.add_task("task-a", total=3, cached=1)
+        p.add_task("task-b", total=2, cached=2)  # all cached: no bar of its own
+        p.failed_attempt("task-a", retrying=True, timeout=True)
+        p.advance("task-a", ok=True)
+        p.advance("task-a", ok=False)
+        p._progress.refresh()
+        fields = p._progress.tasks[p._overall].fields
+    assert fields["retries"] == 1 and fields["timeouts"] == 1 and fields["errors"] == 1
+    assert fields["cached"] == 3 and fields["rate"] != "-"
+    assert "inst/s" not in console.file.getvalue()  # the rate is "N/s" or "N/min"
