@@ -75,7 +75,8 @@ def test_failed_instances_exit_1_unless_allowed(tmp_path, bench):
         assert info["summary"]["failed"] > 0 and info["summary"]["predictions"] > 0
 
 
-def test_sigterm_saves_answers_says_so_and_rerun_resumes(tmp_path, bench):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_saves_answers_says_so_and_rerun_resumes(tmp_path, bench, sig):
     out = tmp_path / "run"
     with TestServer(tmp_path / "srv", latency=0.3) as srv:
         cmd = [sys.executable, "-m", "generalbench",
@@ -87,7 +88,7 @@ def test_sigterm_saves_answers_says_so_and_rerun_resumes(tmp_path, bench):
             if journal.exists() and journal.read_bytes().count(b"\n") >= 3:
                 break
             time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
         line = one_line_error(err)
@@ -155,7 +156,8 @@ def test_progress_rate_ignores_cached_answers_and_logs_without_a_terminal():
         p.add_task("t", total=1010, cached=1000)
         time.sleep(0.2)
         p.advance("t", ok=True)
-        p.retry("t", timeout=True)
+        p.failed_attempt("t", retrying=True, timeout=True)
+        p.failed_attempt("t", retrying=False, timeout=False)
         time.sleep(0.2)
     lines = stream.getvalue().splitlines()
     assert lines and all(x.startswith("progress: ") for x in lines)
@@ -164,3 +166,20 @@ def test_progress_rate_ignores_cached_answers_and_logs_without_a_terminal():
     assert "1 retries" in last and "1 timeouts" in last
     rate = float(last.split(", ")[1].split("/")[0])
     assert rate < 60  # one answer in ~0.2 s, not 1000 cached answers in an instant
+
+
+def test_terminal_display_shows_rate_retries_and_timeouts():
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=200)
+    with RunProgress(console=console) as p:
+        p.add_task("task-a", total=3, cached=1)
+        p.add_task("task-b", total=2, cached=2)  # all cached: no bar of its own
+        p.failed_attempt("task-a", retrying=True, timeout=True)
+        p.advance("task-a", ok=True)
+        p.advance("task-a", ok=False)
+        p._progress.refresh()
+        fields = p._progress.tasks[p._overall].fields
+    assert fields["retries"] == 1 and fields["timeouts"] == 1 and fields["errors"] == 1
+    assert fields["cached"] == 3 and fields["rate"] != "-"
+    assert "inst/s" not in console.file.getvalue()  # the rate is "N/s" or "N/min"

@@ -135,7 +135,7 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
                   concurrency: int = 32, max_retries: int = 3, backoff: float = 0.5,
                   adaptive: bool = True, max_unreachable: int = 20,
                   on_result: Callable[[ModelRequest, dict[str, Any]], None] | None = None,
-                  on_retry: Callable[[ModelRequest, ModelCallError], None] | None = None,
+                  on_failure: Callable[[ModelRequest, ModelCallError, bool], None] | None = None,
                   ) -> ExecStats:
     """Answer `requests` with `backend`, journaling each final outcome.
 
@@ -162,7 +162,9 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
         if on_result:
             on_result(req, rec)
 
-    def note_failure(req: ModelRequest, err: ModelCallError) -> None:
+    def note_failure(req: ModelRequest, err: ModelCallError, retrying: bool) -> None:
+        """Every failed attempt: counted (timeouts, unreachable in a row) and reported live,
+        with whether it will be retried."""
         if err.overloaded and not err.rate_limited:
             stats.timeouts += 1
         if err.unreachable:
@@ -175,8 +177,8 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
                     "resume (answers so far are saved)")
         else:
             unreachable[0] = 0
-        if on_retry:
-            on_retry(req, err)
+        if on_failure:
+            on_failure(req, err, retrying)
 
     if backend.batch_size == 1:
         limit = AdaptiveLimit(concurrency, adaptive)
@@ -212,8 +214,9 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
                         unreachable[0] = 0
                         finish(req, attempt, result, None)
                         break
-                    note_failure(req, result)
-                    if not result.retryable or attempt > max_retries:
+                    retrying = result.retryable and attempt <= max_retries
+                    note_failure(req, result, retrying)
+                    if not retrying:
                         finish(req, attempt, None, result)
                         break
                     stats.retries += 1
@@ -247,7 +250,7 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
                         if not isinstance(result, ModelCallError):
                             finish(req, attempt, result, None)
                             continue
-                        note_failure(req, result)
+                        note_failure(req, result, result.retryable and attempt <= max_retries)
                         if result.retryable and attempt <= max_retries:
                             retry.append(req)
                         else:

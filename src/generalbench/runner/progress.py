@@ -2,7 +2,7 @@
 
 On a terminal the bars are drawn by Rich; when stderr is not a terminal (a log file, CI, nohup)
 one plain line is printed every `interval` seconds instead, so a long run is never silent. The
-rate counts only instances answered in this run, over the time since the first request: cached
+rate counts only instances answered in this run, over the time since requests began: cached
 answers from the journal are shown, never counted as speed. `quiet` shows nothing live; the run
 summary is printed either way by the command.
 """
@@ -62,6 +62,7 @@ class RunProgress:
 
     # --- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> RunProgress:
+        self._start = time.monotonic()  # requests start right after the tasks are added
         if self._progress is not None:
             self._progress.start()
         elif not self.quiet and self.interval > 0:
@@ -97,12 +98,13 @@ class RunProgress:
                 c.errors += not ok
         self._redraw(task_id, advance=True)
 
-    def retry(self, task_id: str, *, timeout: bool) -> None:
-        """A failed attempt that will be retried (shown live, before any instance fails)."""
+    def failed_attempt(self, task_id: str, *, retrying: bool, timeout: bool) -> None:
+        """A failed attempt, shown live (a slow server's timeouts appear as they happen, long
+        before any instance has used up its retries)."""
         self._begin()
         for c in (self._counts.get(task_id), self._all):
             if c is not None:
-                c.retries += 1
+                c.retries += retrying
                 c.timeouts += timeout
         self._redraw(task_id, advance=False)
 

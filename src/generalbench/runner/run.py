@@ -186,9 +186,10 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
             summary.answered += rec["status"] == "ok"
             progress.advance(req.task.id, rec["status"] == "ok")
 
-        def on_retry(req: ModelRequest, err: Any) -> None:
-            summary.retries += 1
-            progress.retry(req.task.id, timeout=bool(err.overloaded and not err.rate_limited))
+        def on_failure(req: ModelRequest, err: Any, retrying: bool) -> None:
+            summary.retries += retrying
+            progress.failed_attempt(req.task.id, retrying=retrying,
+                                    timeout=bool(err.overloaded and not err.rate_limited))
 
         for config, tps, pending in work:
             if not pending:
@@ -208,7 +209,7 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
                     backoff=float(_setting(config, opts.backoff, "retry_backoff", 0.5)),
                     adaptive=bool(config.params.get("adaptive", True)),
                     max_unreachable=int(config.params.get("max_unreachable", 20)),
-                    on_result=on_result, on_retry=on_retry)
+                    on_result=on_result, on_failure=on_failure)
             finally:
                 await backend.aclose()
             summary.infer_seconds = round(summary.infer_seconds + stats.seconds, 3)
