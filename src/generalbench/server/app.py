@@ -266,16 +266,25 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
             return {"scopes": boards.scopes(Benchmark.load(s).catalog())}
 
     @app.get("/api/boards/{scope:path}")
-    def api_board(scope: str, quick: bool = False, format: str = "json") -> Response:
+    async def api_board(scope: str, quick: bool = False, format: str = "json") -> Response:
+        """Async on purpose: a board already encoded for the current revision is served on the
+        event loop (one revision read + a lookup); only a miss goes to the threadpool to build."""
         csv = format == "csv"
+        key = ("encoded", scope, quick, csv)
+        body = cache.cached(boards.current_revision(engine), key)
+        if body is None:
+            body = await run_in_threadpool(encoded_board, key)
+        return Response(body, media_type="text/csv" if csv else "application/json")
+
+    def encoded_board(key: tuple) -> bytes:
+        _, scope, quick, csv = key
         with Session() as s:
             try:
                 data = boards.board(s, cache, scope, quick)
             except GeneralBenchError as exc:
                 raise HTTPException(404, str(exc)) from None
-            body = cache.memo(s, ("encoded", scope, quick, csv), lambda: (
+            return cache.memo(s, key, lambda: (
                 boards.to_csv(data) if csv else json.dumps(data, ensure_ascii=False)).encode())
-        return Response(body, media_type="text/csv" if csv else "application/json")
 
     @app.get("/api/models/{sid}")
     def api_model(sid: int) -> dict[str, Any]:

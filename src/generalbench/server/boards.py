@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from generalbench.levels import LevelResult, Scope, evaluate, modalities_of, rank
 from generalbench.server.config import Benchmark
@@ -142,6 +142,14 @@ class BoardCache:
                                  summary["skills"]))
         return entries, catalog
 
+    def cached(self, revision: str, key: tuple) -> Any:
+        """The value memo() kept for `key` if it belongs to `revision`, else None: the hot read
+        path, a dictionary lookup without a session, an ORM object or any recomputation."""
+        with self._lock:
+            if revision == self._key:
+                return self._data.get(key)
+        return None
+
     def memo(self, session, key: tuple, build) -> Any:
         """A computed board, kept until the revision changes (reads are then a lookup)."""
         revision = get_setting(session, "board_revision", "0")
@@ -153,6 +161,17 @@ class BoardCache:
             if revision == self._key:
                 self._data[key] = value
         return value
+
+
+_REVISION = text("SELECT value FROM settings WHERE key = 'board_revision'")
+
+
+def current_revision(engine) -> str:
+    """The board revision as one primary-key read on a pooled connection, without an ORM session:
+    workers in other processes bump it, so every read checks it (the check is what keeps a
+    cached board from going stale), and it has to cost next to nothing."""
+    with engine.connect() as conn:
+        return conn.execute(_REVISION).scalar() or "0"
 
 
 def board(session, cache: BoardCache, scope_text: str, quick: bool = False) -> dict[str, Any]:

@@ -1,0 +1,55 @@
+"""Cached boards are never stale: reads are served from encoded bytes kept per board revision,
+and publishing, hiding or un-hiding a submission changes what the next read returns."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+
+def _models(client, scope: str = "A", **params) -> list[str]:
+    resp = client.get(f"/api/boards/{scope}", params=params)
+    assert resp.status_code == 200, resp.text
+    if params.get("format") == "csv":
+        return [row["model"] for row in csv.DictReader(io.StringIO(resp.text))]
+    return [r["model"] for r in resp.json()["rows"]]
+
+
+def test_publish_and_hide_change_the_cached_board(service, bench):
+    from generalbench.server.app import set_flag
+    from generalbench.server.db import session_factory
+
+    with service.client(service.token("cache-team")) as client:
+        sid = client.post("/api/submissions", content=bench.oracle_zip.read_bytes(),
+                          headers={"Content-Type": "application/zip"}).json()["id"]
+        assert service.wait(client, sid)["state"] == "scored"
+        # warm every cached form (JSON, quick, CSV) before the change
+        assert "Cache-Oracle" not in _models(client)
+        assert "Cache-Oracle" not in _models(client, quick=True)
+        assert "Cache-Oracle" not in _models(client, format="csv")
+        assert _models(client) == _models(client)  # a second read is the cached one
+
+        r = client.post(f"/api/submissions/{sid}/publish",
+                        json={"public": True, "model_name": "Cache-Oracle"})
+        assert r.status_code == 200, r.text
+        assert "Cache-Oracle" in _models(client)
+        assert "Cache-Oracle" in _models(client, quick=True)
+        assert "Cache-Oracle" in _models(client, format="csv")
+
+        Session = session_factory(service.engine)
+        with Session() as s:  # an operator hides it (as the admin page and CLI do)
+            set_flag(s, sid, "hide", "test")
+            s.commit()
+        assert "Cache-Oracle" not in _models(client)
+        assert "Cache-Oracle" not in _models(client, format="csv")
+        with Session() as s:
+            set_flag(s, sid, "unhide", "test")
+            s.commit()
+        assert "Cache-Oracle" in _models(client)
+
+
+def test_unknown_scope_is_404_and_not_cached(service):
+    with service.client() as client:
+        for _ in range(2):
+            resp = client.get("/api/boards/Z:nothing")
+            assert resp.status_code == 404
