@@ -53,3 +53,15 @@ def test_unknown_scope_is_404_and_not_cached(service):
         for _ in range(2):
             resp = client.get("/api/boards/Z:nothing")
             assert resp.status_code == 404
+
+
+def test_board_is_gzip_for_clients_that_accept_it(service):
+    import httpx
+
+    plain = httpx.get(service.url + "/api/boards/A", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    raw = httpx.get(service.url + "/api/boards/A", headers={"Accept-Encoding": "gzip"})
+    assert raw.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in raw.headers["vary"].lower()
+    assert raw.json() == plain.json()  # httpx decodes it, as browsers do
+    assert raw.num_bytes_downloaded < len(plain.content)

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from generalbench.levels import LevelResult, Scope, evaluate, modalities_of, rank
 from generalbench.server.config import Benchmark
@@ -163,15 +163,23 @@ class BoardCache:
         return value
 
 
-_REVISION = text("SELECT value FROM settings WHERE key = 'board_revision'")
+_REVISION_SQL = "SELECT value FROM settings WHERE key = 'board_revision'"
 
 
 def current_revision(engine) -> str:
-    """The board revision as one primary-key read on a pooled connection, without an ORM session:
-    workers in other processes bump it, so every read checks it (the check is what keeps a
-    cached board from going stale), and it has to cost next to nothing."""
-    with engine.connect() as conn:
-        return conn.execute(_REVISION).scalar() or "0"
+    """The board revision as one primary-key read on a pooled DB-API connection: workers in other
+    processes bump it, so every read checks it (the check is what keeps a cached board from going
+    stale), and it has to cost next to nothing (~0.06 ms; through an ORM session or SQLAlchemy
+    Core it was 0.3-1 ms, more than the rest of a cached read)."""
+    conn = engine.raw_connection()
+    try:
+        cur = conn.cursor()
+        cur.execute(_REVISION_SQL)
+        row = cur.fetchone()
+        cur.close()
+    finally:
+        conn.close()
+    return row[0] if row else "0"
 
 
 def board(session, cache: BoardCache, scope_text: str, quick: bool = False) -> dict[str, Any]:
