@@ -65,3 +65,23 @@ def test_board_is_gzip_for_clients_that_accept_it(service):
     assert "accept-encoding" in raw.headers["vary"].lower()
     assert raw.json() == plain.json()  # httpx decodes it, as browsers do
     assert raw.num_bytes_downloaded < len(plain.content)
+
+
+def test_cached_and_built_boards_answer_alike(service):
+    """The first read is built by the route, the next ones come from the CachedBoards middleware:
+    same status, headers and bytes."""
+    import httpx
+
+    from generalbench.server.db import bump_revision, session_factory
+
+    with session_factory(service.engine)() as s:
+        bump_revision(s)
+        s.commit()
+    for params in ({}, {"format": "csv"}, {"quick": "1"}):
+        for enc in ("gzip", "identity"):
+            first, again = (httpx.get(service.url + "/api/boards/B:image", params=params,
+                                      headers={"Accept-Encoding": enc}) for _ in range(2))
+            assert first.status_code == again.status_code == 200
+            assert first.content == again.content
+            for name in ("content-type", "content-encoding", "vary", "content-length"):
+                assert first.headers.get(name) == again.headers.get(name), (params, enc, name)

@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from generalbench import __version__
 from generalbench.errors import GeneralBenchError
-from generalbench.server import boards, queue, reasons, security
+from generalbench.server import boards, fastpath, queue, reasons, security
 from generalbench.server.config import Benchmark, Limits
 from generalbench.server.db import AuditLog, Submission, Team, User, bump_revision, session_factory
 from generalbench.server.upload import (
@@ -114,6 +114,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
         f"{x:.2f}" if isinstance(x, float) else str(x))
     app = FastAPI(title="General-Level leaderboard", version=__version__)
     app.add_middleware(BodyLimit, limit=limits.max_upload_bytes)
+    app.add_middleware(fastpath.CachedBoards, cache=cache, engine=engine)  # outermost
 
     # --- helpers --------------------------------------------------------------------------
     def api_team(request: Request, s) -> Team:
@@ -268,23 +269,17 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
 
     @app.get("/api/boards/{scope:path}")
     async def api_board(request: Request, scope: str) -> Response:
-        """Async on purpose: a board already encoded for the current revision is served on the
-        event loop (one revision read + a lookup); only a miss goes to the threadpool to build.
-        Clients that accept gzip get the gzip bytes kept beside the plain ones: a 1,000-row board
-        is ~200 KiB of JSON and ~10x less compressed, and sending the bytes is most of a read."""
-        # ?quick= and ?format= read by hand: FastAPI's parameter solving cost more than the lookup
-        query = request.query_params
-        quick = query.get("quick", "").lower() in ("1", "true", "yes", "on")
-        csv = query.get("format") == "csv"
-        gz = "gzip" in request.headers.get("accept-encoding", "")
-        key = ("encoded", scope, quick, csv, gz)
+        """A board not yet encoded for the current revision (cached ones are answered by the
+        CachedBoards middleware before they get here): built in the threadpool, then cached.
+        ?quick= and ?format= are read as the middleware reads them. Clients that accept gzip get
+        gzip bytes kept beside the plain ones (a 1,000-row board is ~200 KiB of JSON)."""
+        key = fastpath.board_key(scope, dict(request.query_params),
+                                 request.headers.get("accept-encoding", ""))
         body = cache.cached(boards.current_revision(engine), key)
         if body is None:
             body = await run_in_threadpool(encoded_board, key)
-        headers = {"Vary": "Accept-Encoding"}
-        if gz:
-            headers["Content-Encoding"] = "gzip"
-        return Response(body, media_type="text/csv" if csv else "application/json", headers=headers)
+        headers = fastpath.board_headers(key)
+        return Response(body, media_type=headers.pop("content-type"), headers=headers)
 
     def encoded_board(key: tuple) -> bytes:
         _, scope, quick, csv, gz = key
