@@ -8,6 +8,7 @@ are shown to the submitting team alone, and per-instance results never leave the
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import secrets
 import time
@@ -27,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from generalbench import __version__
 from generalbench.errors import GeneralBenchError
-from generalbench.server import boards, queue, reasons, security
+from generalbench.server import boards, fastpath, queue, reasons, security
 from generalbench.server.config import Benchmark, Limits
 from generalbench.server.db import AuditLog, Submission, Team, User, bump_revision, session_factory
 from generalbench.server.upload import (
@@ -113,6 +114,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
         f"{x:.2f}" if isinstance(x, float) else str(x))
     app = FastAPI(title="General-Level leaderboard", version=__version__)
     app.add_middleware(BodyLimit, limit=limits.max_upload_bytes)
+    app.add_middleware(fastpath.CachedBoards, cache=cache, engine=engine)  # outermost
 
     # --- helpers --------------------------------------------------------------------------
     def api_team(request: Request, s) -> Team:
@@ -266,16 +268,32 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
             return {"scopes": boards.scopes(Benchmark.load(s).catalog())}
 
     @app.get("/api/boards/{scope:path}")
-    def api_board(scope: str, quick: bool = False, format: str = "json") -> Response:
-        csv = format == "csv"
+    async def api_board(request: Request, scope: str) -> Response:
+        """A board not yet encoded for the current revision (cached ones are answered by the
+        CachedBoards middleware before they get here): built in the threadpool, then cached.
+        ?quick= and ?format= are read as the middleware reads them. Clients that accept gzip get
+        gzip bytes kept beside the plain ones (a 1,000-row board is ~200 KiB of JSON)."""
+        key = fastpath.board_key(scope, dict(request.query_params),
+                                 request.headers.get("accept-encoding", ""))
+        body = cache.cached(boards.current_revision(engine), key)
+        if body is None:
+            body = await run_in_threadpool(encoded_board, key)
+        headers = fastpath.board_headers(key)
+        return Response(body, media_type=headers.pop("content-type"), headers=headers)
+
+    def encoded_board(key: tuple) -> bytes:
+        _, scope, quick, csv, gz = key
         with Session() as s:
             try:
                 data = boards.board(s, cache, scope, quick)
             except GeneralBenchError as exc:
                 raise HTTPException(404, str(exc)) from None
-            body = cache.memo(s, ("encoded", scope, quick, csv), lambda: (
+            plain = cache.memo(s, key[:-1] + (False,), lambda: (
                 boards.to_csv(data) if csv else json.dumps(data, ensure_ascii=False)).encode())
-        return Response(body, media_type="text/csv" if csv else "application/json")
+            if not gz:
+                return plain
+            # mtime=0: the same board gives the same bytes in every web process
+            return cache.memo(s, key, lambda: gzip.compress(plain, 6, mtime=0))
 
     @app.get("/api/models/{sid}")
     def api_model(sid: int) -> dict[str, Any]:
@@ -299,7 +317,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
                 "catalog": bench.catalog_info(), "provenance": sub.doc("provenance")}
 
     @app.get("/api/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:  # async: no threadpool hop for a constant
         return {"ok": True, "version": __version__}
 
     # --- pages ----------------------------------------------------------------------------

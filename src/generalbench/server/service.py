@@ -36,7 +36,11 @@ def serve(host: str, port: int, db: str | None, storage: Path, data: Path | None
         t.start()
         threads.append(t)
     try:
-        uvicorn.run(create_app(engine, storage, limits), host=host, port=port, log_level="info")
+        # no per-request access log: formatting and writing a line per board read cost about as
+        # much CPU as serving the cached board (the reverse proxy in front keeps access logs);
+        # uvicorn uses httptools and uvloop by itself when installed (pip install uvicorn[standard])
+        uvicorn.run(create_app(engine, storage, limits), host=host, port=port, log_level="info",
+                    access_log=False)
     finally:
         for w in loops:
             w.stop.set()

@@ -1,0 +1,87 @@
+"""Cached boards are never stale: reads are served from encoded bytes kept per board revision,
+and publishing, hiding or un-hiding a submission changes what the next read returns."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+
+def _models(client, scope: str = "A", **params) -> list[str]:
+    resp = client.get(f"/api/boards/{scope}", params=params)
+    assert resp.status_code == 200, resp.text
+    if params.get("format") == "csv":
+        return [row["model"] for row in csv.DictReader(io.StringIO(resp.text))]
+    return [r["model"] for r in resp.json()["rows"]]
+
+
+def test_publish_and_hide_change_the_cached_board(service, bench):
+    from generalbench.server.app import set_flag
+    from generalbench.server.db import session_factory
+
+    with service.client(service.token("cache-team")) as client:
+        sid = client.post("/api/submissions", content=bench.oracle_zip.read_bytes(),
+                          headers={"Content-Type": "application/zip"}).json()["id"]
+        assert service.wait(client, sid)["state"] == "scored"
+        # warm every cached form (JSON, quick, CSV) before the change
+        assert "Cache-Oracle" not in _models(client)
+        assert "Cache-Oracle" not in _models(client, quick=True)
+        assert "Cache-Oracle" not in _models(client, format="csv")
+        assert _models(client) == _models(client)  # a second read is the cached one
+
+        r = client.post(f"/api/submissions/{sid}/publish",
+                        json={"public": True, "model_name": "Cache-Oracle"})
+        assert r.status_code == 200, r.text
+        assert "Cache-Oracle" in _models(client)
+        assert "Cache-Oracle" in _models(client, quick=True)
+        assert "Cache-Oracle" in _models(client, format="csv")
+
+        Session = session_factory(service.engine)
+        with Session() as s:  # an operator hides it (as the admin page and CLI do)
+            set_flag(s, sid, "hide", "test")
+            s.commit()
+        assert "Cache-Oracle" not in _models(client)
+        assert "Cache-Oracle" not in _models(client, format="csv")
+        with Session() as s:
+            set_flag(s, sid, "unhide", "test")
+            s.commit()
+        assert "Cache-Oracle" in _models(client)
+
+
+def test_unknown_scope_is_404_and_not_cached(service):
+    with service.client() as client:
+        for _ in range(2):
+            resp = client.get("/api/boards/Z:nothing")
+            assert resp.status_code == 404
+
+
+def test_board_is_gzip_for_clients_that_accept_it(service):
+    import httpx
+
+    plain = httpx.get(service.url + "/api/boards/A", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    raw = httpx.get(service.url + "/api/boards/A", headers={"Accept-Encoding": "gzip"})
+    assert raw.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in raw.headers["vary"].lower()
+    assert raw.json() == plain.json()  # httpx decodes it, as browsers do
+    assert raw.num_bytes_downloaded < len(plain.content)
+
+
+def test_cached_and_built_boards_answer_alike(service):
+    """The first read is built by the route, the next ones come from the CachedBoards middleware:
+    same status, headers and bytes."""
+    import httpx
+
+    from generalbench.server.db import bump_revision, session_factory
+
+    with session_factory(service.engine)() as s:
+        bump_revision(s)
+        s.commit()
+    for params in ({}, {"format": "csv"}, {"quick": "1"}):
+        for enc in ("gzip", "identity"):
+            first, again = (httpx.get(service.url + "/api/boards/B:image", params=params,
+                                      headers={"Accept-Encoding": enc}) for _ in range(2))
+            assert first.status_code == again.status_code == 200
+            assert first.content == again.content
+            for name in ("content-type", "content-encoding", "vary", "content-length"):
+                assert first.headers.get(name) == again.headers.get(name), (params, enc, name)
