@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generalbench.levels import LevelResult, Scope, evaluate, rank
-from generalbench.server.boards import Entry, _rank_values, scope_key, scopes, summarise
+from generalbench.server.boards import Entry, _rank_values, scope_key, scopes, skill_key, summarise
 
 
 def test_summaries_match_levels_on_every_scope(catalog):
@@ -19,7 +19,8 @@ def test_summaries_match_levels_on_every_scope(catalog):
         scope = Scope.parse(text)
         expected = [(pos, r.model, scope.board_value(r)) for pos, r in rank(results, scope)]
         if scope.kind == "D":
-            values = {e.submission_id: e.skills.get(scope.skill.lower(), {"score": 0.0, "wins": 0})
+            values = {e.submission_id: e.skills.get(skill_key(scope.modality, scope.skill),
+                                                    {"score": 0.0, "wins": 0})
                       for e in entries}
             got = [(pos, e.model, values[e.submission_id]) for pos, e in _rank_values(entries, values)]
         else:
@@ -30,7 +31,7 @@ def test_summaries_match_levels_on_every_scope(catalog):
             assert {k: float(v) for k, v in a.items()} == {k: float(v) for k, v in b.items()}
         for e, r in zip(entries, results, strict=True):
             tasks = [t for t in r.tasks if scope_key(Scope(
-                scope.kind, modality=t.modality if scope.kind in "BC" else None,
+                scope.kind, modality=t.modality if scope.kind in "BCD" else None,
                 paradigm=t.paradigm if scope.kind == "C" else None,
                 skill=t.skill if scope.kind == "D" else None)) == scope_key(scope)]
             assert e.counts.get(scope_key(scope), [0, 0, 0]) == \

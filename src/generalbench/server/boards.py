@@ -37,7 +37,8 @@ class Entry:
     counts: dict[str, list[int]]
     """scope key -> [supported, wins, tasks]."""
     skills: dict[str, dict[str, float]]
-    """lower-cased skill -> Scope-D board values."""
+    """"<modality>:<lower-cased skill>" -> Scope-D board values (one board per skill within a
+    modality: skills of two modalities that share a name never merge)."""
 
 
 def result_from(catalog, stored: dict, model: str) -> LevelResult:
@@ -46,6 +47,11 @@ def result_from(catalog, stored: dict, model: str) -> LevelResult:
     raw = {k: v for k, v in stored["raw"].items() if k in catalog}
     details = {k: v for k, v in stored.get("details", {}).items() if k in catalog}
     return evaluate(catalog, raw, model, details=details)
+
+
+def skill_key(modality: str | None, skill: str) -> str:
+    """The key of one Scope-D board: a skill within a modality."""
+    return f"{modality or ''}:{skill.lower()}"
 
 
 def scope_key(scope: Scope) -> str:
@@ -59,17 +65,18 @@ def summarise(result: LevelResult) -> dict[str, Any]:
     for t in result.tasks or []:
         for scope in (Scope("A"), Scope("B", modality=t.modality),
                       Scope("C", modality=t.modality, paradigm=t.paradigm),
-                      Scope("D", skill=t.skill or "")):
+                      Scope("D", modality=t.modality, skill=t.skill or "")):
             c = counts.setdefault(scope_key(scope), [0, 0, 0])
             c[0] += int(t.supported)
             c[1] += int(t.win)
             c[2] += 1
-        by_skill.setdefault((t.skill or "").lower(), []).append(t)
+        by_skill.setdefault(skill_key(t.modality, t.skill or ""), []).append(t)
     light = result.model_copy(update={"tasks": None})
     skills = {}
-    for skill, tasks in by_skill.items():  # Scope-D values from levels, on that skill's tasks only
+    for key, tasks in by_skill.items():  # Scope-D values from levels, on that skill's tasks only
         part = result.model_copy(update={"tasks": tasks})
-        skills[skill] = {k: float(v) for k, v in Scope("D", skill=skill).board_value(part).items()}
+        scope = Scope("D", modality=tasks[0].modality, skill=tasks[0].skill or "")
+        skills[key] = {k: float(v) for k, v in scope.board_value(part).items()}
     return {"catalog": result.catalog.get("hash"), "result": light.model_dump(), "counts": counts,
             "skills": skills}
 
@@ -80,7 +87,7 @@ def scopes(catalog) -> list[str]:
     mods = modalities_of(catalog)
     out += [f"B:{m}" for m in mods]
     out += [f"C:{m}-{p}" for m in mods for p in ("comprehension", "generation")]
-    out += [f"D:{s}" for s in sorted({t.skill for t in catalog if t.skill})]
+    out += [f"D:{m}:{s}" for m, s in sorted({(t.modality, t.skill) for t in catalog if t.skill})]
     return out
 
 
@@ -209,9 +216,11 @@ def _board(session, cache: BoardCache, scope: Scope, scope_text: str, quick: boo
         from generalbench.errors import GeneralBenchError
 
         raise GeneralBenchError(f"no modality {scope.modality!r} in the catalog")
+    if scope.kind == "D":  # D:<skill> names its modality when exactly one has that skill
+        scope = scope.check(catalog)
     skey = scope_key(scope)
     if scope.kind == "D":
-        skill = (scope.skill or "").lower()
+        skill = skill_key(scope.modality, scope.skill or "")
         values = {e.submission_id: e.skills.get(skill, {"score": 0.0, "wins": 0}) for e in entries}
         ranked = _rank_values(entries, values)
     else:
