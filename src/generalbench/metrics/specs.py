@@ -22,6 +22,9 @@ Needs = Literal["none", "model", "judge", "human"]
 Aggregate = Literal["mean", "corpus"]
 OnFailure = Literal["zero", "empty", "worst", "drop"]
 
+MODEL_FAMILIES = frozenset({"image_models", "video_models", "audio_models", "motion_models", "judge"})
+"""Families of model-based metrics: they take the task's prompts and per-task variants as options."""
+
 FAILURE_POLICIES: dict[str, str] = {
     "zero": "the instance scores 0",
     "empty": "scored as the empty prediction of its type (blank text, no labels or boxes, "

@@ -29,7 +29,7 @@ from generalbench.errors import (
 )
 from generalbench.levels import LevelResult, evaluate
 from generalbench.metrics.registry import accumulator, compute_detailed
-from generalbench.metrics.specs import get_spec
+from generalbench.metrics.specs import MODEL_FAMILIES, get_spec
 from generalbench.runner.score_writer import run_provenance, write_outputs
 
 INLINE_TYPES = TEXT_TYPES | JSON_TYPES
@@ -149,7 +149,7 @@ def metric_options(task: Task, instances: list[Any]) -> dict[str, Any]:
     if task.metric == "codebleu" and instances:
         lang = str(instances[0].inputs.get("language") or "python").lower()
         return {"lang": lang}
-    if get_spec(task.metric).family in ("features", "judge"):  # model-based: per-task variants
+    if get_spec(task.metric).family in MODEL_FAMILIES:  # model-based: per-task variants
         def text(inst: Any, *keys: str) -> str | None:
             return next((str(inst.inputs[k]) for k in keys if inst.inputs.get(k)), None)
 
@@ -316,7 +316,7 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
         for row in rows:
             row.score = None
         return detail, rows
-    if video_paths is not None:  # VBench reads the files the model wrote (metrics/features.py)
+    if video_paths is not None:  # VBench reads the files the model wrote (metrics/video_models.py)
         options["video_paths"] = video_paths
     try:
         result = acc.result() if acc is not None else compute_detailed(task.metric, preds, refs,
