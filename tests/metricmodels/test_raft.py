@@ -264,8 +264,10 @@ def test_the_scorer_passes_video_files_to_flow_score(raft_weights: Path, tmp_pat
                  for i in range(2)]
     detail, rows = score_task(task, instances, {"i0": "v0.mp4"}, task_folder=task_dir,
                               predictions_folder=pred_dir)
-    assert detail.raw == pytest.approx(50.0), detail.note
-    assert "TINY RANDOM" in detail.note and detail.details["frames_kept"] == "every 3"
+    # tiny random stand-in weights: unsupported, the value kept in the details (issue 11, point 10)
+    assert detail.raw is None and "TINY RANDOM" in detail.note
+    assert detail.details["value_with_stand_in_weights"] == pytest.approx(50.0)
+    assert detail.details["frames_kept"] == "every 3"
     assert [r.status for r in rows] == ["ok", "missing"] and [r.score for r in rows] == [100.0, 0.0]
 
 

@@ -57,18 +57,23 @@ def test_without_weights_each_task_names_the_model_it_needs(scored) -> None:
         assert tasks[task_id]["supported"] and math.isfinite(tasks[task_id]["raw"])
 
 
-def test_with_tiny_weights_every_model_task_gets_a_labelled_value(scored) -> None:
+def test_with_tiny_weights_every_model_task_is_unsupported_with_its_value_labelled(scored) -> None:
+    """Stand-in weights never enter a General-Level score (issue 11, point 10): the task is
+    unsupported, the note says why, and the value computed with them is kept in the details."""
     tasks = scored["tiny"]
+    value = {}
     for task_id, model in MODEL_TASKS.items():
         t = tasks[task_id]
-        assert t["raw"] is not None and math.isfinite(t["raw"]), (task_id, t["note"])
-        assert t["parsed"] == t["instances"] > 0
-        assert f"metric model {model!r} has TINY RANDOM weights" in t["note"], t["note"]
+        assert t["raw"] is None and not t["supported"], (task_id, t["note"])
+        value[task_id] = t["details"]["value_with_stand_in_weights"]
+        assert math.isfinite(value[task_id])
+        assert t["parsed"] == t["instances"] > 0 and t["provenance"]["tiny_random_weights"]
+        assert f"metric model {model!r} has TINY RANDOM stand-in weights" in t["note"], t["note"]
     # the oracle's images equal the references: a distance of zero, whatever the weights
-    assert tasks["image-generation-edge-to-image-generation"]["raw"] == pytest.approx(0.0, abs=1e-3)
-    assert tasks["video-generation-human-video-generation"]["raw"] == pytest.approx(0.0, abs=1e-3)
-    assert tasks["3d-generation-text-to-3d-motion-generation"]["raw"] == pytest.approx(0.0, abs=1e-3)
-    assert tasks["image-generation-text-based-image-editing"]["raw"] == pytest.approx(100.0, abs=1e-3)
+    assert value["image-generation-edge-to-image-generation"] == pytest.approx(0.0, abs=1e-3)
+    assert value["video-generation-human-video-generation"] == pytest.approx(0.0, abs=1e-3)
+    assert value["3d-generation-text-to-3d-motion-generation"] == pytest.approx(0.0, abs=1e-3)
+    assert value["image-generation-text-based-image-editing"] == pytest.approx(100.0, abs=1e-3)
 
 
 def test_tiny_weights_leave_the_other_tasks_alone(scored) -> None:

@@ -127,3 +127,14 @@ def test_drop_policy_is_applied_and_reported(monkeypatch):
     assert "left out" in score_mod.POLICY_NOTES["drop"]
     with pytest.raises(registry.MetricError):
         registry.compute_detailed("fid", [None, None], ["r"] * 2)
+
+
+def test_run_provenance_records_version_catalog_and_model_config_hash():
+    from generalbench.runner.score_writer import run_provenance
+
+    info = {"version": "1", "hash": "abc"}
+    a = run_provenance(info, {"model": "m", "model_config": {"name": "m", "temperature": 0}})
+    b = run_provenance(info, {"model": "m", "model_config": {"name": "m", "temperature": 1}})
+    assert a["generalbench"] and a["catalog"] == info
+    assert a["model_config_sha256"] and a["model_config_sha256"] != b["model_config_sha256"]
+    assert run_provenance(info, None)["model_config_sha256"] is None

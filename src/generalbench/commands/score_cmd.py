@@ -6,11 +6,15 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from generalbench.cli import CatalogExtra, SotaOverrides, load_catalog_opts
+
+if TYPE_CHECKING:
+    from generalbench.levels import LevelResult
+    from generalbench.runner.score import TaskDetail
 
 
 class ScoreFormat(str, Enum):
@@ -69,7 +73,8 @@ def score(
         raise typer.Exit(3)
 
 
-def _print_tables(result: object, details: dict, out: Path | None, data: Path) -> None:
+def _print_tables(result: LevelResult, details: dict[str, TaskDetail], out: Path | None,
+                  data: Path) -> None:
     """The General-Level table and the per-task list (parse counts and notes)."""
     from rich.console import Console
     from rich.table import Table

@@ -1,7 +1,7 @@
 """Audio metrics that need no learned model: mel cepstral distortion (MCD, with DTW), the
 pitch-class (chroma) correlation used for pop-music generation, and word error rate on text
 transcripts (the speech-recognition step that turns generated audio into text is model-based
-and lives in metrics/features.py, which calls `word_error_rate`-style scoring itself).
+and lives in metrics/audio_models.py, which calls `word_error_rate`-style scoring itself).
 
 Audio is `(samples, sample_rate)` (mono float) or a path to a sound file; everything is
 resampled to SAMPLE_RATE so that feature frames mean the same thing for every model.

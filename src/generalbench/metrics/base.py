@@ -28,7 +28,10 @@ FAMILY_LIBRARIES: dict[str, tuple[str, ...]] = {
     "pointclouds": ("numpy", "scipy"),
     "image_quality": ("numpy", "scipy", "pillow"),
     "audio": ("numpy", "scipy", "soundfile"),
-    "features": ("numpy", "torch", "torchvision", "transformers"),
+    "image_models": ("numpy", "torch", "torchvision", "transformers"),
+    "video_models": ("numpy", "torch", "torchvision", "transformers", "av"),
+    "audio_models": ("numpy", "torch", "transformers", "onnxruntime", "faster-whisper", "jiwer"),
+    "motion_models": ("numpy", "torch"),
     "judge": ("httpx",),
 }
 """The libraries whose version can change a family's numbers (recorded in every result)."""

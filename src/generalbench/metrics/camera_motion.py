@@ -179,7 +179,7 @@ def instance_labels(references: Sequence[Any], options: dict[str, Any], n: int) 
     """Each instance's camera-motion label: option `camera_motion_labels`, else the reference (a
     label, or {"camera_motion": label}), else the VBench-2.0 label of its prompt (option prompts,
     a prompt-text reference or the reference's "prompt")."""
-    from generalbench.metrics.features import instance_prompts
+    from generalbench.metrics.model_common import instance_prompts
 
     given = options.get("camera_motion_labels")
     if given is not None and len(given) != n:
@@ -243,7 +243,7 @@ def success_rate(predictions: Sequence[Any], references: Sequence[Any], options:
     """VBench-2.0 Camera_Motion success rate x100 (see the module docstring); options as for the
     other model metrics (model, weights, device, batch_size, video_paths, prompts) plus
     camera_motion_labels and camera_grid_size (default 10, VBench's)."""
-    from generalbench.metrics.features import mean_result, metric_model, video_files
+    from generalbench.metrics.model_common import mean_result, metric_model, video_files
 
     n = len(predictions)
     labels = instance_labels(references, options, n)

@@ -41,7 +41,10 @@ def nonfinite(x: Any, depth: int = 0) -> bool:
     if isinstance(x, dict):
         return any(nonfinite(v, depth + 1) for v in x.values())
     if isinstance(x, (list, tuple)):
-        if x and all(type(v) is float for v in x):
+        kinds = {type(v) for v in x}
+        if kinds <= {str}:  # label sets: the common case, and nothing to check
+            return False
+        if kinds == {float}:
             return not all(math.isfinite(v) for v in x)
         return any(nonfinite(v, depth + 1) for v in x)
     vertices = getattr(x, "vertices", None)  # data.media.Mesh

@@ -32,7 +32,10 @@ FAMILY_MODULES: dict[str, str] = {
     "pointclouds": "generalbench.metrics.pointclouds",
     "image_quality": "generalbench.metrics.image_quality",
     "audio": "generalbench.metrics.audio",
-    "features": "generalbench.metrics.features",
+    "image_models": "generalbench.metrics.image_models",
+    "video_models": "generalbench.metrics.video_models",
+    "audio_models": "generalbench.metrics.audio_models",
+    "motion_models": "generalbench.metrics.motion_models",
     "judge": "generalbench.metrics.judge",
 }
 

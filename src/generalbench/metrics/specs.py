@@ -22,6 +22,9 @@ Needs = Literal["none", "model", "judge", "human"]
 Aggregate = Literal["mean", "corpus"]
 OnFailure = Literal["zero", "empty", "worst", "drop"]
 
+MODEL_FAMILIES = frozenset({"image_models", "video_models", "audio_models", "motion_models", "judge"})
+"""Families of model-based metrics: they take the task's prompts and per-task variants as options."""
+
 FAILURE_POLICIES: dict[str, str] = {
     "zero": "the instance scores 0",
     "empty": "scored as the empty prediction of its type (blank text, no labels or boxes, "
@@ -106,6 +109,8 @@ class MetricSpec:
     """Whether the metric reads the predicted media files itself (VBench), not decoded values."""
     options: tuple[str, ...] = ()
     """The keyword options the metric takes."""
+    task_options: tuple[str, ...] = ()
+    """What the scorer derives from the task as options (metrics/options.py OPTION_SOURCES)."""
 
     @property
     def can_be_negative(self) -> bool:
@@ -157,6 +162,7 @@ def load_specs() -> dict[str, MetricSpec]:
             negative=bool(entry.get("negative", False)),
             reads_files=bool(entry.get("reads_files", False)),
             options=tuple(entry.get("options", [])),
+            task_options=tuple(entry.get("task_options", [])),
         )
         if specs[name].on_failure == "zero" and specs[name].aggregate != "mean":
             raise UnknownMetricError(f"metrics/specs.yaml: metric={name!r}: on_failure: zero "

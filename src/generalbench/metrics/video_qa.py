@@ -18,7 +18,7 @@ cannot change a video's outcome (after a gating "no", or after a "no" where ever
 Options (besides judges.py's judge, judge_base_url, judge_cache, device):
   task / vbench2_dimension  the dimension (metricmodels/tasks.yaml `vbench2_dimension`)
   video_questions           per-instance question lists (overrides the lookup by prompt)
-  prompts, video_paths      as for the other video metrics (metrics/features.py)
+  prompts, video_paths      as for the other video metrics (metrics/model_common.py)
   video_qa_frames           frames sampled per video (default: the protocol's, 64)
   judge_max_tokens          the reply limit (default: the protocol's, VBench-2.0's 4096)
 """
@@ -41,7 +41,7 @@ import numpy as np
 import yaml
 
 from generalbench.errors import DataError, MetricError
-from generalbench.metrics.features import (
+from generalbench.metrics.model_common import (
     instance_prompts,
     mean_result,
     task_setting,

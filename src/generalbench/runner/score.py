@@ -1,24 +1,34 @@
 """Scoring: predictions folder + annotated dataset -> per-instance scores, per-task raw and
 normalised scores, and the General-Level report.
 
-Flow per task: read instances (open set references) and predictions, parse each output into the
-task's native type (generalbench.answers), decode file-valued values, compute the task's metric
-through the registry, and record parse counts. Nothing a model writes can crash a run: an
-unparseable or missing answer scores as wrong for its instance, and a task whose metric cannot
-run (a metric model not installed, an extra missing, malformed files) is reported unsupported
-with a note. See docs/metrics.md ("Scoring pipeline").
+A thin loop that plans, calls and records. Per task: read instances (open set references) and
+predictions, parse each output into the task's native type (answers/), decode file-valued values
+(data/native.py; references: answers/references.py), take the metric's options from the task
+(metrics/options.py, named in specs.yaml), compute the metric once through the registry (which
+applies the failure policy, metrics/failure.py), and record counts and provenance; output files
+are runner/score_writer.py's. Nothing a model writes can crash a run. See docs/metrics.md
+("Scoring pipeline").
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from generalbench.answers import ParseResult, parse
-from generalbench.answers.parse import JSON_TYPES, TEXT_TYPES
+from generalbench.answers.references import (
+    CHOICE_TYPES,
+    EXACT_MATCH,
+    INLINE_TYPES,
+    canonical_number,
+    choices_of,
+    label_vocabulary,
+    numeric_reference,
+    reference_value,
+)
 from generalbench.catalog import Catalog, Task
 from generalbench.errors import (
     DataError,
@@ -28,17 +38,13 @@ from generalbench.errors import (
     PredictionError,
 )
 from generalbench.levels import LevelResult, evaluate
+from generalbench.metrics.options import metric_options
 from generalbench.metrics.registry import accumulator, compute_detailed
 from generalbench.metrics.specs import get_spec
 from generalbench.runner.score_writer import run_provenance, write_outputs
 
-INLINE_TYPES = TEXT_TYPES | JSON_TYPES
-"""Native types whose values are small JSON (answers/parse.py keeps the lists): they are written
-into the per-instance JSONL."""
-
-_LETTER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-CHOICE_TYPES = frozenset({"label", "text"})
-"""Types read as a choice (option text or letter) when the instance lists `choices`."""
+__all__ = ["INLINE_TYPES", "InstanceScore", "TaskDetail", "metric_options", "reference_value",
+           "score_predictions", "score_task_predictions"]
 
 
 @dataclass
@@ -73,106 +79,6 @@ class TaskDetail:
     def level_details(self) -> dict[str, Any]:
         return {"parsed": self.parsed, "failed": self.failed, "instances": self.instances,
                 "note": self.note}
-
-
-# --- references and predictions in native form -------------------------------------------------
-def _choices(inputs: Mapping[str, Any]) -> list[str] | None:
-    ch = inputs.get("choices") or inputs.get("options")
-    if isinstance(ch, list) and ch and all(isinstance(c, str) for c in ch):
-        return ch
-    return None
-
-
-def reference_value(task: Task, target: Any, choices: list[str] | None, base: Path | None) -> Any:
-    """A reference in the metric's native Python form (files decoded, choice letters resolved)."""
-    if task.output in CHOICE_TYPES and choices and isinstance(target, str):
-        t = target.strip().strip("().")
-        if len(t) == 1 and t.upper() in _LETTER[:len(choices)] and target not in choices:
-            return choices[_LETTER.index(t.upper())]
-    if task.output in INLINE_TYPES:
-        return target
-    from generalbench.data.instances import MediaRef
-    from generalbench.data.native import load_native
-
-    # Decode files by path against their own folder: load_native reads paths for every type,
-    # while a MediaRef of kind 'array' (point_labels) would come back undecoded.
-    items = target if isinstance(target, list) else [target]
-    if any(isinstance(t, MediaRef) for t in items):
-        base = next((t.base for t in items if isinstance(t, MediaRef) and t.base), base)
-        items = [t.path if isinstance(t, MediaRef) else t for t in items]
-        target = items if isinstance(target, list) else items[0]
-    return load_native(task.output, target, base)
-
-
-EXACT_MATCH = frozenset({"accuracy", "em_at_1"})
-
-
-def _canonical_number(x: float) -> str:
-    return format(float(x) + 0.0, ".12g")
-
-
-def _numeric_reference(target: Any) -> list[str] | None:
-    """Canonical strings of a reference whose every acceptable answer is a number, else None."""
-    from generalbench.answers.parse import parse_number
-
-    items = target if isinstance(target, list) else [target]
-    out = []
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
-            return None
-        text = str(item).strip().replace(",", "")
-        try:
-            value = float(text)
-        except ValueError:
-            return None
-        if not math.isfinite(value) or parse_number(text).value != value:
-            return None
-        out.append(_canonical_number(value))
-    return out or None
-
-
-def _label_vocabulary(task: Task, targets: Iterable[Any]) -> list[str] | None:
-    if task.output not in ("label", "label_set"):
-        return None
-    vocab: set[str] = set()
-    for t in targets:
-        for item in t if isinstance(t, list) else [t]:
-            if isinstance(item, str):
-                vocab.add(item)
-    return sorted(vocab) or None
-
-
-def metric_options(task: Task, instances: list[Any]) -> dict[str, Any]:
-    """Options a metric takes from the task (class labels compare as labels, code language)."""
-    if task.metric in ("accuracy", "em_at_1") and task.output == "label":
-        return {"normalize": "label"}
-    if task.metric == "codebleu" and instances:
-        lang = str(instances[0].inputs.get("language") or "python").lower()
-        return {"lang": lang}
-    if get_spec(task.metric).family in ("features", "judge"):  # model-based: per-task variants
-        def text(inst: Any, *keys: str) -> str | None:
-            return next((str(inst.inputs[k]) for k in keys if inst.inputs.get(k)), None)
-
-        options = {"task": task.id, "prompts": [text(i, "prompt", "text", "question") for i in instances],
-                   "questions": [text(i, "question", "prompt", "text") for i in instances]}
-        audio = [_input_file(i, "audio") for i in instances]
-        if any(a is not None for a in audio):  # e.g. E-Acc reads the piano input it orchestrates
-            options["input_audio"] = audio
-        return options
-    return {}
-
-
-def _input_file(inst: Any, key: str) -> str | None:
-    """The absolute path of an instance's input media file under `key` (None when absent)."""
-    from generalbench.data.instances import MediaRef
-
-    ref = inst.inputs.get(key)
-    if not isinstance(ref, MediaRef):
-        return None
-    try:
-        return str(ref.resolve())
-    except GeneralBenchError:
-        return None
 
 
 def reads_video_files(metric: str) -> bool:
@@ -213,11 +119,11 @@ def _instance_value(task: Task, inst: Any, raw: Any, ref: Any, choices: list[str
                     want_file: bool) -> tuple[Any, Any, str, str | None]:
     """(prediction in native form or None, reference, failure reason, predicted file path)."""
     kind = "label" if choices and task.output in CHOICE_TYPES else task.output
-    numeric = (_numeric_reference(ref) if kind == "text" and task.metric in EXACT_MATCH else None)
+    numeric = (numeric_reference(ref) if kind == "text" and task.metric in EXACT_MATCH else None)
     if numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
         ref = numeric
         res = parse("number", raw)
-        res = ParseResult(_canonical_number(res.value), True) if res.ok else res
+        res = ParseResult(canonical_number(res.value), True) if res.ok else res
     else:
         res = parse(kind, raw, choices=choices, labels=None if choices else vocab)
     value, reason, file = res.value, res.reason, None
@@ -260,7 +166,7 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
         return TaskDetail(task.id, task.metric, None, n, 0, 0, 0,
                           "no references (closed set?): cannot score"), []
     instances = usable
-    vocab = _label_vocabulary(task, (i.target for i in instances))
+    vocab = label_vocabulary(task, (i.target for i in instances))
     options = metric_options(task, instances)
     # Mean metrics over file-valued predictions are fed one instance at a time: each decoded
     # map is scored and dropped, so memory does not grow with the task (metrics/base.py).
@@ -273,7 +179,7 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
     video_paths: list[str | None] | None = [] if reads_video_files(task.metric) else None
     parsed = failed = missing = 0
     for inst in instances:
-        choices = _choices(inst.inputs)
+        choices = choices_of(inst.inputs)
         try:
             ref = reference_value(task, inst.target, choices, task_folder)
         except GeneralBenchError as exc:
@@ -316,7 +222,7 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
         for row in rows:
             row.score = None
         return detail, rows
-    if video_paths is not None:  # VBench reads the files the model wrote (metrics/features.py)
+    if video_paths is not None:  # VBench reads the files the model wrote (metrics/video_models.py)
         options["video_paths"] = video_paths
     try:
         result = acc.result() if acc is not None else compute_detailed(task.metric, preds, refs,
