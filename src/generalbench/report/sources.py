@@ -75,8 +75,8 @@ def _read_rows(path: Path) -> dict[str, list[dict[str, Any]]]:
 def _references(data: Path, catalog: Catalog, task_ids: set[str], quick: int | None
                 ) -> dict[str, dict[str, Any]]:
     """{task: {instance id: reference in native form}} for the given tasks."""
+    from generalbench.answers.references import choices_of, reference_value
     from generalbench.data import open_dataset
-    from generalbench.runner.score import _choices, reference_value
 
     out: dict[str, dict[str, Any]] = {}
     dataset = open_dataset(data, catalog)
@@ -87,7 +87,7 @@ def _references(data: Path, catalog: Catalog, task_ids: set[str], quick: int | N
         try:
             for inst in td.instances(quick=quick):
                 if inst.target is not None:
-                    refs[inst.id] = reference_value(td.task, inst.target, _choices(inst.inputs),
+                    refs[inst.id] = reference_value(td.task, inst.target, choices_of(inst.inputs),
                                                     td.folder)
         except GeneralBenchError:
             continue  # the bootstrap falls back to per-instance scores for this task
