@@ -250,7 +250,7 @@ def test_the_scorer_passes_video_files_to_flow_score(raft_weights: Path, tmp_pat
     """score_task on the Dynamic T2V task: the predicted file is read with its frame rate (24 fps:
     every 3rd frame), a missing prediction scores 0."""
     from generalbench.data.instances import Instance
-    from generalbench.runner.score import reads_video_files
+    from generalbench.metrics.media_files import reads_video_files
     from generalbench.runner.score import score_task_predictions as score_task
 
     assert reads_video_files("flow_score")

@@ -12,7 +12,7 @@ import numpy as np
 
 from generalbench.data.media import save_image, save_video
 from generalbench.metricmodels.registry import metric_models
-from generalbench.runner.score import _prediction_file, reads_video_files
+from generalbench.metrics.media_files import prediction_file, reads_video_files
 
 
 def test_video_file_metrics_are_read_from_models_yaml() -> None:
@@ -27,7 +27,7 @@ def test_prediction_file_is_the_absolute_video_path(tmp_path: Path, catalog) -> 
     save_video(tmp_path / "a.mp4", np.zeros((2, 16, 16, 3), np.uint8))
     (tmp_path / "frames").mkdir()
     save_image(tmp_path / "frames" / "0.png", np.zeros((8, 8, 3), np.uint8))
-    assert _prediction_file(task, "a.mp4", tmp_path) == str((tmp_path / "a.mp4").absolute())
-    assert _prediction_file(task, "absent.mp4", tmp_path) is None
-    assert _prediction_file(task, "frames", tmp_path) is None  # a frame folder: encoded by the metric
-    assert _prediction_file(task, "a.mp4", None) is None  # no folder to resolve against
+    assert prediction_file(task.output, "a.mp4", tmp_path) == str((tmp_path / "a.mp4").absolute())
+    assert prediction_file(task.output, "absent.mp4", tmp_path) is None
+    assert prediction_file(task.output, "frames", tmp_path) is None  # a frame folder: encoded by the metric
+    assert prediction_file(task.output, "a.mp4", None) is None  # no folder to resolve against

@@ -38,6 +38,7 @@ from generalbench.errors import (
     PredictionError,
 )
 from generalbench.levels import LevelResult, evaluate
+from generalbench.metrics.media_files import PredictedFiles
 from generalbench.metrics.options import metric_options
 from generalbench.metrics.registry import accumulator, compute_detailed
 from generalbench.metrics.specs import get_spec
@@ -81,43 +82,12 @@ class TaskDetail:
                 "note": self.note}
 
 
-def reads_video_files(metric: str) -> bool:
-    """Whether a metric reads the predicted video FILES rather than frames (VBench does; the
-    Optical Flow Score needs the file's frame rate).
-
-    Decided from data: metricmodels/models.yaml's `metrics:` entry says `reads_video_files: true`
-    or lists a model whose loader is `vbench`, as its default or in `also`.
-    """
-    from generalbench.metricmodels.registry import all_models, metric_models
-
-    if get_spec(metric).reads_files:  # specs.yaml reads_files
-        return True
-    entry = metric_models(metric)
-    if entry.get("reads_video_files"):
-        return True
-    models = all_models()
-    ids = [entry.get("default"), *entry.get("also", [])]
-    return any(i in models and models[i].loader == "vbench" for i in ids)
-
-
-def _prediction_file(task: Task, value: Any, folder: Path | None) -> str | None:
-    """The absolute path of a prediction's single media file (None: inline, several files, a
-    frame folder, or not on disk)."""
-    from generalbench.data.native import artifact_refs
-
-    try:
-        refs = artifact_refs(task.output, value, folder)
-        path = refs[0].resolve() if len(refs) == 1 else None
-    except GeneralBenchError:
-        return None
-    return str(path) if path is not None and path.is_file() else None
-
-
 # --- one task ----------------------------------------------------------------------------------
 def _instance_value(task: Task, inst: Any, raw: Any, ref: Any, choices: list[str] | None,
-                    vocab: list[str] | None, predictions_folder: Path | None,
-                    want_file: bool) -> tuple[Any, Any, str, str | None]:
-    """(prediction in native form or None, reference, failure reason, predicted file path)."""
+                    vocab: list[str] | None, predictions_folder: Path | None
+                    ) -> tuple[Any, Any, str, Any]:
+    """(prediction in native form or None, reference, failure reason, the parsed answer of a
+    file-valued prediction before decoding: its file name, else None)."""
     kind = "label" if choices and task.output in CHOICE_TYPES else task.output
     numeric = (numeric_reference(ref) if kind == "text" and task.metric in EXACT_MATCH else None)
     if numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
@@ -130,7 +100,7 @@ def _instance_value(task: Task, inst: Any, raw: Any, ref: Any, choices: list[str
     if res.ok and task.output not in INLINE_TYPES:
         from generalbench.data.native import load_native
 
-        file = _prediction_file(task, value, predictions_folder) if want_file else None
+        file = value
         try:
             value = load_native(task.output, value, predictions_folder)
         except (GeneralBenchError, OSError, ValueError) as exc:
@@ -176,7 +146,7 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
     preds: list[Any] = []
     refs: list[Any] = []
     rows: list[InstanceScore] = []
-    video_paths: list[str | None] | None = [] if reads_video_files(task.metric) else None
+    files = PredictedFiles(task.metric, task.output, predictions_folder)  # VBench reads files
     parsed = failed = missing = 0
     for inst in instances:
         choices = choices_of(inst.inputs)
@@ -191,8 +161,7 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
             rows.append(InstanceScore(task.id, inst.id, "missing", None, reason))
         else:
             value, ref, reason, file = _instance_value(
-                task, inst, predictions[inst.id], ref, choices, vocab, predictions_folder,
-                video_paths is not None)
+                task, inst, predictions[inst.id], ref, choices, vocab, predictions_folder)
             if value is None:
                 failed += 1
                 rows.append(InstanceScore(task.id, inst.id, "failed", None, reason))
@@ -200,8 +169,7 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
                 parsed += 1
                 rows.append(InstanceScore(task.id, inst.id, "ok", None, "",
                                           value if task.output in INLINE_TYPES else None))
-        if video_paths is not None:
-            video_paths.append(file)
+        files.add(file)
         if acc is not None:
             try:
                 acc.update(value, ref)
@@ -222,8 +190,7 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
         for row in rows:
             row.score = None
         return detail, rows
-    if video_paths is not None:  # VBench reads the files the model wrote (metrics/video_models.py)
-        options["video_paths"] = video_paths
+    options.update(files.options())
     try:
         result = acc.result() if acc is not None else compute_detailed(task.metric, preds, refs,
                                                                         **options)
