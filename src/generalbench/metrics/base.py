@@ -65,6 +65,9 @@ class Provenance:
     libraries: dict[str, str] = field(default_factory=dict)
     metric_model: str | None = None
     weights_sha256: str | None = None
+    """sha256 of the metric model's weights lock (models.yaml `sha256:`)."""
+    weights_sha256_missing: str | None = None
+    """Why `weights_sha256` is None for a value that used a metric model (undeclared, no lock)."""
     judge_model: str | None = None
     rubric_sha256: str | None = None
     tiny_random_weights: bool = False

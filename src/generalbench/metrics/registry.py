@@ -143,21 +143,32 @@ def _as_result(out: MetricResult | float) -> MetricResult:
     return out if isinstance(out, MetricResult) else MetricResult(float(out))
 
 
+def weights_hash(model: str) -> tuple[str | None, str | None]:
+    """(sha256 of the model's weights lock, None) or (None, why there is none).
+
+    The lock is models.yaml's `sha256:` mapping (file -> sha256) of a declared metric model; a
+    model given as a local path, or declared without a lock, has none, and the provenance says
+    which; so does a missing models.yaml (a stripped install). Anything else (a malformed
+    models.yaml) is a bug and propagates.
+    """
+    from generalbench.metricmodels.registry import all_models
+
+    try:
+        entry = all_models().get(model)
+    except FileNotFoundError as exc:
+        return None, f"the weights lock cannot be read: {exc}"
+    if entry is None:
+        return None, f"{model!r} is not declared in metricmodels/models.yaml (no weights lock)"
+    if not entry.sha256:
+        return None, f"{model!r} has no sha256 lock entry in metricmodels/models.yaml"
+    return hashlib.sha256(json.dumps(entry.sha256, sort_keys=True).encode()).hexdigest(), None
+
+
 def provenance(spec: MetricSpec, fn: MetricFn, details: dict[str, Any]) -> Provenance:
     """The record of what produced a value: implementation, library versions, metric model and
     weights sha256 (from the weights lock), judge model and rubric sha256."""
     model = details.get("model") if isinstance(details.get("model"), str) else None
-    weights_sha = None
-    if model is not None:
-        try:
-            from generalbench.metricmodels.registry import all_models
-
-            entry = all_models().get(model)
-            if entry is not None and entry.sha256:
-                weights_sha = hashlib.sha256(json.dumps(entry.sha256, sort_keys=True)
-                                             .encode()).hexdigest()
-        except Exception:  # noqa: BLE001 - provenance must never fail a score
-            weights_sha = None
+    weights_sha, missing = weights_hash(model) if model is not None else (None, None)
     judge = details.get("judge")
     rubric = details.get("rubric")
     return Provenance(
@@ -165,6 +176,7 @@ def provenance(spec: MetricSpec, fn: MetricFn, details: dict[str, Any]) -> Prove
         libraries=library_versions(spec.family),
         metric_model=model,
         weights_sha256=weights_sha,
+        weights_sha256_missing=missing,
         judge_model=(json.dumps(judge, sort_keys=True) if isinstance(judge, dict)
                      else None if judge is None else str(judge)),
         rubric_sha256=rubric.get("sha256") if isinstance(rubric, dict) else None,
