@@ -323,28 +323,32 @@ def test_local_vlm_judge_end_to_end(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_local_vlm_sees_the_frames(tmp_path: Path) -> None:
-    """A random tiny VLM: different frames give different replies, the same frames the same."""
+    """A random tiny VLM through the judge, i.e. the models layer's hf backend (the one local
+    model loader): different frames give different replies, the same frames the same; audio is
+    refused."""
     from PIL import Image
 
-    from generalbench.metricmodels.judges import media_parts, wire_messages
-    from generalbench.metricmodels.local_vlm import LocalVisionLM
-    from generalbench.metricmodels.weights import resolve
+    from generalbench.errors import ModelError
+    from generalbench.metricmodels.judges import LocalJudge, media_parts
+    from generalbench.models.hf import HFBackend
 
     folder = _tiny_vlm(tmp_path / "random", None)
-    model = LocalVisionLM(resolve("llava-video-7b-qwen2", path=folder), device="cpu")
+    judge = LocalJudge("llava-video-7b-qwen2", weights=str(folder), device="cpu", metric="success_rate")
+    assert isinstance(judge.backend, HFBackend) and judge.backend.vision
 
     def reply(value: int) -> str:
         path = tmp_path / f"img{value}.png"
         Image.fromarray(np.full((40, 56, 3), value, np.uint8)).save(path)
         parts = media_parts([path, path])
-        return model.chat(wire_messages([{"role": "system", "content": "You are a helpful assistant."},
-                                         {"role": "user", "parts": [*parts, {"text": "Is it?"}]}]),
-                          max_new_tokens=8)
+        return judge.complete([{"role": "system", "content": "You are a helpful assistant."},
+                               {"role": "user", "parts": [*parts, {"text": "Is it?"}]}])[0]
 
     dark, bright = reply(0), reply(255)
     assert dark != bright and reply(0) == dark
-    with pytest.raises(MetricError, match="cannot take 'input_audio'"):
-        model.chat([{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}])
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(b"")
+    with pytest.raises(ModelError, match="takes no audio input"):
+        judge.complete([{"role": "user", "parts": media_parts([wav])}])
 
 
 def test_the_scorer_passes_files_and_prompts_and_records_invalid_videos(

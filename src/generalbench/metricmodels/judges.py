@@ -213,19 +213,32 @@ class OpenAICompatibleJudge:
 
 
 @lru_cache(maxsize=4)
-def _local_text_backend(path: str, device: str) -> Any:
-    """One loaded local text model per (weights path, device), through the models layer."""
+def _local_backend(path: str, device: str, vision: bool) -> Any:
+    """One loaded local model per (weights path, device, kind), through the models layer: a text
+    model (folder or GGUF) or, with `vision`, an image-text-to-text model (AutoProcessor)."""
     from generalbench.models.config import ModelConfig
     from generalbench.models.hf import HFBackend
 
-    return HFBackend(ModelConfig(name=f"judge:{Path(path).name}", backend="hf",
-                                 params={"path": path, "device": device, "batch_size": 1}))
+    params: dict[str, Any] = {"path": path, "device": device, "batch_size": 1}
+    if vision:
+        params["vision"] = True
+    return HFBackend(ModelConfig(name=f"judge:{Path(path).name}", backend="hf", params=params))
+
+
+def _architecture(folder: Path) -> str | None:
+    """Which architecture a transformers folder holds (a path may hold any VLM)."""
+    config = folder / "config.json"
+    if not config.is_file():
+        return None
+    raw = json.loads(config.read_text("utf-8"))
+    return ",".join(raw.get("architectures") or [raw.get("model_type", "?")])
 
 
 class LocalJudge:
-    """A local model (a models.yaml id or a folder/GGUF path): a text model through the models
-    layer's hf backend (the judge's verdict ranked over the rubric's scale values), or a
-    vision-language model (images) through metricmodels.local_vlm, as the entry's loader says."""
+    """A local model (a models.yaml id or a folder/GGUF path) through the models layer's hf
+    backend, the one local-model loader: a text model (the judge's verdict ranked over the
+    rubric's scale values), or a vision-language model (images; the entry's loader is
+    `hf_image_text_to_text`) answering by greedy generation."""
 
     def __init__(self, model_id: str = "smollm2-135m-instruct-gguf", weights: str | None = None,
                  device: str = "auto", max_new_tokens: int = 8, metric: str = "gpt_score") -> None:
@@ -234,31 +247,27 @@ class LocalJudge:
         self.resolved = resolve(model_id, path=weights, metric=metric)
         self.max_new_tokens = max_new_tokens
         self.multimodal = self.resolved.model.loader == "hf_image_text_to_text"
+        root = self.resolved.root
         if self.multimodal:
-            from generalbench.metricmodels.loaders import load_model
-
-            self.vlm = load_model(model_id, weights=weights, device=device, batch_size=1,
-                                  metric=metric)
+            path = root if root.is_dir() else root.parent
         else:
-            root = self.resolved.root
             ggufs = [p for p in self.resolved.files.values() if p.suffix == ".gguf"]
             path = root if root.is_file() else (ggufs[0] if ggufs else root)
-            self.backend = _local_text_backend(str(path), device)
+        self.backend = _local_backend(str(path), device, self.multimodal)
 
     def identity(self) -> dict[str, Any]:
-        if self.multimodal:
-            return {"backend": "local-transformers", "decoding": "greedy generation",
-                    **self.vlm.info()}
         w = self.resolved
-        return {"backend": "local-transformers", "decoding": "likelihood-ranked scale values",
-                "model": w.model.id, "weights": str(w.root), "origin": w.origin,
-                "loader": "models.hf"}
+        ident: dict[str, Any] = {
+            "backend": "local-transformers",
+            "decoding": "greedy generation" if self.multimodal else "likelihood-ranked scale values",
+            "model": w.model.id, "weights": str(w.root), "origin": w.origin, "loader": "models.hf"}
+        if self.multimodal and (arch := _architecture(w.root if w.root.is_dir() else w.root.parent)):
+            ident["architecture"] = arch
+        return ident
 
     def complete(self, messages: list[dict[str, Any]], scale: tuple[int, int] | None = None
                  ) -> tuple[str, dict[str, Any]]:
-        if self.multimodal:
-            return self.vlm.chat(wire_messages(messages), max_new_tokens=self.max_new_tokens), {}
-        if scale is not None:
+        if scale is not None and not self.multimodal:
             choices = [str(v) for v in range(scale[0], scale[1] + 1)]
             return self.backend.choose(messages, choices, prefix="Score: "), {}
         from generalbench.models.api import GenerationSettings, ModelCallError, ModelRequest

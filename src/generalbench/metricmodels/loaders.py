@@ -32,9 +32,9 @@ LOADERS: dict[str, tuple[str, str, str]] = {
     # basic_pitch itself is imported by the model (transcription.py), with its install command
     "basic_pitch": ("generalbench.metricmodels.transcription", "BasicPitchModel", "onnxruntime"),
     "whisper_ct2": ("generalbench.metricmodels.speech", "WhisperCt2Model", "faster_whisper"),
-    # gguf_causal_lm (the local text judge) is loaded by the models layer's hf backend
-    # (metricmodels/judges.py builds a models.hf.HFBackend), not here
-    "hf_image_text_to_text": ("generalbench.metricmodels.local_vlm", "LocalVisionLM", "transformers"),
+    # gguf_causal_lm (the local text judge) and hf_image_text_to_text (the local vision-language
+    # judge) are loaded by the models layer's hf backend (metricmodels/judges.py builds a
+    # models.hf.HFBackend), not here
     # VBench runs in its own interpreter (vbench_backend.py): nothing extra to import here
     "vbench": ("generalbench.metricmodels.vbench_backend", "VBenchModel", "json"),
     "t2m_motion_evaluator": ("generalbench.metricmodels.t2m_evaluator", "HumanML3DMotionEvaluator", "torch"),

@@ -152,7 +152,9 @@ class HFBackend:
                 results[i] = RequestRejected(f"model {self.name} takes no {unsupported[0]} input")
             else:
                 ok_idx.append(i)
-        s = requests[0].settings if requests else None
+        if not ok_idx:  # every request refused: nothing to encode (an empty batch would raise)
+            return results
+        s = requests[0].settings
         if self.vision:
             prompts = [self._vision_inputs(requests[i]) for i in ok_idx]
             texts = [self.processor.apply_chat_template(m, add_generation_prompt=True)
@@ -162,8 +164,6 @@ class HFBackend:
         else:
             texts = [self._text_prompt(requests[i]) for i in ok_idx]
             enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-        if not ok_idx:
-            return results
         enc = {k: v.to(self.device) for k, v in enc.items()}
         gen_kwargs: dict[str, Any] = {"max_new_tokens": s.max_tokens,
                                       "pad_token_id": self.tokenizer.pad_token_id}
