@@ -330,7 +330,7 @@ def test_uncomputable_metrics_say_why() -> None:
     with pytest.raises(MetricError, match="human preference study"):
         compute("user_preference", [VIDEO], [None])
     with pytest.raises(MetricError, match="E-Acc .* no piano input"):  # computed: metrics/e_acc.py
-        compute("e_acc", [None], [None])
+        compute("e_acc", [(np.zeros(1600, np.float32), 16000)], [None])
 
 
 def test_missing_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -221,12 +221,13 @@ def test_material_success_rate_through_an_openai_compatible_vlm(stub: StubVLM, t
     assert result.per_instance[:2] == [100.0, 0.0] and math.isnan(result.per_instance[2])
     assert result.per_instance[3] == 0.0
     d = result.details
-    assert (d["n_valid"], d["n_invalid"], d["n_missing"]) == (3, 1, 1)
+    # n_valid: the videos the judge found valid; the missing one is the registry's (worst: 0)
+    assert (d["n_valid"], d["n_invalid"], d["n_missing"]) == (2, 1, 1)
     assert d["judge"]["model"] == "llava-video" and d["judge"]["served_model"] == "stub-vlm-1"
     assert d["protocol"]["dimension"] == "Material" and d["frames"] == 4 and d["max_tokens"] == 4096
     assert [v["answers"] for v in d["videos"][:3]] == [["Yes, it does.", "Yes, it does."],
                                                      ["Yes, it does.", "No."], ["No."]]
-    assert d["videos"][3]["outcome"] == "missing"
+    assert d["videos"][3] is None  # failed: never given to the judge (worst: 0)
     assert "base64" not in json.dumps(d)
     # 5 requests: 2 + 2 + 1 (the invalid video's second question is not asked), none for the missing
     assert len(stub.requests) == 5
@@ -316,7 +317,8 @@ def test_local_vlm_judge_end_to_end(tmp_path: Path) -> None:
     result = compute_detailed("success_rate", videos, [MIX, RUST, None],
                               video_questions=[None, None, MIX_QUESTIONS], judge=f"local:{no}", **opts)
     # "nonono": the two-question video is invalid, the one-question video and the missing one fail
-    assert result.value == 0.0 and result.details["n_invalid"] == 1 and result.details["n_valid"] == 2
+    assert result.value == 0.0 and result.details["n_invalid"] == 1 and result.details["n_valid"] == 1
+    assert result.details["n_missing"] == 1
     assert result.details["videos"][0]["answers"] == ["nonono"]
     clear_cache()
 

@@ -49,9 +49,7 @@ def mos(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -
     """DNSMOS P.835 overall quality (OVRL, 1-5) of generated speech, averaged over clips."""
     model = metric_model("mos", options)
     key = str(options.get("dnsmos_score", "ovrl"))
-    present = [as_clip(p) for p in predictions if p is not None]
-    scores = iter(model.score(present))
-    per = [1.0 if p is None else next(scores)[key] for p in predictions]  # 1 = worst MOS
+    per = [s[key] for s in model.score([as_clip(p) for p in predictions])]  # failed: worst: 1
     return mean_result(per, {**model.info(), "score": key})
 
 

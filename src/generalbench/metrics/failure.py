@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from generalbench.errors import MetricError
 from generalbench.metrics.specs import MetricSpec
 
 _MAX_DEPTH = 6
@@ -102,7 +103,7 @@ def screen(spec: MetricSpec, predictions: Sequence[Any], references: Sequence[An
 
 def empty_prediction(spec: MetricSpec, reference: Any) -> Any:
     """The empty prediction of a reference's type: what the `empty` policy scores instead."""
-    if isinstance(reference, str):
+    if isinstance(reference, str) or spec.output == "text":  # also several reference texts
         return ""
     vertices = getattr(reference, "vertices", None)
     if spec.output == "pointcloud" or vertices is not None:
@@ -116,3 +117,70 @@ def empty_prediction(spec: MetricSpec, reference: Any) -> Any:
             return np.zeros_like(np.asarray(reference))
         return []
     return None
+
+
+ALIGNED_OPTIONS = frozenset({"prompts", "questions", "video_paths", "input_audio", "vbench_auxiliary",
+                             "video_questions", "camera_motion_labels"})
+"""Options that hold one entry per instance, aligned with the predictions (metrics/options.py,
+metrics/media_files.py, model_common.py): when the policy leaves failed instances out of the
+metric call, these lose the same entries."""
+
+
+ALIGNED_DETAILS = frozenset({"videos", "labels", "predicted_classes", "transcripts"})
+"""Details that hold one entry per scored instance (video_qa, camera_motion, audio_models): when
+the policy kept failed instances from the metric, they get None at those instances again, so
+entry i still describes instance i."""
+
+
+def realign_details(details: dict[str, Any], keep: Sequence[int], n: int) -> None:
+    """Put the per-instance details (ALIGNED_DETAILS) of the `keep` instances back at their
+    places among `n`, None at the others."""
+    for key in ALIGNED_DETAILS.intersection(details):
+        value = details[key]
+        if isinstance(value, list) and len(value) == len(keep):
+            full: list[Any] = [None] * n
+            for i, v in zip(keep, value, strict=True):
+                full[i] = v
+            details[key] = full
+
+
+def subset_options(options: dict[str, Any], keep: Sequence[int], n: int) -> dict[str, Any]:
+    """`options` with every per-instance option cut to the instances in `keep` (an option of
+    another length is left as it is, for the metric to reject)."""
+    out = dict(options)
+    for key in ALIGNED_OPTIONS.intersection(options):
+        value = options[key]
+        if isinstance(value, (list, tuple)) and len(value) == n:
+            out[key] = [value[i] for i in keep]
+    return out
+
+
+def _scalar(reference: Any) -> float | None:
+    """A reference as one number (None when it is a series)."""
+    try:
+        arr = np.asarray(reference, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise MetricError(f"reference {reference!r} is not a number") from None
+    return float(arr.reshape(-1)[0]) if arr.size == 1 else None
+
+
+def range_end_predictions(references: Sequence[Any], failed: Sequence[int]) -> dict[int, Any]:
+    """Failed index -> its `range_end` substitute: the end of the scalar references' range
+    farthest from its reference (so a failed answer is never better than a constant mid-range
+    guess, and the error stays bounded); a series reference gets an all-zero series, which has
+    no correlation with anything."""
+    scalars = [_scalar(r) for r in references]
+    values = [v for v in scalars if v is not None]
+    lo, hi = (min(values), max(values)) if values else (0.0, 0.0)
+    out: dict[int, Any] = {}
+    for i in failed:
+        ref = scalars[i]
+        if ref is None:
+            out[i] = np.zeros_like(np.asarray(references[i], dtype=np.float64))
+        else:
+            out[i] = lo if ref - lo >= hi - ref else hi
+    return out
+
+
+WORST_SUBSTITUTES = {"range_end": range_end_predictions}
+"""specs.WORST_RULES by name: failed index -> the prediction that stands for it."""

@@ -11,11 +11,10 @@ import numpy as np
 
 from generalbench.errors import MetricError
 from generalbench.metrics.model_common import (
-    as_frames,
     clip_like_alignment,
     consistency,
+    frames_vs_texts,
     frechet,
-    mean_result,
     metric_model,
     task_setting,
 )
@@ -34,7 +33,7 @@ def clip_score(predictions: Sequence[Any], references: Sequence[Any], **options:
     """CLIP score x100 (plain cosine; see featmath.cosine_score), or VBench background consistency."""
     if task_setting(options, "variant") == "background_consistency":
         return consistency("clip_score", predictions, options)
-    preds = [None if p is None else _renderable(p, options) for p in predictions]
+    preds = [_renderable(p, options) for p in predictions]
     return clip_like_alignment("clip_score", preds, references, options, "images", text_first=True)
 
 
@@ -62,19 +61,18 @@ def clip_image_score(predictions: Sequence[Any], references: Sequence[Any], **op
 def classifier_acc(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """Zero-shot CLIP classification accuracy of generated images against their class labels.
 
-    Candidate labels: options['labels'] or the distinct references; prompt 'a photo of a {label}'.
+    Candidate labels: options['labels'] or the distinct references (of the scored instances:
+    pass labels= to fix the set when predictions fail); prompt 'a photo of a {label}'.
     """
     model = metric_model("classifier_acc", options)
     labels = list(options.get("labels") or sorted({str(r) for r in references}))
     if len(labels) < 2:
         raise MetricError("classifier_acc needs at least two candidate labels (options['labels'])")
     template = str(options.get("label_template", "a photo of a {}"))
-    text = model.embed_texts([template.format(lab) for lab in labels])
-    per = []
-    for pred, ref in zip(predictions, references, strict=True):
-        if pred is None:
-            per.append(0.0)
-            continue
-        img = model.embed_images(list(as_frames(pred))).mean(axis=0)
-        per.append(100.0 * float(labels[int(np.argmax(text @ img))] == str(ref)))
-    return mean_result(per, {**model.info(), "labels": len(labels)})
+    prompts = [template.format(lab) for lab in labels]
+
+    def correct(frames: np.ndarray, text: np.ndarray, ref: Any) -> float:
+        return float(labels[int(np.argmax(text @ frames.mean(axis=0)))] == str(ref))
+
+    return frames_vs_texts(model, predictions, references, lambda _: prompts, correct,
+                           {"labels": len(labels)})

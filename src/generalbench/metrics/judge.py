@@ -65,9 +65,6 @@ def gpt_score(predictions: Sequence[Any], references: Sequence[Any], **options: 
     if len(questions) != len(predictions):
         raise MetricError(f"gpt_score: {len(questions)} questions for {len(predictions)} predictions")
     for i, (pred, ref) in enumerate(zip(predictions, references, strict=True)):
-        if pred is None:  # no (parseable) answer: the worst score, without asking the judge
-            per.append(0.0)
-            continue
         question, answer, media = _fields(ref)
         if not question and questions[i] is not None:
             question = str(questions[i])

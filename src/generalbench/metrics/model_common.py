@@ -15,16 +15,17 @@ shared by all of them are:
   video_paths the generated video files (aligned, None when missing), for the VBench-backed
               metrics, which run VBench in its own interpreter (options vbench_python and
               vbench_timeout, seconds per VBench run)
-A failed prediction follows the metric's failure policy (specs.yaml `on_failure`, applied by the
-registry): these metrics get None for it (`worst`: the worst value of a per-instance metric - 0,
-MOS 1, WER 100% - or `drop`: left out of a distribution distance and counted).
+A failed prediction follows the metric's failure policy (specs.yaml `on_failure` and `worst`,
+applied by the registry before these functions run): `worst: <value>` scores it as the metric's
+floor (0, MOS 1) without calling the metric on it, `drop` leaves it out of a distribution
+distance and counts it. So these functions see only predictions to score.
 Missing weights raise MissingWeightsError; a missing extra raises MetricError naming the extra.
 No metric falls back to another or invents a value. Heavy packages load lazily, inside calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -98,9 +99,9 @@ def is_text(x: Any) -> bool:
     return isinstance(x, str)
 
 
-def per_item(predictions: Sequence[Any], fn: Any, worst: float) -> list[float]:
-    """fn(prediction) per instance; a missing prediction (None) scores `worst`."""
-    return [worst if p is None else float(fn(p)) for p in predictions]
+def per_item(predictions: Sequence[Any], fn: Any) -> list[float]:
+    """fn(prediction) per instance (failed ones never get here: the registry scores them)."""
+    return [float(fn(p)) for p in predictions]
 
 
 def option_prompts(options: dict[str, Any], n: int) -> list[Any]:
@@ -155,7 +156,7 @@ def video_files(predictions: Sequence[Any], options: dict[str, Any], tmp: Path) 
         path = paths[i] if paths is not None else (pred if isinstance(pred, (str, Path)) else None)
         if path is not None and Path(path).is_file():
             out.append(Path(path).absolute())
-        elif pred is None or isinstance(pred, (str, Path)):
+        elif isinstance(pred, (str, Path)):  # a path that is not a file
             out.append(None)
         else:
             from generalbench.data.media import save_video
@@ -196,14 +197,13 @@ def frechet(metric: str, predictions: Sequence[Any], references: Sequence[Any],
     ref_items = [r for r in references if r is not None]
     extractor = f"{model.id}|{model.weights.root}|{metric}"
     ref_stats, hit = cached_stats(extractor, ref_items, stats_of, options.get("cache_dir"))
-    present = [p for p in predictions if p is not None]
+    present = list(predictions)  # failed ones were dropped by the registry (and counted there)
     if len(present) < 2:
-        raise MetricError(f"{metric}: needs at least 2 generated items, got {len(present)} "
-                          f"(of {len(predictions)} predictions)")
+        raise MetricError(f"{metric}: needs at least 2 generated items, got {len(present)}")
     pred_stats = stats_of(present)
     value = frechet_distance(pred_stats, ref_stats)
     return MetricResult(value, None, {**model.info(), "n_pred": pred_stats.n, "n_ref": ref_stats.n,
-                                      "n_missing": len(predictions) - len(present),
+                                      "n_missing": 0,
                                       "reference_stats_cached": hit})
 
 
@@ -219,9 +219,6 @@ def clip_like_alignment(metric: str, predictions: Sequence[Any], references: Seq
     per = []
     prompts = option_prompts(options, len(predictions)) if text_first else [None] * len(predictions)
     for pred, ref, prompt in zip(predictions, references, prompts, strict=True):
-        if pred is None:
-            per.append(0.0)
-            continue
         ref = prompt if prompt is not None else ref
         refs = ref if isinstance(ref, list) and ref and not isinstance(ref[0], (int, float)) else [ref]
         if embed_pred == "images":
@@ -241,7 +238,29 @@ def clip_like_alignment(metric: str, predictions: Sequence[Any], references: Seq
     return mean_result(per, {**model.info(), "convention": "100*cos" if w is None else f"100*{w}*max(cos,0)"})
 
 
+def frames_vs_texts(model: Any, predictions: Sequence[Any], references: Sequence[Any],
+                    texts_of: Callable[[Any], Sequence[str]],
+                    score: Callable[[np.ndarray, np.ndarray, Any], float],
+                    details: dict[str, Any] | None = None) -> MetricResult:
+    """Zero-shot CLIP scoring of generated images or videos against texts, x100 per instance.
+
+    `model` is the metric's CLIP model (metric_model); per instance, `texts_of(reference)` gives the
+    candidate texts (embedded once per distinct tuple) and `score(frame embeddings (F, D), text
+    embeddings (T, D), reference)` the instance's value in [0, 1]. The mean goes with the model's
+    identity and `details`. Classification accuracy and frame accuracy are two uses.
+    """
+    texts: dict[tuple[str, ...], np.ndarray] = {}
+    per = []
+    for pred, ref in zip(predictions, references, strict=True):
+        key = tuple(texts_of(ref))
+        if key not in texts:
+            texts[key] = model.embed_texts(list(key))
+        frames = model.embed_images(list(as_frames(pred)))
+        per.append(100.0 * float(score(frames, texts[key], ref)))
+    return mean_result(per, {**model.info(), **(details or {})})
+
+
 def consistency(metric: str, predictions: Sequence[Any], options: dict[str, Any]) -> MetricResult:
     model = metric_model(metric, options)
-    per = per_item(predictions, lambda v: 100.0 * temporal_consistency(model.embed_images(list(as_frames(v)))), 0.0)
+    per = per_item(predictions, lambda v: 100.0 * temporal_consistency(model.embed_images(list(as_frames(v)))))
     return mean_result(per, {**model.info(), "variant": "vbench_temporal_consistency"})

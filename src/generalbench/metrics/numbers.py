@@ -1,9 +1,10 @@
 """Number metrics: MAE, MSE, RMSE, Pearson correlation, pixel-level ROC AUC.
 
-All vectorised with numpy. An unparsed prediction (`None`) must still count as wrong, but an
-error metric has no natural "wrong" value; we use the worst prediction inside the reference
-range (the range end farthest from the reference), so a failed answer is never better than a
-constant mid-range guess and the error stays bounded. See docs/metrics.md.
+All vectorised with numpy. A failed prediction must still count as wrong, but an error metric
+has no natural "wrong" value: the failure policy (specs.yaml `worst: range_end`, applied in
+metrics/failure.py before these functions run) puts the worst prediction inside the reference
+range in its place (the range end farthest from the reference), so a failed answer is never
+better than a constant mid-range guess and the error stays bounded. See docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ def _scalar(value: Any) -> float:
 
 def number_arrays(predictions: Sequence[Any], references: Sequence[Any]
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(pred, ref, failed) float arrays; failed predictions get the worst in-range value."""
+    """(pred, ref, failed) float arrays; a prediction that is not one finite number (the
+    registry replaced failed ones already) gets the worst in-range value."""
     ref = np.array([_scalar(r) for r in references], dtype=np.float64)
-    failed = np.array([p is None or not _finite(p) for p in predictions], dtype=bool)
+    failed = np.array([not _finite(p) for p in predictions], dtype=bool)
     pred = np.array([np.nan if f else _scalar(p) for p, f in zip(predictions, failed, strict=True)],
                     dtype=np.float64)
     if failed.any() and ref.size:
@@ -50,36 +52,34 @@ def _finite(p: Any) -> bool:
         return False
 
 
-def _errors(predictions: Sequence[Any], references: Sequence[Any]) -> tuple[np.ndarray, int]:
-    pred, ref, failed = number_arrays(predictions, references)
+def _errors(predictions: Sequence[Any], references: Sequence[Any]) -> np.ndarray:
+    pred, ref, _ = number_arrays(predictions, references)
     if ref.size == 0:
         raise MetricError("no instances to score")
-    return pred - ref, int(failed.sum())
+    return pred - ref
 
 
 @register("mae")
 def mae(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
     """Mean absolute error, raw units."""
-    err, failed = _errors(predictions, references)
-    per = np.abs(err)
-    return MetricResult(float(per.mean()), per.tolist(), {"failed": failed})
+    per = np.abs(_errors(predictions, references))
+    return MetricResult(float(per.mean()), per.tolist())
 
 
 @register("mse")
 def mse(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
     """Mean squared error, raw units."""
-    err, failed = _errors(predictions, references)
+    err = _errors(predictions, references)
     per = err * err
-    return MetricResult(float(per.mean()), per.tolist(), {"failed": failed})
+    return MetricResult(float(per.mean()), per.tolist())
 
 
 @register("rmse")
 def rmse(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
     """Root mean squared error over instances (sqrt of MSE; not a mean, so no per-instance)."""
-    err, failed = _errors(predictions, references)
+    err = _errors(predictions, references)
     sq = err * err
-    return MetricResult(float(math.sqrt(sq.mean())), None,
-                        {"instance_scores": np.abs(err).tolist(), "failed": failed})
+    return MetricResult(float(math.sqrt(sq.mean())), None, {"instance_scores": np.abs(err).tolist()})
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
@@ -98,8 +98,8 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
 def pcc(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
     """Pearson correlation x100.
 
-    Number series (each instance a list): r per instance (a failed or wrong-length prediction
-    scores 0), mean. Scalars: r over all (prediction, reference) pairs, failed predictions at
+    Number series (each instance a list): r per instance (a wrong-length prediction scores 0;
+    a failed one arrives as an all-zero series, which scores 0 too), mean. Scalars: r over all (prediction, reference) pairs, failed predictions at
     their worst in-range value.
     """
     if references and isinstance(references[0], (list, tuple, np.ndarray)) and len(references[0]) != 1:
@@ -107,14 +107,14 @@ def pcc(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> Metr
         for p, r in zip(predictions, references, strict=True):
             ra = np.asarray(r, dtype=np.float64)
             try:
-                pa = np.asarray(p, dtype=np.float64) if p is not None else None
+                pa = np.asarray(p, dtype=np.float64)
             except (TypeError, ValueError):
                 pa = None
             ok = pa is not None and pa.shape == ra.shape and np.isfinite(pa).all()
             per.append(100.0 * pearson(pa, ra) if ok else 0.0)
         return MetricResult(math.fsum(per) / len(per), per, {})
-    pred, ref, failed = number_arrays(predictions, references)
-    return MetricResult(100.0 * pearson(pred, ref), None, {"failed": int(failed.sum())})
+    pred, ref, _ = number_arrays(predictions, references)
+    return MetricResult(100.0 * pearson(pred, ref), None)
 
 
 def roc_auc_binary(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -153,7 +153,7 @@ def roc_auc(predictions: Sequence[Any], references: Sequence[Any], *, threshold:
         ref = _map(r)
         if ref.max(initial=0) > 1:
             ref = ref / 255.0
-        pred = np.zeros_like(ref) if p is None else _map(p)
+        pred = _map(p)  # a failed one arrives as an all-zero map (on_failure: empty)
         if pred.shape != ref.shape:
             raise MetricError(f"prediction map of shape {pred.shape} but reference {ref.shape}; "
                               "resize the prediction to the reference size")

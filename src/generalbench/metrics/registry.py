@@ -14,9 +14,17 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from generalbench.errors import MetricError
 from generalbench.metrics.base import MeanAccumulator, MetricResult, Provenance, library_versions
-from generalbench.metrics.failure import empty_prediction, screen
+from generalbench.metrics.failure import (
+    WORST_SUBSTITUTES,
+    empty_prediction,
+    realign_details,
+    screen,
+    subset_options,
+)
 from generalbench.metrics.specs import MetricSpec, get_spec
 
 __all__ = ["MetricResult", "NothingScoredError", "Provenance", "accumulator", "compute", "compute_detailed",
@@ -117,7 +125,8 @@ def _apply_policy(spec: MetricSpec, fn: MetricFn, preds: list[Any], refs: Sequen
         keep = [i for i in range(n) if i not in bad]
         if not keep:
             return MetricResult(0.0, [0.0] * n, {"all_failed": True})
-        sub = _as_result(fn([preds[i] for i in keep], [refs[i] for i in keep], **options))
+        sub = _as_result(fn([preds[i] for i in keep], [refs[i] for i in keep],
+                            **subset_options(options, keep, n)))
         sub_per = sub.per_instance or sub.details.get("instance_scores")
         if sub_per is None or len(sub_per) != len(keep):
             raise MetricError(f"metric {spec.name!r} (on_failure: zero) gives no per-instance values")
@@ -127,16 +136,70 @@ def _apply_policy(spec: MetricSpec, fn: MetricFn, preds: list[Any], refs: Sequen
         vals = [v for v in per if v is not None]
         details = {k: v for k, v in sub.details.items() if k != "instance_scores"}
         return MetricResult(math.fsum(vals) / len(vals) if vals else math.nan, per, details)
+    if spec.on_failure == "worst" and isinstance(spec.worst, float) and failed:
+        return _worst_value(spec, fn, preds, refs, failed, options, spec.worst)
+    if spec.on_failure == "worst" and isinstance(spec.worst, str) and failed:
+        preds = list(preds)
+        for i, p in WORST_SUBSTITUTES[spec.worst](refs, failed).items():
+            preds[i] = p
     if spec.on_failure == "empty" and failed:
         preds = list(preds)
         for i in failed:
             preds[i] = empty_prediction(spec, refs[i])
-    if spec.on_failure == "drop" and len(failed) == n:
-        raise MetricError(f"metric {spec.name!r}: every prediction is missing (policy: drop)")
-    result = _as_result(fn(preds, refs, **options))
-    if spec.on_failure == "drop":
+    if spec.on_failure == "drop" and failed:
+        if len(failed) == n:
+            raise MetricError(f"metric {spec.name!r}: every prediction is missing (policy: drop)")
+        # a distribution distance compares the generated set with the whole reference set
+        bad = set(failed)
+        result = _as_result(fn([p for i, p in enumerate(preds) if i not in bad], refs, **options))
         result.dropped = len(failed)
-    return result
+        _count_missing(result, len(failed))
+        return result
+    return _as_result(fn(preds, refs, **options))
+
+
+def _count_missing(result: MetricResult, n_failed: int) -> None:
+    """A metric that reports `n_missing` in its details counts the instances the policy kept
+    from it too."""
+    if isinstance(result.details.get("n_missing"), int):
+        result.details["n_missing"] += n_failed
+
+
+def _worst_value(spec: MetricSpec, fn: MetricFn, preds: list[Any], refs: Sequence[Any],
+                 failed: list[int], options: dict[str, Any], worst: float) -> MetricResult:
+    """`worst: <value>`: the metric scores the other instances; each failed one scores `worst`.
+
+    A metric whose value is the mean of its per-instance values gets the mean over all of them
+    (instances without a value, e.g. an invalid video, stay out of it); another aggregate (VBench's
+    own) is weighted by the number of instances it covers.
+    """
+    n = len(preds)
+    bad = set(failed)
+    keep = [i for i in range(n) if i not in bad]
+    if not keep:
+        return MetricResult(worst, [worst] * n, {"all_failed": True, "n_missing": n})
+    sub = _as_result(fn([preds[i] for i in keep], [refs[i] for i in keep],
+                        **subset_options(options, keep, n)))
+    sub_per = sub.per_instance if sub.per_instance is not None else sub.details.get("instance_scores")
+    if sub_per is None or len(sub_per) != len(keep):
+        raise MetricError(f"metric {spec.name!r} (worst: {worst:g}) gives no per-instance values")
+    per: list[float | None] = [worst] * n
+    for i, v in zip(keep, sub_per, strict=True):
+        per[i] = v
+
+    def scored(values: Sequence[float | None]) -> list[float]:
+        return [float(v) for v in values if v is not None and math.isfinite(v)]
+
+    kept = scored(sub_per)
+    if kept and math.isclose(sub.value, float(np.mean(kept)), rel_tol=1e-12, abs_tol=1e-12):
+        value = float(np.mean(scored(per)))
+    else:
+        value = (len(kept) * sub.value + len(failed) * worst) / (len(kept) + len(failed))
+    if sub.per_instance is None:  # a corpus value with instance scores in its details
+        sub.details["instance_scores"] = per
+    _count_missing(sub, len(failed))
+    realign_details(sub.details, keep, n)
+    return MetricResult(value, per if sub.per_instance is not None else None, sub.details)
 
 
 def _as_result(out: MetricResult | float) -> MetricResult:

@@ -29,7 +29,8 @@ FAILURE_POLICIES: dict[str, str] = {
     "zero": "the instance scores 0",
     "empty": "scored as the empty prediction of its type (blank text, no labels or boxes, "
              "an all-zero map, one point at the reference centroid)",
-    "worst": "the metric scores it as its worst value",
+    "worst": "the metric scores it as its worst value (specs.yaml `worst`: a per-instance value, or "
+             "`range_end`: the in-range value farthest from the reference)",
     "drop": "left out of the value; the count is reported in the task's note",
 }
 """What each `on_failure` policy does to a failed instance (docs/metrics.md shows this text)."""
@@ -100,6 +101,11 @@ class MetricSpec:
     computed over the whole list."""
     on_failure: OnFailure = "worst"
     """What a missing, unparseable, NaN/inf or wrong-shaped prediction becomes (FAILURE_POLICIES)."""
+    worst: float | str | None = None
+    """With `on_failure: worst`: a number is the per-instance value a failed instance scores (the
+    metric then sees only the other instances); `range_end` replaces a failed prediction by the
+    end of the references' range farthest from its reference (WORST_RULES). None: the module
+    still scores None itself (the metrics not yet moved to this data)."""
     shape: Literal["same", "rows", "any"] = "any"
     """same: a prediction whose shape differs from the reference's is a failed instance; rows:
     one whose length (first axis) differs."""
@@ -116,6 +122,27 @@ class MetricSpec:
     def can_be_negative(self) -> bool:
         """Whether a negative raw value is meaningful (specs.yaml `negative`)."""
         return self.negative
+
+
+WORST_RULES: dict[str, str] = {
+    "range_end": "replaced by the end of the references' range farthest from its reference "
+                 "(a series reference: an all-zero series)",
+}
+"""Named `worst` substitutions (metrics/failure.py applies them)."""
+
+
+def _parse_worst(entry: dict[str, Any], name: str) -> float | str | None:
+    raw = entry.get("worst")
+    if raw is None:
+        return None
+    if entry.get("on_failure", "worst") != "worst":
+        raise UnknownMetricError(f"metrics/specs.yaml: metric={name!r}: worst needs on_failure: worst")
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw)
+    if raw in WORST_RULES:
+        return str(raw)
+    raise UnknownMetricError(f"metrics/specs.yaml: metric={name!r}: worst must be a number or one of "
+                             f"{', '.join(WORST_RULES)}, got {raw!r}")
 
 
 def _parse_rule(raw: Any, name: str) -> NormaliseRule:
@@ -158,6 +185,7 @@ def load_specs() -> dict[str, MetricSpec]:
             output=entry["output"],
             aggregate=_choice(entry, "aggregate", ("mean", "corpus"), "corpus", name),
             on_failure=_choice(entry, "on_failure", tuple(FAILURE_POLICIES), "worst", name),
+            worst=_parse_worst(entry, name),
             shape=_choice(entry, "shape", ("same", "rows", "any"), "any", name),
             negative=bool(entry.get("negative", False)),
             reads_files=bool(entry.get("reads_files", False)),

@@ -73,9 +73,6 @@ def exact_match_scores(predictions: Sequence[Any], references: Sequence[Any],
 
     out = []
     for pred, ref in zip(predictions, references, strict=True):
-        if pred is None:
-            out.append(0.0)
-            continue
         key = _match_key(answer_span(str(pred)), normalize)
         out.append(100.0 if any(_match_key(r, normalize) == key for r in _refs(ref)) else 0.0)
     return out
@@ -100,7 +97,7 @@ def exact_sql(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -
     def norm(sql: str) -> str:
         return " ".join(sql.replace(";", " ").lower().split())
 
-    per = [0.0 if p is None else 100.0 * any(norm(str(p)) == norm(r) for r in _refs(ref))
+    per = [100.0 * any(norm(str(p)) == norm(r) for r in _refs(ref))
            for p, ref in zip(predictions, references, strict=True)]
     return _mean_result(per)
 
@@ -136,9 +133,6 @@ def token_f1(predictions: Sequence[Any], references: Sequence[Any], **_: Any) ->
     """SQuAD token F1 (normalised answers, multiset overlap), best reference, mean, percent."""
     per = []
     for pred, ref in zip(predictions, references, strict=True):
-        if pred is None:
-            per.append(0.0)
-            continue
         pt = answer_tokens(str(pred))
         pc = Counter(pt)
         best = 0.0
@@ -244,7 +238,7 @@ def f_score(predictions: Sequence[Any], references: Sequence[Any], *, positive: 
     (yes/true/1/positive/sarcastic ...) when there are two classes.
     """
     gold = [normalize_label(_refs(r)[0]) for r in references]
-    pred = [None if p is None else normalize_label(str(p)) for p in predictions]
+    pred = [normalize_label(str(p)) for p in predictions]
     classes = sorted(set(gold))
     if positive is None and len(classes) <= 2:
         positive = next((c for c in POSITIVE_LABELS if c in classes), None)
@@ -289,9 +283,6 @@ def bleu1(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> Me
     it (_tokenize.word_tokens: "self.items", "e.g." and "..." stay whole)."""
     per = []
     for pred, ref in zip(predictions, references, strict=True):
-        if pred is None:
-            per.append(0.0)
-            continue
         hyp = word_tokens(str(pred))
         per.append(100.0 * _best(bleu1_pair(hyp, word_tokens(r)) for r in _refs(ref)))
     return _mean_result(per)
@@ -341,8 +332,9 @@ def corpus_bleu(hyps: Sequence[Sequence[str]], refs: Sequence[Sequence[Sequence[
 @register("bleu4")
 def bleu4(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
     """Corpus BLEU-4 (coco-caption convention: lowercased, punctuation dropped, all references),
-    x100. Unparsed predictions are empty hypotheses (they add reference length, no matches)."""
-    hyps = [[] if p is None else _caption_tokens(str(p)) for p in predictions]
+    x100. Failed predictions arrive as empty hypotheses (on_failure: empty: they add reference
+    length, no matches)."""
+    hyps = [_caption_tokens(str(p)) for p in predictions]
     refs = [[_caption_tokens(r) for r in _refs(ref)] for ref in references]
     return MetricResult(100.0 * corpus_bleu(hyps, refs, 4), None, {"aggregate": "corpus"})
 
@@ -388,9 +380,6 @@ def _rouge(predictions: Sequence[Any], references: Sequence[Any], kind: str,
            stem: bool) -> MetricResult:
     per = []
     for pred, ref in zip(predictions, references, strict=True):
-        if pred is None:
-            per.append(0.0)
-            continue
         pt = rouge_tokens(str(pred), stem)
         per.append(100.0 * _best(rouge_pair(pt, rouge_tokens(r, stem), kind) for r in _refs(ref)))
     return _mean_result(per)
@@ -465,8 +454,8 @@ def cider_d_scores(hyps: Sequence[Sequence[str]], refs: Sequence[Sequence[Sequen
 @register("cider")
 def cider(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
     """CIDEr-D x100 (coco-caption convention: lowercased words, punctuation dropped), mean of
-    per-instance scores; unparsed predictions are empty captions (score 0)."""
-    hyps = [[] if p is None else _caption_tokens(str(p)) for p in predictions]
+    per-instance scores; failed predictions arrive as empty captions (score 0)."""
+    hyps = [_caption_tokens(str(p)) for p in predictions]
     refs = [[_caption_tokens(r) for r in _refs(ref)] for ref in references]
     per = (100.0 * cider_d_scores(hyps, refs)).tolist()
     return _mean_result(per)
@@ -488,9 +477,6 @@ def anls(predictions: Sequence[Any], references: Sequence[Any], *, threshold: fl
     Strings are lowercased and whitespace-collapsed first."""
     per = []
     for pred, ref in zip(predictions, references, strict=True):
-        if pred is None:
-            per.append(0.0)
-            continue
         p = " ".join(str(pred).lower().split())
         best = 0.0
         for r in _refs(ref):
@@ -520,7 +506,7 @@ def codebleu(predictions: Sequence[Any], references: Sequence[Any], *, lang: str
                           "pip install 'generalbench[code]'") from None
     from generalbench.metrics._codebleu import corpus_codebleu
 
-    preds = ["" if p is None else str(p) for p in predictions]
+    preds = [str(p) for p in predictions]
     refs = [_refs(r) for r in references]
     try:
         out = corpus_codebleu(refs, preds, lang=lang, weights=weights)

@@ -18,6 +18,7 @@ from generalbench.metrics.model_common import (
     as_frames,
     clip_like_alignment,
     consistency,
+    frames_vs_texts,
     frechet,
     instance_prompts,
     is_text,
@@ -57,19 +58,17 @@ def dino_score(predictions: Sequence[Any], references: Sequence[Any], **options:
 def frame_acc(predictions: Sequence[Any], references: Sequence[Any], **options: Any) -> MetricResult:
     """Frame accuracy (Video translation): % of frames closer in CLIP space to the target prompt
     than to the source prompt. Reference: {"target": str, "source": str}."""
-    model = metric_model("frame_acc", options)
-    per = []
-    for pred, ref in zip(predictions, references, strict=True):
-        if pred is None:
-            per.append(0.0)
-            continue
+    def target_and_source(ref: Any) -> list[str]:
         if not (isinstance(ref, dict) and is_text(ref.get("target")) and is_text(ref.get("source"))):
             raise MetricError("frame_acc needs each reference as {'target': prompt, 'source': prompt}")
-        frames = model.embed_images(list(as_frames(pred)))
-        texts = model.embed_texts([ref["target"], ref["source"]])
+        return [ref["target"], ref["source"]]
+
+    def closer_to_target(frames: np.ndarray, texts: np.ndarray, _ref: Any) -> float:
         sims = frames @ texts.T
-        per.append(100.0 * float(np.mean(sims[:, 0] > sims[:, 1])))
-    return mean_result(per, model.info())
+        return float(np.mean(sims[:, 0] > sims[:, 1]))
+
+    return frames_vs_texts(metric_model("frame_acc", options), predictions, references,
+                           target_and_source, closer_to_target)
 
 
 @register("aesthetic")
@@ -77,7 +76,7 @@ def aesthetic(predictions: Sequence[Any], references: Sequence[Any], **options: 
     """VBench aesthetic quality x100: LAION linear head on CLIP ViT-L/14 frame embeddings / 10."""
     clip = metric_model("aesthetic", options)
     head = metric_model("aesthetic", options, role="head")
-    per = per_item(predictions, lambda v: 10.0 * float(np.mean(head.score(clip.embed_images(list(as_frames(v)))))), 0.0)
+    per = per_item(predictions, lambda v: 10.0 * float(np.mean(head.score(clip.embed_images(list(as_frames(v)))))))
     return mean_result(per, {**clip.info(), "head": head.info()})
 
 
@@ -92,8 +91,7 @@ def musiq(predictions: Sequence[Any], references: Sequence[Any], **options: Any)
     model = metric_model("musiq", {**options, "model": task_setting(options, "model")})
     longest = task_setting(options, "resize_longest")
     longest = 512 if longest is None else int(longest)
-    per = per_item(predictions, lambda v: float(np.mean(model.score_video(as_frames(v), longest or None))),
-                    0.0)
+    per = per_item(predictions, lambda v: float(np.mean(model.score_video(as_frames(v), longest or None))))
     return mean_result(per, {**model.info(), "frames_longer_side_max": longest or "native"})
 
 
@@ -102,7 +100,7 @@ def temporal_flicker(predictions: Sequence[Any], references: Sequence[Any], **op
     """VBench temporal flickering x100: (255 - mean |frame difference|) / 255."""
     from generalbench.metricmodels import motion
 
-    return mean_result(per_item(predictions, lambda v: 100.0 * motion.temporal_flicker(as_frames(v)), 0.0),
+    return mean_result(per_item(predictions, lambda v: 100.0 * motion.temporal_flicker(as_frames(v))),
                         {"definition": "vbench temporal_flickering"})
 
 
@@ -140,7 +138,7 @@ def flow_score(predictions: Sequence[Any], references: Sequence[Any], **options:
         path = paths[i] if paths is not None else (pred if isinstance(pred, (str, Path)) else None)
         if path is not None and Path(path).is_file():
             kept, rate, every = dynamic_degree.read_video(path)
-        elif pred is None or isinstance(pred, (str, Path)):
+        elif isinstance(pred, (str, Path)):  # a path that is not a file: nothing to measure
             per.append(0.0)
             continue
         else:
@@ -226,7 +224,7 @@ def i2v_composite(predictions: Sequence[Any], references: Sequence[Any], **optio
     python = options.get("vbench_python")
     with tempfile.TemporaryDirectory(prefix="generalbench-videos-") as tmp:
         files = video_files(predictions, options, Path(tmp))
-        present = [i for i, f in enumerate(files) if f is not None and predictions[i] is not None]
+        present = [i for i, f in enumerate(files) if f is not None]
         no_prompt = [i for i in present if prompts[i] is None]
         if no_prompt:
             raise MetricError(f"i2v_composite: ViCLIP needs each video's prompt; instance(s) {no_prompt[:5]} "

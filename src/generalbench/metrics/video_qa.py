@@ -278,7 +278,7 @@ def success_rate(predictions: Sequence[Any], references: Sequence[Any], options:
         files = video_files(predictions, options, Path(tmp))
         for i, file in enumerate(files):
             record: dict[str, Any] = {"prompt": prompts[i], "questions": questions[i]}
-            if file is None or predictions[i] is None:
+            if file is None:  # a path that is not a file (failed predictions never get here)
                 outcomes.append(None)
                 records.append({**record, "outcome": "missing"})
                 continue
