@@ -193,8 +193,9 @@ def _setting(config: ModelConfig, override: Any, name: str, default: Any) -> Any
     return override if override is not None else config.params.get(name, default)
 
 
-PLAN_CHUNK = 32
-"""Instances rendered between two turns of the event loop while an API run plans (~5 ms)."""
+PLAN_CHUNK = 8
+"""Instances rendered between two turns of the event loop while an API run plans (~2 ms: a
+reply that arrives meanwhile waits at most that long)."""
 
 
 async def _infer(plans: list[TaskPlan], dataset: Any, journal: Journal, opts: RunOptions,
