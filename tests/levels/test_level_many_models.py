@@ -66,3 +66,30 @@ def test_specs_read_with_libyaml_equal_pure_python():
     text = resources.files("generalbench.metrics").joinpath("specs.yaml").read_text("utf-8")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     assert yaml.load(text, Loader=loader) == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_csv_fast_path_reads_what_the_general_path_reads(tmp_path, catalog, seed):
+    """read_csv's dict-free path gives the general path's models, in the same order; odd cells
+    ('5%', a name instead of an id) leave it to the general path, with the same result."""
+    import csv as csv_mod
+
+    from generalbench.report.scorefiles import _records_to_models
+
+    rng = random.Random(seed)
+    p = tmp_path / "s.csv"
+    rows = []
+    for m in range(5):
+        for t in rng.sample(catalog.tasks, 60):
+            v = rng.choice(["", "-", " 12.5 ", f"{rng.uniform(0, 1):.4f}", "7"])
+            if seed == 3 and rng.random() < 0.02:
+                v = "5%" if t.unit == "percent" else v
+            rows.append([t.id if seed != 2 else t.name, v, f"m{m}"])
+    with open(p, "w", newline="") as fh:
+        csv_mod.writer(fh).writerows([["task", "score", "model"], *rows])
+    fast = read_csv(p, catalog)
+    general = _records_to_models([dict(zip(["task", "score", "model"], r, strict=True))
+                                  for r in rows], catalog, p, p.stem, "row")
+    assert [(m.model, m.raw, m.source) for m in fast] == \
+        [(m.model, m.raw, m.source) for m in general]
+    assert [list(m.raw) for m in fast] == [list(m.raw) for m in general]

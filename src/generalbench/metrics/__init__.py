@@ -2,11 +2,35 @@
 
 Public API: `compute(metric, predictions, references, **options) -> float` and
 `compute_detailed(...) -> MetricResult` (value plus per-instance values).
+
+The names are resolved on first use (PEP 562): the catalog reads `generalbench.metrics.specs`
+on every CLI start-up, and importing the registry here would pull numpy into `level`, `tasks`
+and `run`, none of which computes a metric.
 """
 
-from generalbench.metrics.base import MetricResult, Provenance
-from generalbench.metrics.registry import compute, compute_detailed, register
-from generalbench.metrics.specs import MetricSpec, get_spec, load_specs
+from __future__ import annotations
 
-__all__ = ["MetricResult", "MetricSpec", "Provenance", "compute", "compute_detailed", "get_spec", "load_specs",
-           "register"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "MetricResult": "generalbench.metrics.base",
+    "Provenance": "generalbench.metrics.base",
+    "compute": "generalbench.metrics.registry",
+    "compute_detailed": "generalbench.metrics.registry",
+    "register": "generalbench.metrics.registry",
+    "MetricSpec": "generalbench.metrics.specs",
+    "get_spec": "generalbench.metrics.specs",
+    "load_specs": "generalbench.metrics.specs",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value

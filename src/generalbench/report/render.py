@@ -137,33 +137,120 @@ def print_table(results: Sequence[LevelResult], scope: Scope | None = None, *,
                 title: str | None = None, console: Any = None) -> None:
     """The leaderboard as a rich table, plus the per-modality Scope-B/C detail for Scope A."""
     from rich.console import Console
-    from rich.table import Table
 
     console = console or Console()
     scope = scope or Scope("A")
     header, rows = leaderboard_rows(results, scope, compact=True)
     cat = results[0].catalog if results else {"version": "?", "hash": "?"}
-    table = Table(title=title or f"General-Level, scope {_scope_label(scope)} "
-                  f"({cat['version']}, {cat['hash']})")
-    for h in header:
-        table.add_column(h, justify="left" if h == "Model" else "right",
-                         no_wrap=h == "Model", overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    columns = [(h, {"justify": "left" if h == "Model" else "right", "no_wrap": h == "Model",
+                    "overflow": "fold"}) for h in header]
+    print_rows(console, title or f"General-Level, scope {_scope_label(scope)} "
+               f"({cat['version']}, {cat['hash']})", columns, rows)
     if scope.kind == "A" and results:
-        detail = Table(title="per modality (Scope-B) and paradigm (Scope-C)")
-        for h in ("Model", "modality", "L2", "L3", "L4", "C score", "C synergy", "C sup/win/total",
-                  "G score", "G synergy", "G sup/win/total"):
-            detail.add_column(h, justify="left" if h in {"Model", "modality"} else "right")
+        columns = [(h, {"justify": "left" if h in {"Model", "modality"} else "right"})
+                   for h in ("Model", "modality", "L2", "L3", "L4", "C score", "C synergy",
+                             "C sup/win/total", "G score", "G synergy", "G sup/win/total")]
+        detail = []
         for _, r in rank(results, scope):
             for m, ms in r.modalities.items():
                 c, g = ms.comprehension, ms.generation
-                detail.add_row(r.model, m, _fmt(ms.level2), _fmt(ms.level3), _fmt(ms.level4),
+                detail.append([r.model, m, _fmt(ms.level2), _fmt(ms.level3), _fmt(ms.level4),
                                _fmt(c.score), _fmt(c.synergy_score),
                                f"{c.supported}/{c.wins}/{c.total}", _fmt(g.score),
-                               _fmt(g.synergy_score), f"{g.supported}/{g.wins}/{g.total}")
-        console.print(detail)
+                               _fmt(g.synergy_score), f"{g.supported}/{g.wins}/{g.total}"])
+        print_rows(console, "per modality (Scope-B) and paradigm (Scope-C)", columns, detail)
+
+
+FAST_ROWS = 16
+"""From this many rows on, print_rows lays a table out as one row of multi-line cells."""
+
+
+def print_rows(console: Any, title: str, columns: Sequence[tuple[str, dict[str, Any]]],
+               rows: Sequence[Sequence[str]]) -> None:
+    """Print a Rich table of text cells, as `Table.add_row` for every row would.
+
+    Rich measures, wraps and renders every cell on its own (about 0.2 ms each): the 500 rows of
+    a 100-model leaderboard took most of `generalbench level`'s second. Column widths depend only
+    on each column's widest line and longest word, so Rich lays out one row whose cells hold
+    every row's text; the body lines are then written here (cells wider than their column are
+    wrapped by Rich's own Text.wrap, the other cells of their row padded to the same height), and
+    the title, header and borders come from Rich. The text is the same (tests/report/
+    test_print_rows.py); on a colour terminal the body is not highlighted. Tables of few rows,
+    cells with markup, emoji codes or line breaks, a cell too wide for a no-wrap column, or a
+    Rich without the width calculation used here take Rich's own path.
+    """
+    from rich.cells import cell_len
+    from rich.segment import Segment, Segments
+    from rich.table import Table
+    from rich.text import Text
+
+    def rich_table(widths: Sequence[int | None] | None = None) -> Table:
+        t = Table(title=title)
+        for (name, kw), width in zip(columns, widths or [None] * len(columns), strict=True):
+            t.add_column(name, width=width, **kw)
+        return t
+
+    def plain() -> None:
+        t = rich_table()
+        for row in rows:
+            t.add_row(*row)
+        console.print(t)
+
+    if len(rows) < FAST_ROWS or any(_special(c) for row in rows for c in row):
+        plain()
+        return
+    proxy = rich_table()
+    proxy.add_row(*("\n".join(col) for col in zip(*rows, strict=True)))
+    try:
+        widths = proxy._calculate_column_widths(  # noqa: SLF001 - falls back below
+            console, console.options.update_width(console.options.max_width - proxy._extra_width))
+        widths = [w - proxy._get_padding_width(i) for i, w in enumerate(widths)]  # noqa: SLF001
+    except (AttributeError, TypeError):  # a Rich that lays tables out differently
+        plain()
+        return
+    if min(widths) < 1:
+        plain()
+        return
+    body: list[str] = []
+    for row in rows:
+        cells = [[c] for c in row]
+        for j, c in enumerate(row):
+            if cell_len(c) > widths[j]:
+                kw = columns[j][1]
+                if kw.get("no_wrap"):
+                    plain()
+                    return
+                cells[j] = [line.plain for line in Text(c).wrap(
+                    console, widths[j], justify=kw.get("justify", "left"),
+                    overflow=kw.get("overflow", "ellipsis"))]
+        for i in range(max(len(c) for c in cells)):
+            parts = []
+            for j, c in enumerate(cells):
+                text = c[i] if i < len(c) else ""
+                pad = " " * (widths[j] - cell_len(text))
+                right = columns[j][1].get("justify") == "right"
+                parts.append(f" {pad}{text} " if right else f" {text}{pad} ")
+            body.append("│" + "│".join(parts) + "│")
+    frame = console.render_lines(rich_table(widths), pad=False)  # title, header, borders
+    out: list[Segment] = []
+    for line in [*frame[:-1], *([Segment(b)] for b in body), frame[-1]]:
+        out.extend(line)
+        out.append(Segment.line())
+    console.print(Segments(out))
+
+
+def _special(cell: str) -> bool:
+    """Whether Rich would change a cell's text (markup, an emoji code) or it spans lines."""
+    if "[" in cell or "\n" in cell:
+        return True
+    if ":" in cell:
+        try:
+            from rich._emoji_replace import _emoji_replace
+        except ImportError:  # a Rich without it: let Rich render
+            return True
+
+        return _emoji_replace(cell) != cell
+    return False
 
 
 NOTE_WIDTH = 160

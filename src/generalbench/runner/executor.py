@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,13 +131,18 @@ def _as_call_error(exc: Exception) -> ModelCallError:
     return RetryableError(f"backend error: {type(exc).__name__}: {exc}")
 
 
-async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: Journal, *,
+async def execute(backend: ModelAPI,
+                  requests: Sequence[ModelRequest] | AsyncIterable[Sequence[ModelRequest]],
+                  journal: Journal, *,
                   concurrency: int = 32, max_retries: int = 3, backoff: float = 0.5,
                   adaptive: bool = True, max_unreachable: int = 20,
                   on_result: Callable[[ModelRequest, dict[str, Any]], None] | None = None,
                   on_failure: Callable[[ModelRequest, ModelCallError, bool], None] | None = None,
                   ) -> ExecStats:
     """Answer `requests` with `backend`, journaling each final outcome.
+
+    `requests` may be an async iterable of chunks (a run still rendering prompts): API workers
+    start on the first chunk; batched backends take them all first.
 
     Raises ServerDownError after `max_unreachable` attempts in a row (0: never) failed to reach
     the server, and AuthenticationError at once; either way what was journaled stays journaled.
@@ -182,15 +187,30 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
 
     if backend.batch_size == 1:
         limit = AdaptiveLimit(concurrency, adaptive)
-        queue: asyncio.Queue[ModelRequest] = asyncio.Queue()
-        for r in requests:
-            queue.put_nowait(r)
+        queue: asyncio.Queue[ModelRequest | None] = asyncio.Queue()  # None: no more requests
+        feeder = None
+        if isinstance(requests, Sequence):
+            for r in requests:
+                queue.put_nowait(r)
+            queue.put_nowait(None)
+            n_workers = min(concurrency, len(requests))
+        else:  # requests still being planned: workers wait for them
+            async def feed() -> None:
+                try:
+                    async for chunk in requests:
+                        for r in chunk:
+                            queue.put_nowait(r)
+                finally:
+                    queue.put_nowait(None)
+
+            feeder = asyncio.create_task(feed())
+            n_workers = concurrency
 
         async def worker() -> None:
             while True:
-                try:
-                    req = queue.get_nowait()
-                except asyncio.QueueEmpty:
+                req = await queue.get()
+                if req is None:
+                    queue.put_nowait(None)  # for the next worker
                     return
                 attempt = 0
                 while True:
@@ -222,19 +242,22 @@ async def execute(backend: ModelAPI, requests: Sequence[ModelRequest], journal: 
                     stats.retries += 1
                     await asyncio.sleep(_backoff(attempt, backoff, result))
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(requests)))]
+        workers = [asyncio.create_task(worker()) for _ in range(n_workers)]
+        tasks = [*workers, *([feeder] if feeder is not None else [])]
         try:
-            await asyncio.gather(*workers)
+            await asyncio.gather(*tasks)
         finally:
-            for w in workers:
-                w.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         stats.min_concurrency = limit.min_seen
     else:
         # batch_size 0: one call per task (offline engines schedule a task's prompts together);
         # n > 1: chunks of `chunk_size` across tasks (one config, so one set of settings), which
         # the backend sorts by length into batches of n
         groups: dict[str, list[ModelRequest]] = {}
+        if not isinstance(requests, Sequence):
+            requests = [r async for chunk in requests for r in chunk]
         for r in requests:
             groups.setdefault(r.task.id if backend.batch_size == 0 else "", []).append(r)
         for reqs in groups.values():

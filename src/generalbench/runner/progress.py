@@ -79,16 +79,27 @@ class RunProgress:
 
     # --- events ----------------------------------------------------------------------------
     def add_task(self, task_id: str, total: int, cached: int) -> None:
-        c = self._counts[task_id] = _Counts(total, cached)
+        """Add `total` instances of a task, `cached` of them answered in the journal; called
+        again for the same task as its prompts are rendered (the run starts before planning
+        ends), each call adds to the task's counts."""
+        c = self._counts.get(task_id)
+        if c is None:
+            c = self._counts[task_id] = _Counts()
+        c.total += total
+        c.cached += cached
         self._all.total += total
         self._all.cached += cached
         if self._progress is None:
             return
-        if cached < total:  # tasks answered entirely from the journal get no bar of their own
+        bar = self._bars.get(task_id)
+        if bar is not None:
+            self._progress.update(bar, total=c.total, completed=c.cached + c.done,
+                                  visible=True, **self._fields(c))
+        elif c.cached < c.total:  # tasks answered entirely from the journal get no bar of their own
             self._bars[task_id] = self._progress.add_task(
-                task_id[:48], total=total, completed=cached, **self._fields(c))
-        self._progress.update(self._overall, total=self._all.total, completed=self._all.cached,
-                              **self._fields(self._all))
+                task_id[:48], total=c.total, completed=c.cached + c.done, **self._fields(c))
+        self._progress.update(self._overall, total=self._all.total,
+                              completed=self._all.cached + self._all.done, **self._fields(self._all))
 
     def advance(self, task_id: str, ok: bool) -> None:
         self._begin()

@@ -15,7 +15,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,8 @@ class TaskPlan:
     """Every instance of the task in this run, all shards together (for per-task statistics a
     backend computes in `prepare`, so that a shard predicts what the whole run would)."""
     render_errors: dict[str, str] = field(default_factory=dict)
+    planned: bool = False
+    """Whether every instance has been read and rendered (plan_requests ran to its end)."""
 
 
 @dataclass
@@ -105,10 +107,21 @@ def select_tasks(catalog: Catalog, scope: str | None, names: list[str] | None) -
 
 def plan(config: ModelConfig, catalog: Catalog, dataset: Any, opts: RunOptions
          ) -> tuple[list[TaskPlan], list[str], list[str]]:
-    """(task plans, unsupported task ids, task ids without data in the dataset)."""
+    """(task plans, unsupported task ids, task ids without data in the dataset), every prompt
+    rendered."""
+    plans, unsupported, missing = plan_routes(config, catalog, dataset, opts)
+    for tp in plans:
+        for _ in plan_requests(tp, dataset, opts):
+            pass
+    return plans, unsupported, missing
+
+
+def plan_routes(config: ModelConfig, catalog: Catalog, dataset: Any, opts: RunOptions
+                ) -> tuple[list[TaskPlan], list[str], list[str]]:
+    """The tasks of the run and the config answering each, without reading their instances:
+    cheap, so a run that cannot start (no task in scope) fails before anything else."""
     available = set(sources.dataset_task_ids(dataset))
     plans, unsupported, missing = [], [], []
-    root = opts.out.resolve()
     for task in select_tasks(catalog, opts.scope, opts.tasks):
         if task.id not in available:
             missing.append(task.id)
@@ -117,31 +130,49 @@ def plan(config: ModelConfig, catalog: Catalog, dataset: Any, opts: RunOptions
         if route is None:
             unsupported.append(task.id)
             continue
-        data = sources.task_data(dataset, task)
-        tv = task_version(task, sources.task_data_version(data))
-        tp = TaskPlan(task, route)
-        fp = route.fingerprint()
-        gen = route.generation.model_dump(mode="json")
-        instances, problems = sources.task_instances(data, opts.quick)
-        tp.all_instances = instances
-        tp.render_errors.update({i: p for i, p in problems.items() if opts.shard.holds(task.id, i)})
-        for inst in instances:
-            if not opts.shard.holds(task.id, inst.id):
-                continue
-            tp.instances.append(inst)
-            try:
-                prompt = sources.render(task, inst, getattr(data, "annotation_type", None))
-            except GeneralBenchError as exc:
-                tp.render_errors[inst.id] = f"{type(exc).__name__}: {exc}"
-                continue
-            key = request_key(task_version=tv, instance_id=inst.id,
-                              prompt_version=str(prompt.version), prompt_hash=str(prompt.hash),
-                              model_fingerprint=fp, generation=gen)
-            tp.requests.append(ModelRequest(key=key, task=task, instance=inst,
-                                            messages=prompt.messages, settings=route.generation,
-                                            artifact_dir=sources.artifacts_dir(root, task.id)))
-        plans.append(tp)
+        plans.append(TaskPlan(task, route))
     return plans, unsupported, missing
+
+
+def plan_requests(tp: TaskPlan, dataset: Any, opts: RunOptions, chunk: int = 0
+                  ) -> Iterator[list[ModelRequest]]:
+    """Read a task's instances and render their prompts into `tp`, yielding the new requests
+    every `chunk` instances (0: once, at the end), so an API run can send the first requests
+    while the rest are rendered (planning 325k instances takes about a minute)."""
+    task, route = tp.task, tp.config
+    assert route is not None
+    root = opts.out.resolve()
+    data = sources.task_data(dataset, task)
+    tv = task_version(task, sources.task_data_version(data))
+    fp = route.fingerprint()
+    gen = route.generation.model_dump(mode="json")
+    artifact_dir = sources.artifacts_dir(root, task.id)
+    annotation_type = getattr(data, "annotation_type", None)
+    instances, problems = sources.task_instances(data, opts.quick)
+    tp.all_instances, tp.instances, tp.requests, tp.render_errors = instances, [], [], {}
+    tp.render_errors.update({i: p for i, p in problems.items() if opts.shard.holds(task.id, i)})
+    new: list[ModelRequest] = []
+    for inst in instances:
+        if not opts.shard.holds(task.id, inst.id):
+            continue
+        tp.instances.append(inst)
+        try:
+            prompt = sources.render(task, inst, annotation_type)
+        except GeneralBenchError as exc:
+            tp.render_errors[inst.id] = f"{type(exc).__name__}: {exc}"
+            continue
+        key = request_key(task_version=tv, instance_id=inst.id,
+                          prompt_version=str(prompt.version), prompt_hash=str(prompt.hash),
+                          model_fingerprint=fp, generation=gen)
+        new.append(ModelRequest(key=key, task=task, instance=inst, messages=prompt.messages,
+                                settings=route.generation, artifact_dir=artifact_dir))
+        if chunk and len(new) >= chunk:
+            tp.requests += new
+            yield new
+            new = []
+    tp.requests += new
+    tp.planned = True
+    yield new
 
 
 def _relativize(value: Any, root: Path) -> Any:
@@ -162,7 +193,12 @@ def _setting(config: ModelConfig, override: Any, name: str, default: Any) -> Any
     return override if override is not None else config.params.get(name, default)
 
 
-async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
+PLAN_CHUNK = 8
+"""Instances rendered between two turns of the event loop while an API run plans (~2 ms: a
+reply that arrives meanwhile waits at most that long)."""
+
+
+async def _infer(plans: list[TaskPlan], dataset: Any, journal: Journal, opts: RunOptions,
                  summary: RunSummary) -> None:
     from generalbench.models.registry import create_backend
 
@@ -172,16 +208,13 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
         assert tp.config is not None
         by_config.setdefault(tp.config.fingerprint(), (tp.config, []))[1].append(tp)
     with RunProgress(opts.quiet, interval=opts.progress_interval) as progress:
-        work: list[tuple[ModelConfig, list[TaskPlan], list[ModelRequest]]] = []
-        for config, tps in by_config.values():
-            pending = []
-            for tp in tps:
-                todo = [r for r in tp.requests if r.key not in done]
-                cached = len(tp.requests) - len(todo)
-                summary.cached += cached
-                progress.add_task(tp.task.id, len(tp.requests), cached)
-                pending += todo
-            work.append((config, tps, pending))
+        def todo(tp: TaskPlan, requests: list[ModelRequest]) -> list[ModelRequest]:
+            """The requests not answered in the journal yet (the rest counted as cached)."""
+            left = [r for r in requests if r.key not in done]
+            summary.cached += len(requests) - len(left)
+            progress.add_task(tp.task.id, len(requests), len(requests) - len(left))
+            return left
+
         def on_result(req: ModelRequest, rec: dict[str, Any]) -> None:
             summary.answered += rec["status"] == "ok"
             progress.advance(req.task.id, rec["status"] == "ok")
@@ -191,8 +224,10 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
             progress.failed_attempt(req.task.id, retrying=retrying,
                                     timeout=bool(err.overloaded and not err.rate_limited))
 
-        for config, tps, pending in work:
-            if not pending:
+        for config, tps in by_config.values():
+            stream = _stream(tps, dataset, opts, todo)
+            first = await anext(stream, None)
+            if first is None:  # everything answered in the journal: no backend to start
                 continue
             concurrency = int(_setting(config, opts.concurrency, "concurrency", 32))
             # the backend's connection pool follows the executor's limit (a runtime parameter,
@@ -200,9 +235,10 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
             backend = create_backend(config.model_copy(
                 update={"params": {**config.params, "concurrency": concurrency}}))
             try:
-                if hasattr(backend, "prepare"):
-                    for tp in tps:
-                        backend.prepare(tp.task, tp.all_instances)
+                pending: list[ModelRequest] | AsyncIterator[list[ModelRequest]]
+                pending = _prepared(backend, first, stream)
+                if backend.batch_size != 1:  # batches span a task's requests: plan them all
+                    pending = [r async for chunk in pending for r in chunk]
                 stats: ExecStats = await execute(
                     backend, pending, journal, concurrency=concurrency,
                     max_retries=int(_setting(config, opts.max_retries, "max_retries", 3)),
@@ -213,6 +249,36 @@ async def _infer(plans: list[TaskPlan], journal: Journal, opts: RunOptions,
             finally:
                 await backend.aclose()
             summary.infer_seconds = round(summary.infer_seconds + stats.seconds, 3)
+
+
+async def _prepared(backend: Any, first: tuple[TaskPlan, list[ModelRequest]],
+                    rest: AsyncIterator[tuple[TaskPlan, list[ModelRequest]]]
+                    ) -> AsyncIterator[list[ModelRequest]]:
+    """The request chunks of `first` and `rest`, the backend prepared (`prepare(task,
+    all_instances)`, per-task statistics) for each task before its first request."""
+    prepared: set[str] = set()
+
+    def ready(tp: TaskPlan, requests: list[ModelRequest]) -> list[ModelRequest]:
+        if tp.task.id not in prepared and hasattr(backend, "prepare"):
+            backend.prepare(tp.task, tp.all_instances)
+        prepared.add(tp.task.id)
+        return requests
+
+    yield ready(*first)
+    async for tp, requests in rest:
+        yield ready(tp, requests)
+
+
+async def _stream(tps: list[TaskPlan], dataset: Any, opts: RunOptions, todo: Any
+                  ) -> AsyncIterator[tuple[TaskPlan, list[ModelRequest]]]:
+    """(task plan, its unanswered requests), rendered PLAN_CHUNK instances at a time between
+    turns of the event loop: the first requests are in flight while the rest are rendered."""
+    for tp in tps:
+        for requests in plan_requests(tp, dataset, opts, chunk=PLAN_CHUNK):
+            left = todo(tp, requests)
+            if left:
+                yield tp, left
+            await asyncio.sleep(0)  # let the loop send requests and read replies
 
 
 def _count_error(summary: RunSummary, message: str) -> None:
@@ -311,10 +377,9 @@ def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSumm
         raise GeneralBenchError(f"--out {opts.out}: is a file, not a run folder; choose a folder")
     _check_same_model(config, opts.out)
     dataset = sources.open_data(opts.data, catalog)
-    plans, unsupported, missing = plan(config, catalog, dataset, opts)  # may reject the run
+    plans, unsupported, missing = plan_routes(config, catalog, dataset, opts)  # may reject the run
     summary = RunSummary(out=opts.out, model=config.name, tasks=len(plans),
-                         unsupported=unsupported, missing_data=missing,
-                         instances=sum(len(tp.instances) for tp in plans))
+                         unsupported=unsupported, missing_data=missing)
     created = not opts.out.exists()
     stopped: BaseException | None = None
     try:
@@ -322,7 +387,7 @@ def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSumm
         with Journal(opts.out / "journal") as journal:
             try:
                 with _sigterm_interrupts():
-                    asyncio.run(_infer(plans, journal, opts, summary))
+                    asyncio.run(_infer(plans, dataset, journal, opts, summary))
             except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - re-raised below,
                 stopped = exc  # after the predictions of everything journaled are written
             finally:
@@ -335,6 +400,11 @@ def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSumm
     if stopped is not None and created and not records:
         _remove_if_unused(opts.out)
         raise _stop_error(stopped, 0, opts.out)
+    for tp in plans:  # a run stopped while planning: the rest is planned (its answers missing)
+        if not tp.planned:
+            for _ in plan_requests(tp, dataset, opts):
+                pass
+    summary.instances = sum(len(tp.instances) for tp in plans)
     per_task = collect(plans, records, opts.out, summary)
     summary.seconds = round(time.perf_counter() - start, 3)
     manifest = {
