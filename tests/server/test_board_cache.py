@@ -1,5 +1,6 @@
 """Cached boards are never stale: reads are served from encoded bytes kept per board revision,
-and publishing, hiding or un-hiding a submission changes what the next read returns."""
+and publishing, hiding or un-hiding a submission changes what the next read returns. Boards carry
+an ETag and a short max-age; a client that holds the current bytes gets a bodiless 304."""
 
 from __future__ import annotations
 
@@ -28,10 +29,15 @@ def test_publish_and_hide_change_the_cached_board(service, bench):
         assert "Cache-Oracle" not in _models(client, quick=True)
         assert "Cache-Oracle" not in _models(client, format="csv")
         assert _models(client) == _models(client)  # a second read is the cached one
+        etag = client.get("/api/boards/A").headers["etag"]
 
         r = client.post(f"/api/submissions/{sid}/publish",
                         json={"public": True, "model_name": "Cache-Oracle"})
         assert r.status_code == 200, r.text
+        # a browser revalidating its copy gets the new board, not a 304
+        again = client.get("/api/boards/A", headers={"If-None-Match": etag})
+        assert again.status_code == 200 and again.headers["etag"] != etag
+        assert "Cache-Oracle" in [row["model"] for row in again.json()["rows"]]
         assert "Cache-Oracle" in _models(client)
         assert "Cache-Oracle" in _models(client, quick=True)
         assert "Cache-Oracle" in _models(client, format="csv")
@@ -83,5 +89,49 @@ def test_cached_and_built_boards_answer_alike(service):
                                       headers={"Accept-Encoding": enc}) for _ in range(2))
             assert first.status_code == again.status_code == 200
             assert first.content == again.content
-            for name in ("content-type", "content-encoding", "vary", "content-length"):
+            for name in ("content-type", "content-encoding", "vary", "content-length", "etag",
+                         "cache-control"):
                 assert first.headers.get(name) == again.headers.get(name), (params, enc, name)
+
+
+def test_etag_and_304_from_the_cached_and_the_built_path(service):
+    """A client holding the current bytes gets 304 without a body, from the middleware (warm)
+    and from the route (first read after a revision change whose board did not change: the
+    ETag hashes the bytes, not the revision)."""
+    import httpx
+
+    from generalbench.server.db import bump_revision, session_factory
+
+    url = service.url + "/api/boards/A"
+    for enc in ("gzip", "identity"):
+        first = httpx.get(url, headers={"Accept-Encoding": enc})
+        etag = first.headers["etag"]
+        assert first.status_code == 200 and etag.startswith('"') and etag.endswith('"')
+        assert first.headers["cache-control"] == "public, max-age=5"
+        for inm in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+            hit = httpx.get(url, headers={"Accept-Encoding": enc, "If-None-Match": inm})
+            assert hit.status_code == 304, inm
+            assert hit.content == b"" and hit.headers["etag"] == etag
+            assert hit.headers["cache-control"] == first.headers["cache-control"]
+            assert "content-length" not in hit.headers or hit.headers["content-length"] == "0"
+        miss = httpx.get(url, headers={"Accept-Encoding": enc, "If-None-Match": '"other"'})
+        assert miss.status_code == 200 and miss.content == first.content
+
+        with session_factory(service.engine)() as s:  # the next read is built by the route
+            bump_revision(s)
+            s.commit()
+        built = httpx.get(url, headers={"Accept-Encoding": enc, "If-None-Match": etag})
+        assert built.status_code == 304 and built.headers["etag"] == etag
+    plain = httpx.get(url, headers={"Accept-Encoding": "identity"}).headers["etag"]
+    gz = httpx.get(url, headers={"Accept-Encoding": "gzip"}).headers["etag"]
+    assert plain != gz  # two representations, two strong validators
+
+
+def test_if_none_match_parsing():
+    from generalbench.server.fastpath import not_modified
+
+    tag = b'"abc"'
+    assert not_modified(b'"abc"', tag) and not_modified(b'W/"abc"', tag)
+    assert not_modified(b'"x", "abc"', tag) and not_modified(b' * ', tag)
+    assert not not_modified(None, tag) and not not_modified(b"", tag)
+    assert not not_modified(b'"abcd"', tag) and not not_modified(b"abc", tag)

@@ -272,28 +272,35 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
         """A board not yet encoded for the current revision (cached ones are answered by the
         CachedBoards middleware before they get here): built in the threadpool, then cached.
         ?quick= and ?format= are read as the middleware reads them. Clients that accept gzip get
-        gzip bytes kept beside the plain ones (a 1,000-row board is ~200 KiB of JSON)."""
+        gzip bytes kept beside the plain ones (a 1,000-row board is ~200 KiB of JSON); every
+        answer carries an ETag and a short max-age (fastpath)."""
         key = fastpath.board_key(scope, dict(request.query_params),
                                  request.headers.get("accept-encoding", ""))
-        body = cache.cached(boards.current_revision(engine), key)
-        if body is None:
-            body = await run_in_threadpool(encoded_board, key)
-        headers = fastpath.board_headers(key)
-        return Response(body, media_type=headers.pop("content-type"), headers=headers)
+        entry = cache.cached(boards.current_revision(engine), key)
+        if entry is None:
+            entry = await run_in_threadpool(encoded_board, key)
+        inm = request.headers.get("if-none-match")
+        status, headers, body = fastpath.answer(entry, inm.encode("latin-1") if inm else None)
+        response = Response(body, status_code=status)
+        response.raw_headers = list(headers)
+        return response
 
-    def encoded_board(key: tuple) -> bytes:
+    def encoded_board(key: tuple) -> fastpath.Encoded:
         _, scope, quick, csv, gz = key
         with Session() as s:
             try:
                 data = boards.board(s, cache, scope, quick)
             except GeneralBenchError as exc:
                 raise HTTPException(404, str(exc)) from None
-            plain = cache.memo(s, key[:-1] + (False,), lambda: (
-                boards.to_csv(data) if csv else json.dumps(data, ensure_ascii=False)).encode())
+            plain_key = key[:-1] + (False,)
+            plain = cache.memo(s, plain_key, lambda: fastpath.encode(plain_key, (
+                boards.to_csv(data) if csv else json.dumps(data, ensure_ascii=False)).encode(),
+                limits.board_max_age_s))
             if not gz:
                 return plain
-            # mtime=0: the same board gives the same bytes in every web process
-            return cache.memo(s, key, lambda: gzip.compress(plain, 6, mtime=0))
+            # mtime=0: the same board gives the same bytes (and ETag) in every web process
+            return cache.memo(s, key, lambda: fastpath.encode(
+                key, gzip.compress(plain.body, 6, mtime=0), limits.board_max_age_s))
 
     @app.get("/api/models/{sid}")
     def api_model(sid: int) -> dict[str, Any]:
