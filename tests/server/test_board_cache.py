@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 
 def _models(client, scope: str = "A", **params) -> list[str]:
     resp = client.get(f"/api/boards/{scope}", params=params)
@@ -74,7 +76,7 @@ def test_board_is_gzip_for_clients_that_accept_it(service):
 
 
 def test_cached_and_built_boards_answer_alike(service):
-    """The first read is built by the route, the next ones come from the CachedBoards middleware:
+    """The first read is built by the route, the next ones are answered by BoardApp (fastpath):
     same status, headers and bytes."""
     import httpx
 
@@ -95,7 +97,7 @@ def test_cached_and_built_boards_answer_alike(service):
 
 
 def test_etag_and_304_from_the_cached_and_the_built_path(service):
-    """A client holding the current bytes gets 304 without a body, from the middleware (warm)
+    """A client holding the current bytes gets 304 without a body, from BoardApp (warm)
     and from the route (first read after a revision change whose board did not change: the
     ETag hashes the bytes, not the revision)."""
     import httpx
@@ -135,3 +137,53 @@ def test_if_none_match_parsing():
     assert not_modified(b'"x", "abc"', tag) and not_modified(b' * ', tag)
     assert not not_modified(None, tag) and not not_modified(b"", tag)
     assert not not_modified(b'"abcd"', tag) and not not_modified(b"abc", tag)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_revision_reader_sees_every_bump_and_survives_a_lost_connection(request, tmp_path, kind):
+    """The revision check's own connection sees commits made through other connections at once
+    (no transaction or snapshot stays open), and is reopened when the database drops it."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from generalbench.server.boards import RevisionReader
+    from generalbench.server.db import (
+        bump_revision,
+        get_setting,
+        make_engine,
+        migrate,
+        session_factory,
+    )
+
+    from .conftest import fresh_pg_db
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'rev.db'}"
+    else:
+        url = fresh_pg_db(request.getfixturevalue("postgres_url"), f"rev_{uuid.uuid4().hex[:8]}")
+    migrate(url)
+    engine = make_engine(url)
+    writer = make_engine(url)  # another process's connections, as a worker's
+    reader = RevisionReader(engine)
+    try:
+        assert reader() == "0"
+        Session = session_factory(writer)
+        for _ in range(3):
+            with Session() as s:
+                bump_revision(s)
+                s.commit()
+                expected = get_setting(s, "board_revision")
+            assert reader() == expected
+        if kind == "sqlite":
+            reader._conn.dbapi_connection.close()  # gone underneath the reader
+        else:
+            with writer.connect() as conn:
+                pid = reader._conn.dbapi_connection.info.backend_pid
+                conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        assert reader() == expected
+        assert engine.pool.checkedout() == 0  # detached: it never holds a pool slot
+    finally:
+        reader.close()
+        engine.dispose()
+        writer.dispose()

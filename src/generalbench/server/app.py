@@ -107,14 +107,15 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     storage = Path(storage)
     Session = session_factory(engine)
     cache = boards.BoardCache()
+    revision = boards.RevisionReader(engine)
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters["utc"] = lambda t: "" if t is None else dt.datetime.fromtimestamp(
         t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     templates.env.filters["num"] = lambda x: "-" if x is None else (
         f"{x:.2f}" if isinstance(x, float) else str(x))
-    app = FastAPI(title="General-Level leaderboard", version=__version__)
+    app = fastpath.BoardApp(title="General-Level leaderboard", version=__version__)
+    app.cached_boards = fastpath.CachedBoards(cache, revision)  # answered first, in front of the rest
     app.add_middleware(BodyLimit, limit=limits.max_upload_bytes)
-    app.add_middleware(fastpath.CachedBoards, cache=cache, engine=engine)  # outermost
 
     # --- helpers --------------------------------------------------------------------------
     def api_team(request: Request, s) -> Team:
@@ -270,13 +271,13 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     @app.get("/api/boards/{scope:path}")
     async def api_board(request: Request, scope: str) -> Response:
         """A board not yet encoded for the current revision (cached ones are answered by the
-        CachedBoards middleware before they get here): built in the threadpool, then cached.
-        ?quick= and ?format= are read as the middleware reads them. Clients that accept gzip get
+        BoardApp before they get here): built in the threadpool, then cached.
+        ?quick= and ?format= are read as BoardApp reads them. Clients that accept gzip get
         gzip bytes kept beside the plain ones (a 1,000-row board is ~200 KiB of JSON); every
         answer carries an ETag and a short max-age (fastpath)."""
         key = fastpath.board_key(scope, dict(request.query_params),
                                  request.headers.get("accept-encoding", ""))
-        entry = cache.cached(boards.current_revision(engine), key)
+        entry = cache.cached(revision(), key)
         if entry is None:
             entry = await run_in_threadpool(encoded_board, key)
         inm = request.headers.get("if-none-match")
@@ -526,6 +527,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
 
     app.state.Session = Session
     app.state.cache = cache
+    app.state.revision = revision
     return app
 
 

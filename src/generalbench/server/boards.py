@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -173,20 +174,53 @@ class BoardCache:
 _REVISION_SQL = "SELECT value FROM settings WHERE key = 'board_revision'"
 
 
-def current_revision(engine) -> str:
-    """The board revision as one primary-key read on a pooled DB-API connection: workers in other
-    processes bump it, so every read checks it (the check is what keeps a cached board from going
-    stale), and it has to cost next to nothing (~0.06 ms; through an ORM session or SQLAlchemy
-    Core it was 0.3-1 ms, more than the rest of a cached read)."""
-    conn = engine.raw_connection()
-    try:
-        cur = conn.cursor()
-        cur.execute(_REVISION_SQL)
-        row = cur.fetchone()
-        cur.close()
-    finally:
-        conn.close()
-    return row[0] if row else "0"
+class RevisionReader:
+    """The database's board revision, read on every board read: workers in other processes bump
+    it, and checking it is what keeps a cached board from going stale, so it has to cost next to
+    nothing. A pooled connection's checkout, reset and return (and on PostgreSQL its pre-ping
+    round trip) cost more than the query and, measured, half of a cached read's CPU; this reader
+    keeps one DB-API connection of its own (detached from the pool, autocommit on PostgreSQL, so
+    each read sees the latest commit and no transaction stays open) and reopens it once when it
+    fails (a restarted database) or after a fork."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._cur: Any = None
+        self._pid = 0
+
+    def __call__(self) -> str:
+        with self._lock:
+            try:
+                return self._read()
+            except self.engine.dialect.loaded_dbapi.Error:
+                self.close()
+                return self._read()  # once more on a new connection; a second failure is raised
+
+    def _read(self) -> str:
+        if self._cur is None or self._pid != os.getpid():
+            self._open()
+        self._cur.execute(_REVISION_SQL)
+        rows = self._cur.fetchall()  # to the end: SQLite ends the statement's read there
+        return rows[0][0] if rows else "0"
+
+    def _open(self) -> None:
+        conn = self.engine.raw_connection()
+        conn.detach()  # ours until close(): the pool neither counts nor resets it
+        raw = conn.dbapi_connection
+        if self.engine.dialect.name == "postgresql":
+            raw.autocommit = True
+        self._conn, self._cur, self._pid = conn, raw.cursor(), os.getpid()
+
+    def close(self) -> None:
+        """Close the connection (the next read opens a new one)."""
+        conn, self._conn, self._cur = self._conn, None, None
+        if conn is not None and self._pid == os.getpid():
+            try:
+                conn.close()
+            except self.engine.dialect.loaded_dbapi.Error:
+                pass  # already broken: nothing left to release
 
 
 def board(session, cache: BoardCache, scope_text: str, quick: bool = False) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 A board read is the hot path of the service (every visitor, every refresh). Once a board is
 encoded for the current revision, answering it is one revision read and a dictionary lookup, but
-going through FastAPI's middleware, routing and parameter solving cost several times that. This
-ASGI middleware answers such reads itself and passes everything else on, including misses, which
-the /api/boards route builds, caches (BoardCache.memo) and answers with the same headers.
+going through FastAPI's middleware, routing and parameter solving cost several times that. The
+app (BoardApp) answers such reads before any of that and passes everything else on, including
+misses, which the /api/boards route builds, caches (BoardCache.memo) and answers with the same
+headers.
 
 Every encoded board carries a strong ETag (a hash of its bytes, so every web process gives the
 same one for the same board) and a short Cache-Control max-age: a browser or a proxy reuses a
@@ -19,7 +20,9 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from generalbench.server.boards import BoardCache, current_revision
+from fastapi import FastAPI
+
+from generalbench.server.boards import BoardCache, RevisionReader
 
 PREFIX = "/api/boards/"
 TRUE = ("1", "true", "yes", "on")
@@ -87,34 +90,48 @@ def answer(entry: Encoded, if_none_match: bytes | None
 
 
 class CachedBoards:
-    """ASGI middleware: GET /api/boards/{scope} served from BoardCache when it holds the board for
-    the database's current revision (the check that keeps it from going stale)."""
+    """GET /api/boards/{scope} answered from BoardCache when it holds the board for the
+    database's current revision (the check that keeps it from going stale)."""
 
-    def __init__(self, app, cache: BoardCache, engine) -> None:
-        self.app, self.cache, self.engine = app, cache, engine
+    def __init__(self, cache: BoardCache, revision: RevisionReader) -> None:
+        self.cache, self.revision = cache, revision
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["method"] == "GET":
-            path = scope["path"]
-            root = scope.get("root_path") or ""
-            if root and path.startswith(root):
-                path = path[len(root):]
-            if path.startswith(PREFIX) and len(path) > len(PREFIX):
-                accept = b""
-                if_none_match = None
-                for name, value in scope["headers"]:
-                    if name == b"accept-encoding":
-                        accept = value
-                    elif name == b"if-none-match":
-                        if_none_match = value
-                qs = scope["query_string"]
-                query = dict(parse_qsl(qs.decode("latin-1"))) if qs else {}
-                key = board_key(path[len(PREFIX):], query, accept.decode("latin-1"))
-                entry = self.cache.cached(current_revision(self.engine), key)
-                if entry is not None:
-                    status, headers, body = answer(entry, if_none_match)
-                    await send({"type": "http.response.start", "status": status,
-                                "headers": headers})
-                    await send({"type": "http.response.body", "body": body})
-                    return
-        await self.app(scope, receive, send)
+    async def answered(self, scope, send) -> bool:
+        """Answer the request if it is a cached board read; False leaves it to the app."""
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return False
+        path = scope["path"]
+        root = scope.get("root_path") or ""
+        if root and path.startswith(root):
+            path = path[len(root):]
+        if not path.startswith(PREFIX) or len(path) == len(PREFIX):
+            return False
+        accept = b""
+        if_none_match = None
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding":
+                accept = value
+            elif name == b"if-none-match":
+                if_none_match = value
+        qs = scope["query_string"]
+        query = dict(parse_qsl(qs.decode("latin-1"))) if qs else {}
+        key = board_key(path[len(PREFIX):], query, accept.decode("latin-1"))
+        entry = self.cache.cached(self.revision(), key)
+        if entry is None:
+            return False
+        status, headers, body = answer(entry, if_none_match)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
+
+
+class BoardApp(FastAPI):
+    """FastAPI with cached board reads answered before its middleware stack: in front of
+    Starlette's error middleware and the app's own, a cached read costs about half the CPU it
+    costs as the outermost middleware (measured in-process: 12-19 against 32-36 us per read)."""
+
+    cached_boards: CachedBoards | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self.cached_boards is None or not await self.cached_boards.answered(scope, send):
+            await super().__call__(scope, receive, send)
