@@ -23,9 +23,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
+
+CPU_PIDS: list[int] = []
+"""Server processes whose CPU time is reported over the measured phase only (--cpu-pids)."""
+
+
+def server_cpu() -> float:
+    """User + system CPU seconds the --cpu-pids processes have used so far (Linux /proc)."""
+    total = 0
+    for pid in CPU_PIDS:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+MEASURED: dict[str, float] = {}
+"""Server CPU, own CPU and wall clock when the measured phase starts (after connection set-up
+for kept-alive runs)."""
 
 
 class Connection(asyncio.Protocol):
@@ -98,11 +120,13 @@ async def burst(host: str, port: int, raws: list[bytes], clients: int, fresh: bo
         return out
 
     if fresh:
+        MEASURED.update(cpu=server_cpu(), own=time.process_time(), wall=time.perf_counter())
         return list(await asyncio.gather(*(one_fresh(raws[i % len(raws)])
                                            for i in range(clients))))
     conns = [await connect(host, port) for _ in range(clients)]
     for i, conn in enumerate(conns):  # each connection used once, so the server knows it
         await conn.request(raws[i % len(raws)])
+    MEASURED.update(cpu=server_cpu(), own=time.process_time(), wall=time.perf_counter())
 
     async def one(conn: Connection, raw: bytes) -> tuple[float, int, int]:
         start = time.perf_counter()
@@ -122,6 +146,7 @@ async def loop_for(host: str, port: int, raws: list[bytes], clients: int, second
     """`clients` connections reading back to back until `seconds` have passed."""
     conns = [await connect(host, port) for _ in range(clients)]
     out: list[tuple[float, int, int]] = []
+    MEASURED.update(cpu=server_cpu(), own=time.process_time(), wall=time.perf_counter())
     stop = time.perf_counter() + seconds
 
     async def client(i: int, conn: Connection) -> None:
@@ -151,7 +176,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--fresh", action="store_true", help="burst: a new connection per read")
     ap.add_argument("--header", action="append", default=[])
+    ap.add_argument("--cpu-pids", default="", help="comma-separated server process ids")
     args = ap.parse_args()
+    CPU_PIDS.extend(int(p) for p in args.cpu_pids.split(",") if p)
     try:
         import uvloop
 
@@ -161,14 +188,15 @@ def main() -> int:
     parts = urlsplit(args.url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     raws = [request_bytes(parts.netloc, p, args.header) for p in args.paths]
-    cpu0, start = time.process_time(), time.perf_counter()
     if args.mode == "burst":
         reads = asyncio.run(burst(host, port, raws, args.clients, args.fresh))
     else:
         reads = asyncio.run(loop_for(host, port, raws, args.clients, args.seconds))
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    wall = time.perf_counter() - MEASURED["wall"]
     json.dump({"latency": [r[0] for r in reads], "status": [r[1] for r in reads],
-               "bytes": sum(r[2] for r in reads), "wall": wall, "client_cpu": cpu}, sys.stdout)
+               "bytes": sum(r[2] for r in reads), "wall": wall,
+               "client_cpu": time.process_time() - MEASURED["own"],
+               "server_cpu": server_cpu() - MEASURED["cpu"]}, sys.stdout)
     return 0
 
 

@@ -8,17 +8,23 @@ closed set, plus --workers scoring worker processes (`generalbench worker`), the
    that each was scored exactly once (score_count == 1) and none failed;
 2. board reads: fills the database with scored public submissions up to --fill (default 1,000,
    copies of the scored ones' stored raw scores, as the service stores them), reads the Scope-A
-   board once (cold: reading 1,000 stored board summaries), 50 sequential reads (the per-request
-   cost) and two bursts of M concurrent reads (default 200) of boards A, B, C and D, the first
-   opening M connections, the second reusing them; prints p50/p95, throughput and the CPU the
-   server process and this client spent per read (target: p95 < 100 ms). Reads go through
-   aiohttp (asking for gzip, as browsers do). One web process serves them all: a deployment that
-   needs more runs several (docs/leaderboard.md). uvicorn, and this client, use httptools and
-   uvloop when installed (pip install uvicorn[standard]), which halves the server's CPU per read.
-   With `wrk` on PATH (apt-get install wrk) it also runs wrk with M connections for 5 s on one
-   board: sustained load from a client whose own CPU is negligible.
+   board once (cold: reading 1,000 stored board summaries), warms boards A, B, C and D in every
+   web process, then measures with the lean load generator benchmarks/_http_load.py, run as its
+   own process (aiohttp spent 2-5x the server's CPU per read, so the client measured itself):
+   - sequential: one client reading back to back for 2 s (the per-request cost);
+   - bursts: M clients (default 200) each reading once at the same moment, on M new connections
+     (M visitors arriving at once) and on M kept-alive connections, --bursts times each: the
+     issue's "200 concurrent board reads", target p95 < 100 ms over all of them;
+   - loop: M kept-alive clients reading back to back for --seconds (a closed loop without think
+     time, latency = M / throughput; saturating, reported, not the target);
+   each read timed from its request's write (or its connection's opening) to its last byte,
+   asking for gzip as browsers do; it prints p50/p95, throughput and the CPU per read of the
+   web processes and of the client. `serve --processes P` (default 2) runs P web processes on
+   the port. With `wrk` on PATH (apt-get install wrk) it also runs wrk with M connections for
+   --seconds on one board, the same loop from a C client.
 
     python benchmarks/bench_server.py [--uploads 50] [--reads 200] [--fill 1000] [--workers 2]
+        [--processes 2] [--bursts 5] [--seconds 5]
 """
 
 from __future__ import annotations
@@ -71,12 +77,6 @@ async def timed(client: httpx.AsyncClient, method: str, url: str, **kw) -> tuple
     start = time.perf_counter()
     resp = await client.request(method, url, **kw)
     return time.perf_counter() - start, resp
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc), to tell cost from queueing."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(name: str, lat: list[float], wall: float) -> None:
@@ -148,7 +148,7 @@ async def main_async(args, url: str, tokens: list[str], archive: bytes, engine,
               f"KiB gzip, {len(resp.content) / 1024:.0f} KiB JSON")
         scopes = http.get("/api/boards").json()["scopes"][:8]
         for scope in scopes:  # warm each scope in every web process, as first visitors would
-            for _ in range(4 * args.processes):
+            for _ in range(8 * args.processes):
                 with httpx.Client(base_url=url) as fresh:
                     fresh.get(f"/api/boards/{scope}", headers={"Accept-Encoding": "gzip"})
     paths = [f"/api/boards/{s}" for s in scopes]
@@ -164,7 +164,7 @@ async def main_async(args, url: str, tokens: list[str], archive: bytes, engine,
         worst = max(pct(r["latency"], .95) for r in runs)
         print(f"{args.reads} concurrent board reads at once, {name} ({args.bursts} bursts, "
               f"{len(scopes)} scopes, {rows} rows each): {summary({'latency': burst_lat})}, "
-              f"worst burst p95={worst * 1e3:.1f} ms; {cpu_line(runs[-1])}")
+              f"worst burst p95={worst * 1e3:.1f} ms; {cpu_line(*runs)}")
     loop = load(url, paths, "loop", args.reads, seconds=args.seconds, server_pid=server_pid)
     print(f"{args.reads} clients reading back to back for {args.seconds:.0f} s (kept-alive, no think "
           f"time): {summary(loop)}, {len(loop['latency']) / loop['wall']:.0f} reads/s; "
@@ -201,27 +201,17 @@ def process_tree(pid: int) -> list[int]:
     return out
 
 
-def tree_cpu(pid: int) -> float:
-    total = 0.0
-    for p in process_tree(pid):
-        try:
-            total += cpu_seconds(p)
-        except (OSError, IndexError):
-            pass
-    return total
-
-
 def load(url: str, paths: list[str], mode: str, clients: int, *, fresh: bool = False,
          seconds: float = 5.0, server_pid: int) -> dict:
     """One run of the lean load generator (benchmarks/_http_load.py) in its own process, asking
-    for gzip as browsers do; adds the server's CPU over the run."""
+    for gzip as browsers do; it also reports the CPU the web processes spent over its measured
+    phase (not over connection set-up)."""
     cmd = [sys.executable, str(Path(__file__).with_name("_http_load.py")), url, *paths,
            "--mode", mode, "--clients", str(clients), "--seconds", str(seconds),
-           "--header", "Accept-Encoding: gzip"] + (["--fresh"] if fresh else [])
-    cpu0 = tree_cpu(server_pid)
+           "--header", "Accept-Encoding: gzip",
+           "--cpu-pids", ",".join(map(str, process_tree(server_pid)))] + (["--fresh"] if fresh else [])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     result = json.loads(out.stdout)
-    result["server_cpu"] = tree_cpu(server_pid) - cpu0
     bad = [st for st in result["status"] if st != 200]
     assert not bad, f"board reads answered {bad[:5]}"
     return result
@@ -232,10 +222,10 @@ def summary(result: dict) -> str:
     return f"n={len(lat)} p50={pct(lat, .5) * 1e3:.1f} ms p95={pct(lat, .95) * 1e3:.1f} ms"
 
 
-def cpu_line(result: dict) -> str:
-    n = len(result["latency"])
-    return (f"server CPU {result['server_cpu'] / n * 1e3:.2f} ms/read, "
-            f"client CPU {result['client_cpu'] / n * 1e3:.2f} ms/read")
+def cpu_line(*results: dict) -> str:
+    n = sum(len(r["latency"]) for r in results)
+    return (f"server CPU {sum(r['server_cpu'] for r in results) / n * 1e3:.3f} ms/read, "
+            f"client CPU {sum(r['client_cpu'] for r in results) / n * 1e3:.3f} ms/read")
 
 
 def main() -> int:
