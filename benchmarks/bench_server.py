@@ -21,7 +21,9 @@ closed set, plus --workers scoring worker processes (`generalbench worker`), the
    asking for gzip as browsers do; it prints p50/p95, throughput and the CPU per read of the
    web processes and of the client. `serve --processes P` (default 2) runs P web processes on
    the port. With `wrk` on PATH (apt-get install wrk) it also runs wrk with M connections for
-   --seconds on one board, the same loop from a C client.
+   --seconds on one board, the same loop from a C client. With nginx installed (apt-get install
+   nginx) it repeats the bursts through nginx in front, configured as docs/leaderboard.md says
+   (benchmarks/_nginx_front.py): proxying only, then also caching boards for their max-age.
 
     python benchmarks/bench_server.py [--uploads 50] [--reads 200] [--fill 1000] [--workers 2]
         [--processes 2] [--bursts 5] [--seconds 5]
@@ -41,6 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _nginx_front
 import httpx
 
 TASKS = ["Seed Counting", "Geometry Visual Question Answering", "Letter and Number OCR",
@@ -154,17 +157,7 @@ async def main_async(args, url: str, tokens: list[str], archive: bytes, engine,
     paths = [f"/api/boards/{s}" for s in scopes]
     seq = load(url, paths, "loop", 1, seconds=2.0, server_pid=server_pid)
     print(f"sequential board reads (1 client, 2 s): {summary(seq)}; {cpu_line(seq)}")
-    lat: list[float] = []
-    for name, mode, fresh in (("new connections", "burst", True),
-                              ("kept-alive connections", "burst", False)):
-        runs = [load(url, paths, mode, args.reads, fresh=fresh, server_pid=server_pid)
-                for _ in range(args.bursts)]
-        burst_lat = [t for r in runs for t in r["latency"]]
-        lat += burst_lat
-        worst = max(pct(r["latency"], .95) for r in runs)
-        print(f"{args.reads} concurrent board reads at once, {name} ({args.bursts} bursts, "
-              f"{len(scopes)} scopes, {rows} rows each): {summary({'latency': burst_lat})}, "
-              f"worst burst p95={worst * 1e3:.1f} ms; {cpu_line(*runs)}")
+    lat = bursts(url, paths, args, server_pid, f"{len(scopes)} scopes, {rows} rows each")
     loop = load(url, paths, "loop", args.reads, seconds=args.seconds, server_pid=server_pid)
     print(f"{args.reads} clients reading back to back for {args.seconds:.0f} s (kept-alive, no think "
           f"time): {summary(loop)}, {len(loop['latency']) / loop['wall']:.0f} reads/s; "
@@ -178,10 +171,39 @@ async def main_async(args, url: str, tokens: list[str], archive: bytes, engine,
         print(f"{args.reads} connections for {args.seconds:.0f} s, board {scopes[0]}: "
               + (out.stdout.strip().splitlines() or ["wrk failed: " + out.stderr.strip()])[-1])
         shutil.rmtree(script.parent, ignore_errors=True)
+    front = _nginx_front.start(int(url.rsplit(":", 1)[1]), Path(tempfile.mkdtemp(prefix="bench_nginx_")))
+    if front is not None:  # the deployment of docs/leaderboard.md: nginx in front
+        try:
+            for name, front_url in (("nginx in front", front.plain),
+                                    ("nginx in front, caching boards for their max-age",
+                                     front.cached)):
+                for scope in scopes:
+                    httpx.get(f"{front_url}/api/boards/{scope}", headers={"Accept-Encoding": "gzip"})
+                bursts(front_url, paths, args, server_pid, name, extra_pids=[front.proc.pid])
+        finally:
+            front.stop()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     target = pct(lat, .95) < 0.1
-    print(f"board p95 < 100 ms (200 concurrent reads, both bursts): {'yes' if target else 'NO'}")
+    print(f"board p95 < 100 ms (200 concurrent reads on the service, both bursts): "
+          f"{'yes' if target else 'NO'}")
     return 0 if ok and target else 1
+
+
+def bursts(url: str, paths: list[str], args, server_pid: int, label: str,
+           extra_pids: list[int] = ()) -> list[float]:
+    """--bursts bursts of --reads reads at once on new connections, then as many on kept-alive
+    ones; prints each kind and returns every latency."""
+    lat: list[float] = []
+    for name, fresh in (("new connections", True), ("kept-alive connections", False)):
+        runs = [load(url, paths, "burst", args.reads, fresh=fresh, server_pid=server_pid,
+                     extra_pids=extra_pids) for _ in range(args.bursts)]
+        burst_lat = [t for r in runs for t in r["latency"]]
+        lat += burst_lat
+        worst = max(pct(r["latency"], .95) for r in runs)
+        print(f"{args.reads} concurrent board reads at once, {name} ({label}; {args.bursts} "
+              f"bursts): {summary({'latency': burst_lat})}, worst burst p95={worst * 1e3:.1f} ms; "
+              f"{cpu_line(*runs)}")
+    return lat
 
 
 def process_tree(pid: int) -> list[int]:
@@ -202,14 +224,15 @@ def process_tree(pid: int) -> list[int]:
 
 
 def load(url: str, paths: list[str], mode: str, clients: int, *, fresh: bool = False,
-         seconds: float = 5.0, server_pid: int) -> dict:
+         seconds: float = 5.0, server_pid: int, extra_pids: list[int] = ()) -> dict:
     """One run of the lean load generator (benchmarks/_http_load.py) in its own process, asking
     for gzip as browsers do; it also reports the CPU the web processes spent over its measured
     phase (not over connection set-up)."""
     cmd = [sys.executable, str(Path(__file__).with_name("_http_load.py")), url, *paths,
            "--mode", mode, "--clients", str(clients), "--seconds", str(seconds),
            "--header", "Accept-Encoding: gzip",
-           "--cpu-pids", ",".join(map(str, process_tree(server_pid)))] + (["--fresh"] if fresh else [])
+           "--cpu-pids", ",".join(map(str, process_tree(server_pid) + [
+               p for e in extra_pids for p in process_tree(e)]))] + (["--fresh"] if fresh else [])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     result = json.loads(out.stdout)
     bad = [st for st in result["status"] if st != 200]
