@@ -157,7 +157,7 @@ async def main_async(args, url: str, tokens: list[str], archive: bytes, engine,
     paths = [f"/api/boards/{s}" for s in scopes]
     seq = load(url, paths, "loop", 1, seconds=2.0, server_pid=server_pid)
     print(f"sequential board reads (1 client, 2 s): {summary(seq)}; {cpu_line(seq)}")
-    lat = bursts(url, paths, args, server_pid, f"{len(scopes)} scopes, {rows} rows each")
+    worst = bursts(url, paths, args, server_pid, f"{len(scopes)} scopes, {rows} rows each")
     loop = load(url, paths, "loop", args.reads, seconds=args.seconds, server_pid=server_pid)
     print(f"{args.reads} clients reading back to back for {args.seconds:.0f} s (kept-alive, no think "
           f"time): {summary(loop)}, {len(loop['latency']) / loop['wall']:.0f} reads/s; "
@@ -183,27 +183,27 @@ async def main_async(args, url: str, tokens: list[str], archive: bytes, engine,
         finally:
             front.stop()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    target = pct(lat, .95) < 0.1
-    print(f"board p95 < 100 ms (200 concurrent reads on the service, both bursts): "
+    target = worst < 0.1
+    print(f"board p95 < 100 ms (200 concurrent reads on the service, each kind of burst): "
           f"{'yes' if target else 'NO'}")
     return 0 if ok and target else 1
 
 
 def bursts(url: str, paths: list[str], args, server_pid: int, label: str,
-           extra_pids: list[int] = ()) -> list[float]:
+           extra_pids: list[int] = ()) -> float:
     """--bursts bursts of --reads reads at once on new connections, then as many on kept-alive
-    ones; prints each kind and returns every latency."""
-    lat: list[float] = []
+    ones; prints each kind and returns the larger of the two p95s (seconds)."""
+    p95s: list[float] = []
     for name, fresh in (("new connections", True), ("kept-alive connections", False)):
         runs = [load(url, paths, "burst", args.reads, fresh=fresh, server_pid=server_pid,
                      extra_pids=extra_pids) for _ in range(args.bursts)]
         burst_lat = [t for r in runs for t in r["latency"]]
-        lat += burst_lat
-        worst = max(pct(r["latency"], .95) for r in runs)
+        p95s.append(pct(burst_lat, .95))
+        each = " ".join(f"{pct(r['latency'], .95) * 1e3:.0f}" for r in runs)
         print(f"{args.reads} concurrent board reads at once, {name} ({label}; {args.bursts} "
-              f"bursts): {summary({'latency': burst_lat})}, worst burst p95={worst * 1e3:.1f} ms; "
+              f"bursts): {summary({'latency': burst_lat})} (p95 of each burst: {each} ms); "
               f"{cpu_line(*runs)}")
-    return lat
+    return max(p95s)
 
 
 def process_tree(pid: int) -> list[int]:
