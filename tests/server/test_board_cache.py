@@ -187,3 +187,64 @@ def test_revision_reader_sees_every_bump_and_survives_a_lost_connection(request,
         reader.close()
         engine.dispose()
         writer.dispose()
+
+
+def test_concurrent_first_reads_build_a_board_once_and_cached_reads_never_wait(service):
+    """After a change, many requests wanting the same board build it once (the others wait for
+    that build); a build in progress does not hold up reads of boards already cached."""
+    import threading
+
+    from generalbench.server.boards import BoardCache
+    from generalbench.server.db import get_setting, session_factory
+
+    Session = session_factory(service.engine)
+    cache = BoardCache()
+    with Session() as s:
+        revision = get_setting(s, "board_revision", "0")
+        assert cache.memo(s, ("ready",), lambda: b"ready") == b"ready"
+    builds, release, started = [], threading.Event(), threading.Event()
+
+    def build() -> bytes:
+        builds.append(1)
+        started.set()
+        assert release.wait(30)
+        return b"built"
+
+    results: list[bytes] = []
+
+    def read() -> None:
+        with Session() as s:
+            results.append(cache.memo(s, ("slow",), build))
+
+    threads = [threading.Thread(target=read) for _ in range(20)]
+    for t in threads:
+        t.start()
+    assert started.wait(30)
+    assert cache.cached(revision, ("ready",)) == b"ready"  # answered while "slow" builds
+    assert cache.cached(revision, ("slow",)) is None
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert results == [b"built"] * 20 and len(builds) == 1
+    assert cache.cached(revision, ("slow",)) == b"built"
+
+
+def test_a_failed_build_is_not_cached_and_the_next_read_retries(service):
+    from generalbench.server.boards import BoardCache
+    from generalbench.server.db import session_factory
+
+    Session = session_factory(service.engine)
+    cache = BoardCache()
+    calls: list[int] = []
+
+    def build() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("first build fails")
+        return "ok"
+
+    with Session() as s:
+        with pytest.raises(ValueError):
+            cache.memo(s, ("k",), build)
+        assert cache.memo(s, ("k",), build) == "ok" and len(calls) == 2
+        assert cache.memo(s, ("k",), build) == "ok" and len(calls) == 2

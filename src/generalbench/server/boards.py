@@ -93,27 +93,60 @@ def scopes(catalog) -> list[str]:
 
 
 class BoardCache:
-    """Per-process cache of entries and boards, keyed by the database's board revision."""
+    """Per-process cache of entries and boards, keyed by the database's board revision.
+
+    Each value is built once per revision however many requests want it at once (the others
+    wait for it: after a change, 200 concurrent first reads of a board rank and encode it once,
+    not 200 times), and no build holds the lock that cached reads take, so reads of boards that
+    are cached never wait behind one that is being built."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: str | None = None
         self._data: dict[Any, Any] = {}
+        self._building: dict[tuple, threading.Event] = {}
+        self._compute_lock = threading.Lock()
+        """Serialises _compute (full and quick share the summary and entry memos)."""
         self._summaries: dict[tuple, dict[str, Any]] = {}
         """(submission, scored_at, quick, catalog hash) -> summary: after a new score only the
         new submission is read, not the whole board."""
+        self._entries: dict[tuple, Entry] = {}
+        """(summary key, team, model, verified) -> Entry: a new score re-validates one result,
+        not every result on the board."""
 
     def entries(self, session, quick: bool) -> tuple[list[Entry], Any]:
-        key = get_setting(session, "board_revision", "0")
-        with self._lock:
-            if key != self._key:
-                self._data, self._key = {}, key
-            name = "quick" if quick else "full"
-            if name not in self._data:
-                self._data[name] = self._compute(session, quick)
-            return self._data[name]
+        revision = get_setting(session, "board_revision", "0")
+        return self._once(revision, ("entries", quick), lambda: self._compute(session, quick))
+
+    def _once(self, revision: str, key: tuple, build) -> Any:
+        """The value of `key` for `revision`, built by one thread while the others wait."""
+        while True:
+            with self._lock:
+                if revision != self._key:  # a new revision: everything cached is stale
+                    self._data, self._key = {}, revision
+                if key in self._data:
+                    return self._data[key]
+                pending = self._building.get((revision, key))
+                if pending is None:
+                    pending = self._building[(revision, key)] = threading.Event()
+                    break
+            pending.wait()  # then it is cached, or its build failed and this thread tries
+        try:
+            value = build()
+            with self._lock:
+                if revision == self._key:
+                    self._data[key] = value
+            return value
+        finally:
+            with self._lock:
+                del self._building[(revision, key)]
+            pending.set()
 
     def _compute(self, session, quick: bool) -> tuple[list[Entry], Any]:
+        with self._compute_lock:
+            return self._compute_locked(session, quick)
+
+    def _compute_locked(self, session, quick: bool) -> tuple[list[Entry], Any]:
         bench = Benchmark.load(session)
         catalog = bench.catalog()
         rows = session.execute(
@@ -139,15 +172,21 @@ class BoardCache:
         live = set(keys.values())
         for k in [k for k in self._summaries if k[2] == quick and k not in live]:
             del self._summaries[k]
-        entries = []
+        entries, reused = [], {}
         for sid, team, model, verified, _ in rows:
             summary = self._summaries.get(keys[sid])
             if summary is None:
                 continue
             name = model or f"submission {sid}"
-            result = LevelResult.model_validate({**summary["result"], "model": name})
-            entries.append(Entry(sid, team, name, bool(verified), result, summary["counts"],
-                                 summary["skills"]))
+            ekey = (keys[sid], team, name, bool(verified))
+            entry = self._entries.get(ekey)
+            if entry is None:
+                result = LevelResult.model_validate({**summary["result"], "model": name})
+                entry = Entry(sid, team, name, bool(verified), result, summary["counts"],
+                              summary["skills"])
+            reused[ekey] = entry
+            entries.append(entry)
+        self._entries = {k: v for k, v in self._entries.items() if k[0][2] != quick} | reused
         return entries, catalog
 
     def cached(self, revision: str, key: tuple) -> Any:
@@ -160,15 +199,7 @@ class BoardCache:
 
     def memo(self, session, key: tuple, build) -> Any:
         """A computed board, kept until the revision changes (reads are then a lookup)."""
-        revision = get_setting(session, "board_revision", "0")
-        with self._lock:
-            if revision == self._key and key in self._data:
-                return self._data[key]
-        value = build()
-        with self._lock:
-            if revision == self._key:
-                self._data[key] = value
-        return value
+        return self._once(get_setting(session, "board_revision", "0"), key, build)
 
 
 _REVISION_SQL = "SELECT value FROM settings WHERE key = 'board_revision'"
