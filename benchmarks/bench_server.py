@@ -158,6 +158,17 @@ async def main_async(args, url: str, tokens: list[str], archive: bytes, engine,
     seq = load(url, paths, "loop", 1, seconds=2.0, server_pid=server_pid)
     print(f"sequential board reads (1 client, 2 s): {summary(seq)}; {cpu_line(seq)}")
     worst = bursts(url, paths, args, server_pid, f"{len(scopes)} scopes, {rows} rows each")
+    changed = []
+    for _ in range(args.bursts):  # as after a new score: every process rebuilds every board
+        with Session() as s:
+            bump_revision(s)
+            s.commit()
+        changed.append(load(url, paths, "burst", args.reads, fresh=True, server_pid=server_pid))
+    each = " ".join(f"{pct(r['latency'], .95) * 1e3:.0f}" for r in changed)
+    print(f"{args.reads} concurrent board reads right after a change, new connections "
+          f"({args.bursts} bursts; the boards are rebuilt): "
+          f"{summary({'latency': [t for r in changed for t in r['latency']]})} "
+          f"(p95 of each burst: {each} ms); {cpu_line(*changed)}")
     loop = load(url, paths, "loop", args.reads, seconds=args.seconds, server_pid=server_pid)
     print(f"{args.reads} clients reading back to back for {args.seconds:.0f} s (kept-alive, no think "
           f"time): {summary(loop)}, {len(loop['latency']) / loop['wall']:.0f} reads/s; "

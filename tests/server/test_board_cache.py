@@ -248,3 +248,33 @@ def test_a_failed_build_is_not_cached_and_the_next_read_retries(service):
             cache.memo(s, ("k",), build)
         assert cache.memo(s, ("k",), build) == "ok" and len(calls) == 2
         assert cache.memo(s, ("k",), build) == "ok" and len(calls) == 2
+
+
+def test_a_board_is_reused_across_revisions_while_its_entries_are_unchanged(service):
+    """A revision change that leaves a board's entries and catalog alone (a score for a
+    submission that is not public) reuses its value instead of ranking it again."""
+    from generalbench.server.boards import BoardCache
+    from generalbench.server.db import bump_revision, session_factory
+
+    Session = session_factory(service.engine)
+    cache = BoardCache()
+    builds: list[int] = []
+
+    def build() -> str:
+        builds.append(1)
+        return f"board {len(builds)}"
+
+    with Session() as s:
+        assert cache.memo(s, ("b", "A", False), build, quick=False) == "board 1"
+    with Session() as s:
+        bump_revision(s)
+        s.commit()
+    with Session() as s:
+        assert cache.memo(s, ("b", "A", False), build, quick=False) == "board 1"
+        assert cache.memo(s, ("b", "A", True), build, quick=True) == "board 2"  # other entries
+        assert cache.memo(s, ("plain",), build) == "board 3"
+    with Session() as s:
+        bump_revision(s)
+        s.commit()
+    with Session() as s:  # without `quick` a value lives for one revision only
+        assert cache.memo(s, ("plain",), build) == "board 4"

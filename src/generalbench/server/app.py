@@ -296,12 +296,12 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
             plain_key = key[:-1] + (False,)
             plain = cache.memo(s, plain_key, lambda: fastpath.encode(plain_key, (
                 boards.to_csv(data) if csv else json.dumps(data, ensure_ascii=False)).encode(),
-                limits.board_max_age_s))
+                limits.board_max_age_s), quick=quick)
             if not gz:
                 return plain
             # mtime=0: the same board gives the same bytes (and ETag) in every web process
             return cache.memo(s, key, lambda: fastpath.encode(
-                key, gzip.compress(plain.body, 6, mtime=0), limits.board_max_age_s))
+                key, gzip.compress(plain.body, 6, mtime=0), limits.board_max_age_s), quick=quick)
 
     @app.get("/api/models/{sid}")
     def api_model(sid: int) -> dict[str, Any]:

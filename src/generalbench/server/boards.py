@@ -113,8 +113,16 @@ class BoardCache:
         self._entries: dict[tuple, Entry] = {}
         """(summary key, team, model, verified) -> Entry: a new score re-validates one result,
         not every result on the board."""
+        self._by_content: dict[tuple, tuple[tuple, Any]] = {}
+        """key -> (signature of the entries and catalog it was built from, value): most
+        revision changes (a score for a submission that is not public yet) leave a board's
+        entries alone, and then its bytes are reused instead of ranked and encoded again."""
 
     def entries(self, session, quick: bool) -> tuple[list[Entry], Any]:
+        return self._entries_signed(session, quick)[:2]
+
+    def _entries_signed(self, session, quick: bool) -> tuple[list[Entry], Any, tuple]:
+        """Entries, catalog and their signature: what a board is a function of."""
         revision = get_setting(session, "board_revision", "0")
         return self._once(revision, ("entries", quick), lambda: self._compute(session, quick))
 
@@ -142,11 +150,11 @@ class BoardCache:
                 del self._building[(revision, key)]
             pending.set()
 
-    def _compute(self, session, quick: bool) -> tuple[list[Entry], Any]:
+    def _compute(self, session, quick: bool) -> tuple[list[Entry], Any, tuple]:
         with self._compute_lock:
             return self._compute_locked(session, quick)
 
-    def _compute_locked(self, session, quick: bool) -> tuple[list[Entry], Any]:
+    def _compute_locked(self, session, quick: bool) -> tuple[list[Entry], Any, tuple]:
         bench = Benchmark.load(session)
         catalog = bench.catalog()
         rows = session.execute(
@@ -187,7 +195,8 @@ class BoardCache:
             reused[ekey] = entry
             entries.append(entry)
         self._entries = {k: v for k, v in self._entries.items() if k[0][2] != quick} | reused
-        return entries, catalog
+        signature = (tuple(sorted(bench.catalog_info().items())), tuple(reused))
+        return entries, catalog, signature
 
     def cached(self, revision: str, key: tuple) -> Any:
         """The value memo() kept for `key` if it belongs to `revision`, else None: the hot read
@@ -197,9 +206,27 @@ class BoardCache:
                 return self._data.get(key)
         return None
 
-    def memo(self, session, key: tuple, build) -> Any:
-        """A computed board, kept until the revision changes (reads are then a lookup)."""
-        return self._once(get_setting(session, "board_revision", "0"), key, build)
+    def memo(self, session, key: tuple, build, quick: bool | None = None) -> Any:
+        """A computed board, kept until the revision changes (reads are then a lookup). With
+        `quick` (the board's entries: full or quick) the value is a function of those entries
+        and the catalog only, and is reused across revisions while they are unchanged."""
+        revision = get_setting(session, "board_revision", "0")
+        if quick is None:
+            return self._once(revision, key, build)
+
+        def build_or_reuse() -> Any:
+            signature = self._entries_signed(session, quick)[2]
+            with self._lock:
+                kept = self._by_content.get(key)
+            if kept is not None and kept[0] == signature:
+                return kept[1]
+            value = build()
+            if self._entries_signed(session, quick)[2] == signature:  # built from those entries
+                with self._lock:
+                    self._by_content[key] = (signature, value)
+            return value
+
+        return self._once(revision, key, build_or_reuse)
 
 
 _REVISION_SQL = "SELECT value FROM settings WHERE key = 'board_revision'"
@@ -258,7 +285,7 @@ def board(session, cache: BoardCache, scope_text: str, quick: bool = False) -> d
     """One ranked board as plain data (the JSON API, CSV, pages and static export share it)."""
     scope = Scope.parse(scope_text)
     return cache.memo(session, ("board", scope, quick),
-                      lambda: _board(session, cache, scope, scope_text, quick))
+                      lambda: _board(session, cache, scope, scope_text, quick), quick=quick)
 
 
 def _rank_values(entries: list[Entry], values: dict[int, dict[str, float]]
