@@ -278,3 +278,27 @@ def test_a_board_is_reused_across_revisions_while_its_entries_are_unchanged(serv
         s.commit()
     with Session() as s:  # without `quick` a value lives for one revision only
         assert cache.memo(s, ("plain",), build) == "board 4"
+
+
+def test_concurrent_reads_right_after_a_change_all_get_the_board(service):
+    """Reads that arrive while the board is being rebuilt await that one build: each gets the
+    whole board with the same bytes and ETag."""
+    import asyncio
+
+    import httpx
+
+    from generalbench.server.db import bump_revision, session_factory
+
+    with session_factory(service.engine)() as s:
+        bump_revision(s)
+        s.commit()
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=service.url, timeout=60) as client:
+            return await asyncio.gather(*(client.get("/api/boards/B:image", headers={
+                "Accept-Encoding": "gzip"}) for _ in range(40)))
+
+    responses = asyncio.run(burst())
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.content for r in responses}) == 1
+    assert len({r.headers["etag"] for r in responses}) == 1

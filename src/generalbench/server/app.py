@@ -7,6 +7,7 @@ are shown to the submitting team alone, and per-instance results never leave the
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import gzip
 import json
@@ -108,6 +109,8 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     Session = session_factory(engine)
     cache = boards.BoardCache()
     revision = boards.RevisionReader(engine)
+    building: dict[tuple, asyncio.Future] = {}
+    """(revision, board key) -> the build in progress in this process."""
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters["utc"] = lambda t: "" if t is None else dt.datetime.fromtimestamp(
         t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -277,9 +280,15 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
         answer carries an ETag and a short max-age (fastpath)."""
         key = fastpath.board_key(scope, dict(request.query_params),
                                  request.headers.get("accept-encoding", ""))
-        entry = cache.cached(revision(), key)
-        if entry is None:
-            entry = await run_in_threadpool(encoded_board, key)
+        current = revision()
+        entry = cache.cached(current, key)
+        if entry is None:  # one build per board and revision; the other requests await it
+            build = building.get((current, key))
+            if build is None:
+                build = building[(current, key)] = asyncio.ensure_future(
+                    run_in_threadpool(encoded_board, key))
+                build.add_done_callback(lambda _: building.pop((current, key), None))
+            entry = await asyncio.shield(build)  # a client that leaves does not cancel it
         inm = request.headers.get("if-none-match")
         status, headers, body = fastpath.answer(entry, inm.encode("latin-1") if inm else None)
         response = Response(body, status_code=status)
