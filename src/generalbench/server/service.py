@@ -4,6 +4,7 @@ thread in-process and the web app under uvicorn, in one web process or several."
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import os
 import threading
@@ -31,7 +32,17 @@ def app_from_env():
     from generalbench.server.app import create_app
 
     conf = json.loads(os.environ[APP_ENV])
-    return create_app(make_engine(conf["db"]), Path(conf["storage"]), Limits(**conf["limits"]))
+    app = create_app(make_engine(conf["db"]), Path(conf["storage"]), Limits(**conf["limits"]))
+    settle_heap()
+    return app
+
+
+def settle_heap() -> None:
+    """Move everything alive after start-up (modules, the app, ~100k objects) out of the
+    garbage collector's reach: a full collection otherwise walks them all, a pause of 30-50 ms
+    of CPU that lands on whichever requests are waiting (gc.freeze, as for forking servers)."""
+    gc.collect()
+    gc.freeze()
 
 
 def serve(host: str, port: int, db: str | None, storage: Path, data: Path | None,
@@ -68,8 +79,9 @@ def serve(host: str, port: int, db: str | None, storage: Path, data: Path | None
             uvicorn.run(f"{__name__}:app_from_env", factory=True, workers=processes, host=host,
                         port=port, log_level="info", access_log=False)
         else:
-            uvicorn.run(create_app(engine, storage, limits), host=host, port=port,
-                        log_level="info", access_log=False)
+            app = create_app(engine, storage, limits)
+            settle_heap()
+            uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
     finally:
         for w in loops:
             w.stop.set()
