@@ -8,23 +8,32 @@ closed set, plus --workers scoring worker processes (`generalbench worker`), the
    that each was scored exactly once (score_count == 1) and none failed;
 2. board reads: fills the database with scored public submissions up to --fill (default 1,000,
    copies of the scored ones' stored raw scores, as the service stores them), reads the Scope-A
-   board once (cold: reading 1,000 stored board summaries), 50 sequential reads (the per-request
-   cost) and two bursts of M concurrent reads (default 200) of boards A, B, C and D, the first
-   opening M connections, the second reusing them; prints p50/p95, throughput and the CPU the
-   server process and this client spent per read (target: p95 < 100 ms). Reads go through
-   aiohttp (asking for gzip, as browsers do). One web process serves them all: a deployment that
-   needs more runs several (docs/leaderboard.md). uvicorn, and this client, use httptools and
-   uvloop when installed (pip install uvicorn[standard]), which halves the server's CPU per read.
-   With `wrk` on PATH (apt-get install wrk) it also runs wrk with M connections for 5 s on one
-   board: sustained load from a client whose own CPU is negligible.
+   board once (cold: reading 1,000 stored board summaries), warms boards A, B, C and D in every
+   web process, then measures with the lean load generator benchmarks/_http_load.py, run as its
+   own process (aiohttp spent 2-5x the server's CPU per read, so the client measured itself):
+   - sequential: one client reading back to back for 2 s (the per-request cost);
+   - bursts: M clients (default 200) each reading once at the same moment, on M new connections
+     (M visitors arriving at once) and on M kept-alive connections, --bursts times each: the
+     issue's "200 concurrent board reads", target p95 < 100 ms over all of them;
+   - loop: M kept-alive clients reading back to back for --seconds (a closed loop without think
+     time, latency = M / throughput; saturating, reported, not the target);
+   each read timed from its request's write (or its connection's opening) to its last byte,
+   asking for gzip as browsers do; it prints p50/p95, throughput and the CPU per read of the
+   web processes and of the client. `serve --processes P` (default 2) runs P web processes on
+   the port. With `wrk` on PATH (apt-get install wrk) it also runs wrk with M connections for
+   --seconds on one board, the same loop from a C client. With nginx installed (apt-get install
+   nginx) it repeats the bursts through nginx in front, configured as docs/leaderboard.md says
+   (benchmarks/_nginx_front.py): proxying only, then also caching boards for their max-age.
 
     python benchmarks/bench_server.py [--uploads 50] [--reads 200] [--fill 1000] [--workers 2]
+        [--processes 2] [--bursts 5] [--seconds 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -34,7 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
+import _nginx_front
 import httpx
 
 TASKS = ["Seed Counting", "Geometry Visual Question Answering", "Letter and Number OCR",
@@ -71,21 +80,6 @@ async def timed(client: httpx.AsyncClient, method: str, url: str, **kw) -> tuple
     start = time.perf_counter()
     resp = await client.request(method, url, **kw)
     return time.perf_counter() - start, resp
-
-
-async def get(http: aiohttp.ClientSession, path: str) -> tuple[float, int, int]:
-    """(seconds, status, bytes on the wire) of one GET, body read in full (and decompressed:
-    aiohttp asks for gzip as browsers do)."""
-    start = time.perf_counter()
-    async with http.get(path) as resp:
-        body = await resp.read()
-    return time.perf_counter() - start, resp.status, int(resp.headers.get("Content-Length", len(body)))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc), to tell cost from queueing."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(name: str, lat: list[float], wall: float) -> None:
@@ -147,54 +141,125 @@ async def main_async(args, url: str, tokens: list[str], archive: bytes, engine,
             s.commit()
             total = s.scalar(select(text("count(*)")).select_from(Submission)
                              .where(Submission.state == "scored"))
-    # reads through aiohttp, one connection pool: httpx's client spends several times more CPU per
-    # response, and on a small machine the client would otherwise measure itself
-    connector = aiohttp.TCPConnector(limit=args.reads, force_close=False)
-    async with aiohttp.ClientSession(url, connector=connector,
-                                     timeout=aiohttp.ClientTimeout(total=300)) as http:
-        cold, status, size = await get(http, "/api/boards/A")
-        async with http.get("/api/boards/A") as resp:
-            rows = len((await resp.json())["rows"])
+    with httpx.Client(base_url=url, timeout=300) as http:
+        t0 = time.perf_counter()
+        resp = http.get("/api/boards/A", headers={"Accept-Encoding": "gzip"})
+        cold = time.perf_counter() - t0
+        rows = len(resp.json()["rows"])
         print(f"board A cold ({rows} stored board summaries read): {cold * 1e3:.0f} ms; "
-              f"{total} scored submissions in the database; {size / 1024:.0f} KiB gzip")
-        async with http.get("/api/boards") as resp:
-            scopes = (await resp.json())["scopes"][:8]
-        for scope in scopes:  # warm each scope once, as the first visitor would
-            await get(http, f"/api/boards/{scope}")
-        paths = [f"/api/boards/{scopes[i % len(scopes)]}" for i in range(max(50, args.reads))]
-        cpu0, own0 = cpu_seconds(server_pid), time.process_time()
-        seq = [(await get(http, path))[0] for path in paths[:50]]  # the per-request cost
-        cpu_seq, own_seq = cpu_seconds(server_pid) - cpu0, time.process_time() - own0
-        health = [(await get(http, "/api/health"))[0] for _ in range(50)]
-        print(f"sequential board reads p50={pct(seq, .5) * 1e3:.1f} ms p95={pct(seq, .95) * 1e3:.1f} ms, "
-              f"server CPU {cpu_seq / 50 * 1e3:.2f} ms/read, client CPU {own_seq / 50 * 1e3:.2f} ms/read "
-              f"(GET /api/health p50={pct(health, .5) * 1e3:.1f} ms)")
-        for burst in ("new connections", "kept-alive connections"):
-            # first burst: every client opens its connection; second: the same clients again
-            cpu0, own0 = cpu_seconds(server_pid), time.process_time()
-            start = time.perf_counter()
-            reads = await asyncio.gather(*(get(http, path) for path in paths[:args.reads]))
-            wall = time.perf_counter() - start
-            cpu_conc, own_conc = cpu_seconds(server_pid) - cpu0, time.process_time() - own0
-            assert all(st == 200 for _, st, _ in reads)
-            lat = [t for t, _, _ in reads]
-            report(f"{args.reads} concurrent board reads, {burst} ({len(scopes)} scopes, "
-                   f"{rows} rows each)", lat, wall)
-            print(f"  server CPU {cpu_conc / len(lat) * 1e3:.2f} ms/read ({cpu_conc:.2f}s), "
-                  f"client CPU {own_conc / len(lat) * 1e3:.2f} ms/read, "
-                  f"{sum(s for _, _, s in reads) / 2**20:.1f} MiB sent; "
-                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    if shutil.which("wrk"):  # a C client: what the server does when the client costs ~nothing
+              f"{total} scored submissions in the database; {resp.num_bytes_downloaded / 1024:.0f} "
+              f"KiB gzip, {len(resp.content) / 1024:.0f} KiB JSON")
+        scopes = http.get("/api/boards").json()["scopes"][:8]
+        for scope in scopes:  # warm each scope in every web process, as first visitors would
+            for _ in range(8 * args.processes):
+                with httpx.Client(base_url=url) as fresh:
+                    fresh.get(f"/api/boards/{scope}", headers={"Accept-Encoding": "gzip"})
+    paths = [f"/api/boards/{s}" for s in scopes]
+    seq = load(url, paths, "loop", 1, seconds=2.0, server_pid=server_pid)
+    print(f"sequential board reads (1 client, 2 s): {summary(seq)}; {cpu_line(seq)}")
+    worst = bursts(url, paths, args, server_pid, f"{len(scopes)} scopes, {rows} rows each")
+    changed = []
+    for _ in range(args.bursts):  # as after a new score: every process rebuilds every board
+        with Session() as s:
+            bump_revision(s)
+            s.commit()
+        changed.append(load(url, paths, "burst", args.reads, fresh=True, server_pid=server_pid))
+    each = " ".join(f"{pct(r['latency'], .95) * 1e3:.0f}" for r in changed)
+    print(f"{args.reads} concurrent board reads right after a change, new connections "
+          f"({args.bursts} bursts; the boards are rebuilt): "
+          f"{summary({'latency': [t for r in changed for t in r['latency']]})} "
+          f"(p95 of each burst: {each} ms); {cpu_line(*changed)}")
+    loop = load(url, paths, "loop", args.reads, seconds=args.seconds, server_pid=server_pid)
+    print(f"{args.reads} clients reading back to back for {args.seconds:.0f} s (kept-alive, no think "
+          f"time): {summary(loop)}, {len(loop['latency']) / loop['wall']:.0f} reads/s; "
+          f"{cpu_line(loop)}")
+    if shutil.which("wrk"):  # a C client: the same loop from a client whose CPU cost is ~nothing
         script = Path(tempfile.mkdtemp(prefix="bench_wrk_")) / "p95.lua"
         script.write_text(WRK_SCRIPT)
-        out = subprocess.run(["wrk", "-t1", f"-c{args.reads}", "-d5s", "-s", str(script),
-                              f"{url}/api/boards/{scopes[0]}"], capture_output=True, text=True)
-        print(f"{args.reads} connections for 5 s, board {scopes[0]}: "
+        out = subprocess.run(["wrk", "-t1", f"-c{args.reads}", f"-d{args.seconds:.0f}s", "-s",
+                              str(script), f"{url}/api/boards/{scopes[0]}"],
+                             capture_output=True, text=True)
+        print(f"{args.reads} connections for {args.seconds:.0f} s, board {scopes[0]}: "
               + (out.stdout.strip().splitlines() or ["wrk failed: " + out.stderr.strip()])[-1])
         shutil.rmtree(script.parent, ignore_errors=True)
-    target = pct(lat, .95) < 0.1
-    print(f"board p95 < 100 ms: {'yes' if target else 'NO'}")
+    front = _nginx_front.start(int(url.rsplit(":", 1)[1]), Path(tempfile.mkdtemp(prefix="bench_nginx_")))
+    if front is not None:  # the deployment of docs/leaderboard.md: nginx in front
+        try:
+            for name, front_url in (("nginx in front", front.plain),
+                                    ("nginx in front, caching boards for their max-age",
+                                     front.cached)):
+                for scope in scopes:
+                    httpx.get(f"{front_url}/api/boards/{scope}", headers={"Accept-Encoding": "gzip"})
+                bursts(front_url, paths, args, server_pid, name, extra_pids=[front.proc.pid])
+        finally:
+            front.stop()
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    target = worst < 0.1
+    print(f"board p95 < 100 ms (200 concurrent reads on the service, each kind of burst): "
+          f"{'yes' if target else 'NO'}")
     return 0 if ok and target else 1
+
+
+def bursts(url: str, paths: list[str], args, server_pid: int, label: str,
+           extra_pids: list[int] = ()) -> float:
+    """--bursts bursts of --reads reads at once on new connections, then as many on kept-alive
+    ones; prints each kind and returns the larger of the two p95s (seconds)."""
+    p95s: list[float] = []
+    for name, fresh in (("new connections", True), ("kept-alive connections", False)):
+        runs = [load(url, paths, "burst", args.reads, fresh=fresh, server_pid=server_pid,
+                     extra_pids=extra_pids) for _ in range(args.bursts)]
+        burst_lat = [t for r in runs for t in r["latency"]]
+        p95s.append(pct(burst_lat, .95))
+        each = " ".join(f"{pct(r['latency'], .95) * 1e3:.0f}" for r in runs)
+        print(f"{args.reads} concurrent board reads at once, {name} ({label}; {args.bursts} "
+              f"bursts): {summary({'latency': burst_lat})} (p95 of each burst: {each} ms); "
+              f"{cpu_line(*runs)}")
+    return max(p95s)
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (the web processes `serve --processes N` starts)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def load(url: str, paths: list[str], mode: str, clients: int, *, fresh: bool = False,
+         seconds: float = 5.0, server_pid: int, extra_pids: list[int] = ()) -> dict:
+    """One run of the lean load generator (benchmarks/_http_load.py) in its own process, asking
+    for gzip as browsers do; it also reports the CPU the web processes spent over its measured
+    phase (not over connection set-up)."""
+    cmd = [sys.executable, str(Path(__file__).with_name("_http_load.py")), url, *paths,
+           "--mode", mode, "--clients", str(clients), "--seconds", str(seconds),
+           "--header", "Accept-Encoding: gzip",
+           "--cpu-pids", ",".join(map(str, process_tree(server_pid) + [
+               p for e in extra_pids for p in process_tree(e)]))] + (["--fresh"] if fresh else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    bad = [st for st in result["status"] if st != 200]
+    assert not bad, f"board reads answered {bad[:5]}"
+    return result
+
+
+def summary(result: dict) -> str:
+    lat = result["latency"]
+    return f"n={len(lat)} p50={pct(lat, .5) * 1e3:.1f} ms p95={pct(lat, .95) * 1e3:.1f} ms"
+
+
+def cpu_line(*results: dict) -> str:
+    n = sum(len(r["latency"]) for r in results)
+    return (f"server CPU {sum(r['server_cpu'] for r in results) / n * 1e3:.3f} ms/read, "
+            f"client CPU {sum(r['client_cpu'] for r in results) / n * 1e3:.3f} ms/read")
 
 
 def main() -> int:
@@ -202,7 +267,11 @@ def main() -> int:
     ap.add_argument("--uploads", type=int, default=50)
     ap.add_argument("--reads", type=int, default=200)
     ap.add_argument("--fill", type=int, default=1000)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="scoring worker processes")
+    ap.add_argument("--processes", type=int, default=2,
+                    help="web processes (serve --processes; 1 for a single one)")
+    ap.add_argument("--bursts", type=int, default=5, help="bursts of --reads reads each")
+    ap.add_argument("--seconds", type=float, default=5.0, help="length of the read loop")
     ap.add_argument("--db", default=None)
     ap.add_argument("--timeout", type=float, default=900)
     args = ap.parse_args()
@@ -232,6 +301,7 @@ def main() -> int:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         procs.append(cli("serve", "--port", str(port), "--db", db, "--storage", str(storage),
                          "--data", str(root), "--answers", str(root), "--workers", "0",
+                         "--processes", str(args.processes),
                          stdout=log, stderr=subprocess.STDOUT, env=env))
         for _ in range(args.workers):
             procs.append(cli("worker", "--db", db, "--storage", str(storage), stdout=log,
@@ -248,7 +318,8 @@ def main() -> int:
                 print((tmp / "serve.log").read_text()[-3000:])
                 return 1
             time.sleep(0.3)
-        print(f"service {url}, {db.split(':')[0]}, {args.workers} workers, "
+        print(f"service {url}, {db.split(':')[0]}, {args.processes} web processes, "
+              f"{args.workers} scoring workers, "
               f"archive {len(archive) / 1024:.0f} KiB")
         try:  # the client's own CPU per read counts on a small machine
             import uvloop

@@ -52,12 +52,16 @@ def serve(
         "--answers", help="Answer key (the closed set with references); read by workers only.",
         show_default=False)] = None,
     workers: Annotated[int, typer.Option(help="Scoring worker threads in this process.")] = 1,
+    processes: Annotated[int, typer.Option(
+        "--processes", min=1, help="Web processes sharing the port (board reads use every core; "
+                                   "each keeps its own board cache, kept fresh through the "
+                                   "database).")] = 1,
 ) -> None:
     """Run the leaderboard: web pages, JSON API, SQLite (or --db) and one scoring worker."""
     _need_extra()
     from generalbench.server.service import serve as run
 
-    run(host, port, db, storage, data, answers, workers)
+    run(host, port, db, storage, data, answers, workers, processes=processes)
 
 
 def worker(db: Db = None, storage: Storage = DEFAULT_STORAGE) -> None:

@@ -7,6 +7,7 @@ are shown to the submitting team alone, and per-instance results never leave the
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import gzip
 import json
@@ -107,14 +108,17 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     storage = Path(storage)
     Session = session_factory(engine)
     cache = boards.BoardCache()
+    revision = boards.RevisionReader(engine)
+    building: dict[tuple, asyncio.Future] = {}
+    """(revision, board key) -> the build in progress in this process."""
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters["utc"] = lambda t: "" if t is None else dt.datetime.fromtimestamp(
         t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     templates.env.filters["num"] = lambda x: "-" if x is None else (
         f"{x:.2f}" if isinstance(x, float) else str(x))
-    app = FastAPI(title="General-Level leaderboard", version=__version__)
+    app = fastpath.BoardApp(title="General-Level leaderboard", version=__version__)
+    app.cached_boards = fastpath.CachedBoards(cache, revision)  # answered first, in front of the rest
     app.add_middleware(BodyLimit, limit=limits.max_upload_bytes)
-    app.add_middleware(fastpath.CachedBoards, cache=cache, engine=engine)  # outermost
 
     # --- helpers --------------------------------------------------------------------------
     def api_team(request: Request, s) -> Team:
@@ -270,30 +274,43 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     @app.get("/api/boards/{scope:path}")
     async def api_board(request: Request, scope: str) -> Response:
         """A board not yet encoded for the current revision (cached ones are answered by the
-        CachedBoards middleware before they get here): built in the threadpool, then cached.
-        ?quick= and ?format= are read as the middleware reads them. Clients that accept gzip get
-        gzip bytes kept beside the plain ones (a 1,000-row board is ~200 KiB of JSON)."""
+        BoardApp before they get here): built in the threadpool, then cached.
+        ?quick= and ?format= are read as BoardApp reads them. Clients that accept gzip get
+        gzip bytes kept beside the plain ones (a 1,000-row board is ~200 KiB of JSON); every
+        answer carries an ETag and a short max-age (fastpath)."""
         key = fastpath.board_key(scope, dict(request.query_params),
                                  request.headers.get("accept-encoding", ""))
-        body = cache.cached(boards.current_revision(engine), key)
-        if body is None:
-            body = await run_in_threadpool(encoded_board, key)
-        headers = fastpath.board_headers(key)
-        return Response(body, media_type=headers.pop("content-type"), headers=headers)
+        current = revision()
+        entry = cache.cached(current, key)
+        if entry is None:  # one build per board and revision; the other requests await it
+            build = building.get((current, key))
+            if build is None:
+                build = building[(current, key)] = asyncio.ensure_future(
+                    run_in_threadpool(encoded_board, key))
+                build.add_done_callback(lambda _: building.pop((current, key), None))
+            entry = await asyncio.shield(build)  # a client that leaves does not cancel it
+        inm = request.headers.get("if-none-match")
+        status, headers, body = fastpath.answer(entry, inm.encode("latin-1") if inm else None)
+        response = Response(body, status_code=status)
+        response.raw_headers = list(headers)
+        return response
 
-    def encoded_board(key: tuple) -> bytes:
+    def encoded_board(key: tuple) -> fastpath.Encoded:
         _, scope, quick, csv, gz = key
         with Session() as s:
             try:
                 data = boards.board(s, cache, scope, quick)
             except GeneralBenchError as exc:
                 raise HTTPException(404, str(exc)) from None
-            plain = cache.memo(s, key[:-1] + (False,), lambda: (
-                boards.to_csv(data) if csv else json.dumps(data, ensure_ascii=False)).encode())
+            plain_key = key[:-1] + (False,)
+            plain = cache.memo(s, plain_key, lambda: fastpath.encode(plain_key, (
+                boards.to_csv(data) if csv else json.dumps(data, ensure_ascii=False)).encode(),
+                limits.board_max_age_s), quick=quick)
             if not gz:
                 return plain
-            # mtime=0: the same board gives the same bytes in every web process
-            return cache.memo(s, key, lambda: gzip.compress(plain, 6, mtime=0))
+            # mtime=0: the same board gives the same bytes (and ETag) in every web process
+            return cache.memo(s, key, lambda: fastpath.encode(
+                key, gzip.compress(plain.body, 6, mtime=0), limits.board_max_age_s), quick=quick)
 
     @app.get("/api/models/{sid}")
     def api_model(sid: int) -> dict[str, Any]:
@@ -519,6 +536,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
 
     app.state.Session = Session
     app.state.cache = cache
+    app.state.revision = revision
     return app
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -92,27 +93,68 @@ def scopes(catalog) -> list[str]:
 
 
 class BoardCache:
-    """Per-process cache of entries and boards, keyed by the database's board revision."""
+    """Per-process cache of entries and boards, keyed by the database's board revision.
+
+    Each value is built once per revision however many requests want it at once (the others
+    wait for it: after a change, 200 concurrent first reads of a board rank and encode it once,
+    not 200 times), and no build holds the lock that cached reads take, so reads of boards that
+    are cached never wait behind one that is being built."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: str | None = None
         self._data: dict[Any, Any] = {}
+        self._building: dict[tuple, threading.Event] = {}
+        self._compute_lock = threading.Lock()
+        """Serialises _compute (full and quick share the summary and entry memos)."""
         self._summaries: dict[tuple, dict[str, Any]] = {}
         """(submission, scored_at, quick, catalog hash) -> summary: after a new score only the
         new submission is read, not the whole board."""
+        self._entries: dict[tuple, Entry] = {}
+        """(summary key, team, model, verified) -> Entry: a new score re-validates one result,
+        not every result on the board."""
+        self._by_content: dict[tuple, tuple[tuple, Any]] = {}
+        """key -> (signature of the entries and catalog it was built from, value): most
+        revision changes (a score for a submission that is not public yet) leave a board's
+        entries alone, and then its bytes are reused instead of ranked and encoded again."""
 
     def entries(self, session, quick: bool) -> tuple[list[Entry], Any]:
-        key = get_setting(session, "board_revision", "0")
-        with self._lock:
-            if key != self._key:
-                self._data, self._key = {}, key
-            name = "quick" if quick else "full"
-            if name not in self._data:
-                self._data[name] = self._compute(session, quick)
-            return self._data[name]
+        return self._entries_signed(session, quick)[:2]
 
-    def _compute(self, session, quick: bool) -> tuple[list[Entry], Any]:
+    def _entries_signed(self, session, quick: bool) -> tuple[list[Entry], Any, tuple]:
+        """Entries, catalog and their signature: what a board is a function of."""
+        revision = get_setting(session, "board_revision", "0")
+        return self._once(revision, ("entries", quick), lambda: self._compute(session, quick))
+
+    def _once(self, revision: str, key: tuple, build) -> Any:
+        """The value of `key` for `revision`, built by one thread while the others wait."""
+        while True:
+            with self._lock:
+                if revision != self._key:  # a new revision: everything cached is stale
+                    self._data, self._key = {}, revision
+                if key in self._data:
+                    return self._data[key]
+                pending = self._building.get((revision, key))
+                if pending is None:
+                    pending = self._building[(revision, key)] = threading.Event()
+                    break
+            pending.wait()  # then it is cached, or its build failed and this thread tries
+        try:
+            value = build()
+            with self._lock:
+                if revision == self._key:
+                    self._data[key] = value
+            return value
+        finally:
+            with self._lock:
+                del self._building[(revision, key)]
+            pending.set()
+
+    def _compute(self, session, quick: bool) -> tuple[list[Entry], Any, tuple]:
+        with self._compute_lock:
+            return self._compute_locked(session, quick)
+
+    def _compute_locked(self, session, quick: bool) -> tuple[list[Entry], Any, tuple]:
         bench = Benchmark.load(session)
         catalog = bench.catalog()
         rows = session.execute(
@@ -138,16 +180,23 @@ class BoardCache:
         live = set(keys.values())
         for k in [k for k in self._summaries if k[2] == quick and k not in live]:
             del self._summaries[k]
-        entries = []
+        entries, reused = [], {}
         for sid, team, model, verified, _ in rows:
             summary = self._summaries.get(keys[sid])
             if summary is None:
                 continue
             name = model or f"submission {sid}"
-            result = LevelResult.model_validate({**summary["result"], "model": name})
-            entries.append(Entry(sid, team, name, bool(verified), result, summary["counts"],
-                                 summary["skills"]))
-        return entries, catalog
+            ekey = (keys[sid], team, name, bool(verified))
+            entry = self._entries.get(ekey)
+            if entry is None:
+                result = LevelResult.model_validate({**summary["result"], "model": name})
+                entry = Entry(sid, team, name, bool(verified), result, summary["counts"],
+                              summary["skills"])
+            reused[ekey] = entry
+            entries.append(entry)
+        self._entries = {k: v for k, v in self._entries.items() if k[0][2] != quick} | reused
+        signature = (tuple(sorted(bench.catalog_info().items())), tuple(reused))
+        return entries, catalog, signature
 
     def cached(self, revision: str, key: tuple) -> Any:
         """The value memo() kept for `key` if it belongs to `revision`, else None: the hot read
@@ -157,43 +206,86 @@ class BoardCache:
                 return self._data.get(key)
         return None
 
-    def memo(self, session, key: tuple, build) -> Any:
-        """A computed board, kept until the revision changes (reads are then a lookup)."""
+    def memo(self, session, key: tuple, build, quick: bool | None = None) -> Any:
+        """A computed board, kept until the revision changes (reads are then a lookup). With
+        `quick` (the board's entries: full or quick) the value is a function of those entries
+        and the catalog only, and is reused across revisions while they are unchanged."""
         revision = get_setting(session, "board_revision", "0")
-        with self._lock:
-            if revision == self._key and key in self._data:
-                return self._data[key]
-        value = build()
-        with self._lock:
-            if revision == self._key:
-                self._data[key] = value
-        return value
+        if quick is None:
+            return self._once(revision, key, build)
+
+        def build_or_reuse() -> Any:
+            signature = self._entries_signed(session, quick)[2]
+            with self._lock:
+                kept = self._by_content.get(key)
+            if kept is not None and kept[0] == signature:
+                return kept[1]
+            value = build()
+            if self._entries_signed(session, quick)[2] == signature:  # built from those entries
+                with self._lock:
+                    self._by_content[key] = (signature, value)
+            return value
+
+        return self._once(revision, key, build_or_reuse)
 
 
 _REVISION_SQL = "SELECT value FROM settings WHERE key = 'board_revision'"
 
 
-def current_revision(engine) -> str:
-    """The board revision as one primary-key read on a pooled DB-API connection: workers in other
-    processes bump it, so every read checks it (the check is what keeps a cached board from going
-    stale), and it has to cost next to nothing (~0.06 ms; through an ORM session or SQLAlchemy
-    Core it was 0.3-1 ms, more than the rest of a cached read)."""
-    conn = engine.raw_connection()
-    try:
-        cur = conn.cursor()
-        cur.execute(_REVISION_SQL)
-        row = cur.fetchone()
-        cur.close()
-    finally:
-        conn.close()
-    return row[0] if row else "0"
+class RevisionReader:
+    """The database's board revision, read on every board read: workers in other processes bump
+    it, and checking it is what keeps a cached board from going stale, so it has to cost next to
+    nothing. A pooled connection's checkout, reset and return (and on PostgreSQL its pre-ping
+    round trip) cost more than the query and, measured, half of a cached read's CPU; this reader
+    keeps one DB-API connection of its own (detached from the pool, autocommit on PostgreSQL, so
+    each read sees the latest commit and no transaction stays open) and reopens it once when it
+    fails (a restarted database) or after a fork."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._cur: Any = None
+        self._pid = 0
+
+    def __call__(self) -> str:
+        with self._lock:
+            try:
+                return self._read()
+            except self.engine.dialect.loaded_dbapi.Error:
+                self.close()
+                return self._read()  # once more on a new connection; a second failure is raised
+
+    def _read(self) -> str:
+        if self._cur is None or self._pid != os.getpid():
+            self._open()
+        self._cur.execute(_REVISION_SQL)
+        rows = self._cur.fetchall()  # to the end: SQLite ends the statement's read there
+        return rows[0][0] if rows else "0"
+
+    def _open(self) -> None:
+        conn = self.engine.raw_connection()
+        conn.detach()  # ours until close(): the pool neither counts nor resets it
+        raw = conn.dbapi_connection
+        if self.engine.dialect.name == "postgresql":
+            raw.autocommit = True
+        self._conn, self._cur, self._pid = conn, raw.cursor(), os.getpid()
+
+    def close(self) -> None:
+        """Close the connection (the next read opens a new one)."""
+        conn, self._conn, self._cur = self._conn, None, None
+        if conn is not None and self._pid == os.getpid():
+            try:
+                conn.close()
+            except self.engine.dialect.loaded_dbapi.Error:
+                pass  # already broken: nothing left to release
 
 
 def board(session, cache: BoardCache, scope_text: str, quick: bool = False) -> dict[str, Any]:
     """One ranked board as plain data (the JSON API, CSV, pages and static export share it)."""
     scope = Scope.parse(scope_text)
     return cache.memo(session, ("board", scope, quick),
-                      lambda: _board(session, cache, scope, scope_text, quick))
+                      lambda: _board(session, cache, scope, scope_text, quick), quick=quick)
 
 
 def _rank_values(entries: list[Entry], values: dict[int, dict[str, float]]

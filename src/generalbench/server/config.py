@@ -27,6 +27,10 @@ class Limits:
     concurrent_jobs: int = 2
     lease_s: float = 60.0
     max_wait_s: float = 24 * 3600.0
+    board_max_age_s: int = 5
+    """How long a browser or proxy may reuse a board JSON/CSV without asking (Cache-Control
+    max-age; after that it revalidates with its ETag and gets a 304 if nothing changed). 0: ask
+    every time."""
 
 
 @dataclass
