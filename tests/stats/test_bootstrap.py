@@ -98,6 +98,20 @@ def test_level_arrays_equal_evaluate(values, sota):
             assert arrays.modalities[m][k][0] == pytest.approx(getattr(ms, k), abs=1e-9)
 
 
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.floats(0, 1e6) | st.sampled_from([0.0, -0.0, 1e-300, 9.32e-5]), min_size=1,
+                max_size=8))
+def test_normalise_array_equals_apply_for_every_rule(values):
+    """The bootstrap's array normalisation and the scalar one are one formula (NormaliseRule.formula)."""
+    from generalbench.metrics.specs import load_specs
+    from generalbench.stats.glevel import normalise_array
+
+    for rule in {spec.normalise for spec in load_specs().values()}:
+        got = normalise_array(rule, np.array(values))
+        want = [rule.apply(v) for v in values]
+        assert got.tolist() == pytest.approx(want, rel=1e-12, abs=1e-12), rule
+
+
 def test_level_probabilities_sum_to_one_and_json_shape():
     catalog = tiny_catalog(sota=60.0)
     tasks = list(catalog)

@@ -20,24 +20,12 @@ from generalbench.metrics.specs import NormaliseRule, get_spec
 
 
 def normalise_array(rule: NormaliseRule, x: np.ndarray) -> np.ndarray:
-    """NormaliseRule.apply over an array (NaN stays NaN: an undefined resample)."""
+    """NormaliseRule.apply over an array, through the rule's one formula (NaN stays NaN: an
+    undefined resample). A raw 0 maps to 100 under the sigmoid rule as in `apply`: -T/0 is -inf
+    here, whose exp is 0 (-0.0 is made +0.0 first, else -T/-0.0 would be +inf)."""
     x = np.asarray(x, dtype=float)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        if rule.kind == "identity":
-            y = x.copy()
-        elif rule.kind == "sigmoid":
-            (t,) = rule.params
-            y = np.where(x == 0, 100.0, 100.0 * (2.0 / (1.0 + np.exp(-t / np.where(x == 0, 1, x))) - 1.0))
-        elif rule.kind == "tanh":
-            (s,) = rule.params
-            y = 100.0 * np.tanh(x / s)
-        elif rule.kind == "affine":
-            lo, hi = rule.params
-            y = 100.0 * (x - lo) / (hi - lo)
-        elif rule.kind == "complement":
-            y = 100.0 - x
-        else:  # pragma: no cover - guarded by specs parsing
-            raise AssertionError(rule.kind)
+        y = rule.formula(np.where(x == 0, 0.0, x), np.exp, np.tanh)
     return np.clip(y, 0.0, 100.0)
 
 
