@@ -92,7 +92,8 @@ def test_level_arrays_equal_evaluate(values, sota):
     point = evaluate(catalog, raw)
     norm = np.array([[0.0 if raw[t.id] is None else normalise_task(t, np.array(raw[t.id]))
                       for t in tasks]])
-    arrays = evaluate_arrays(tasks, norm)
+    values = np.array([[np.nan if raw[t.id] is None else raw[t.id] for t in tasks]])
+    arrays = evaluate_arrays(tasks, norm, raw=values)
     for k, v in point.scores.items():
         assert arrays.scores[k][0] == pytest.approx(v, abs=1e-9)
     assert int(arrays.level[0]) == (point.level or 0)
@@ -113,6 +114,20 @@ def test_normalise_array_equals_apply_for_every_rule(values):
         got = normalise_array(rule, np.array(values))
         want = [rule.apply(v) for v in values]
         assert got.tolist() == pytest.approx(want, rel=1e-12, abs=1e-12), rule
+
+
+def test_a_saturated_tie_is_no_win_in_the_resamples_either():
+    """levels.wins breaks a tie of normalised values by the raw value; so do the resamples."""
+    from generalbench.catalog import Catalog
+
+    task = mk("cd", "3d", "generation", "chamfer", sota=9.32e-5)
+    catalog = Catalog((task,))
+    sample = TaskSample(task, 4.7e-4, ["a", "b"], [4.6e-4, 4.8e-4])
+    boot = bootstrap_model("m", evaluate(catalog, {"cd": 4.7e-4}), [task], {"cd": sample},
+                           resamples=50)
+    row = boot.task_rows()[0]
+    assert row["normalised"] == row["sota_normalised"] == 100.0
+    assert not row["win"] and row["win_probability"] == 0.0
 
 
 def test_level_probabilities_sum_to_one_and_json_shape():

@@ -122,6 +122,16 @@ class MetricSpec:
     task_options: tuple[str, ...] = ()
     """What the scorer derives from the task as options (metrics/options.py OPTION_SOURCES)."""
 
+    def at_least_as_good(self, a: Any, b: Any) -> Any:
+        """Whether raw value `a` is at least as good as `b` in this metric's direction (floats,
+        or numpy arrays elementwise).
+
+        General-Level's win test breaks a tie of normalised values with it: a lower-is-better
+        specialist such as CD 9.32e-5 normalises to exactly 100.0 in floating point, as does
+        any CD below about 0.027, so without it a worse raw value would tie and "win".
+        """
+        return a >= b if self.direction == "higher" else a <= b
+
     @property
     def can_be_negative(self) -> bool:
         """Whether a negative raw value is meaningful (specs.yaml `negative`)."""

@@ -74,16 +74,22 @@ def sota_normalised(tasks: Sequence[Task]) -> np.ndarray:
 
 
 def evaluate_arrays(tasks: Sequence[Task], normalised: np.ndarray,
-                    sota_norm: np.ndarray | None = None) -> LevelArrays:
+                    sota_norm: np.ndarray | None = None, raw: np.ndarray | None = None
+                    ) -> LevelArrays:
     """General-Level of each row of `normalised` (B, T), columns in `tasks` order.
 
     An unsupported task is a column of zeros; wins and supported are recomputed per row
-    (norm >= specialist and norm > 0), exactly like levels.score_task.
+    (norm > 0, norm >= specialist and, given the raw values (B, T), raw at least as good as
+    the specialist's), exactly like levels.wins.
     """
     norm = np.atleast_2d(np.asarray(normalised, dtype=float))
     sota_norm = sota_normalised(tasks) if sota_norm is None else sota_norm
     supported = norm > 0
     wins = (norm >= sota_norm[None, :]) & supported
+    if raw is not None:
+        raw = np.atleast_2d(np.asarray(raw, dtype=float))
+        for j, t in enumerate(tasks):
+            wins[:, j] &= get_spec(t.metric).at_least_as_good(raw[:, j], float(t.sota))
     synergy = np.where(wins, norm, 0.0)
     b = norm.shape[0]
     groups: dict[tuple[str, str], GroupArrays] = {}
