@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 from pydantic import BaseModel
 
 from generalbench.catalog import MODALITIES, Catalog, Task
-from generalbench.metrics.specs import NormaliseRule, get_spec
+from generalbench.metrics.specs import MetricSpec, NormaliseRule, get_spec
 
 LEVEL_KEYS = ("level2", "level3", "level4", "level5")
 
@@ -29,6 +29,18 @@ def normalise(task: Task, raw: float) -> float:
 def _rule(metric: str) -> NormaliseRule:
     """The metric's normalisation rule, looked up once per metric name (specs are immutable)."""
     return get_spec(metric).normalise
+
+
+def wins(task: Task, raw: float, norm: float, sota_norm: float) -> bool:
+    """Whether a score beats the task's specialist: supported, `sigma >= sigma_sota` (ties win),
+    and a raw value at least as good as the specialist's. The last test decides only ties, where
+    the normalisation saturates in floating point (docs/scoring.md, the rules)."""
+    return norm > 0 and norm >= sota_norm and _spec(task.metric).at_least_as_good(raw, task.sota)
+
+
+@cache
+def _spec(metric: str) -> MetricSpec:
+    return get_spec(metric)
 
 
 @lru_cache(maxsize=4096)
@@ -121,7 +133,7 @@ def _task_numbers(task: Task, raw: float | None) -> tuple[float | None, float, f
         return None, 0.0, sota_norm, False, False
     raw = float(raw)
     norm = normalise(task, raw)
-    return raw, norm, sota_norm, norm > 0, norm >= sota_norm and norm > 0
+    return raw, norm, sota_norm, norm > 0, wins(task, raw, norm, sota_norm)
 
 
 def score_task(task: Task, raw: float | None) -> TaskScore:
@@ -238,7 +250,7 @@ def evaluate(catalog: Catalog, raw: Mapping[str, float | None], model: str = "mo
         else:
             value = float(value)
             norm = rule.apply(value)
-            by_group[group].append((norm, norm > 0, norm > 0 and norm >= sota_norm))
+            by_group[group].append((norm, norm > 0, wins(task, value, norm, sota_norm)))
         if keep_tasks:
             ts = score_task(task, value)
             if details and task.id in details:

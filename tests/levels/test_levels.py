@@ -116,6 +116,18 @@ def test_ties_win_and_lower_is_better_compares_after_normalisation():
     assert not r.tasks[0].win and r.tasks[0].supported
 
 
+def test_a_tie_from_saturated_normalisation_is_decided_by_the_raw_value():
+    """CD 9.32e-5 (the object reconstruction specialist) and CD 4.7e-4 both normalise to exactly
+    100.0 in floating point; the worse raw value must not tie and win (the demo's baselines did)."""
+    cat = Catalog((mk("a", "3d", "generation", "chamfer", sota=9.32e-5),
+                   mk("b", "3d", "comprehension", "accuracy", sota=50.0)))
+    assert normalise(cat.get("a"), 4.7e-4) == normalise(cat.get("a"), 9.32e-5) == 100.0
+    worse = evaluate(cat, {"a": 4.7e-4}).tasks[0]
+    assert worse.supported and not worse.win
+    assert evaluate(cat, {"a": 4.7e-4}).modalities["3d"].generation.wins == 0
+    assert all(evaluate(cat, {"a": v}).tasks[0].win for v in (9.32e-5, 1e-5, 0.0))
+
+
 def test_harmonic_is_zero_without_both_sides():
     assert harmonic(0.0, 50.0) == 0.0 and harmonic(50.0, 0.0) == 0.0
     assert harmonic(30.0, 30.0) == pytest.approx(30.0)

@@ -17,6 +17,7 @@ from generalbench.data.minibench import make_mini
 from generalbench.models.testserver import TestServer
 from generalbench.runner.journal import read_journal
 from tests.conftest import run_cli
+from tests.runner.runs import wait_for_journal
 
 TASKS = ["language-triviaqa", "language-topic-classification", "language-analogical-reasoning",
          "image-comprehension-seed-counting", "audio-comprehension-music-pitch-analysis",
@@ -79,12 +80,7 @@ def test_killed_run_resumes_without_repeating_finished_instances(tmp_path, bench
         cmd = [sys.executable, "-m", "generalbench",
                *run_args(srv.base_url, bench, out, "--no-score", "--concurrency", "3")]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        journal = out / "journal" / "journal.jsonl"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if journal.exists() and journal.read_bytes().count(b"\n") >= 12:
-                break
-            time.sleep(0.01)
+        wait_for_journal(out, 12)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         time.sleep(0.3)

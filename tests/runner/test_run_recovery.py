@@ -21,6 +21,7 @@ from generalbench.models.testserver import TestServer
 from generalbench.runner.journal import read_journal
 from generalbench.runner.progress import RunProgress
 from tests.conftest import run_cli
+from tests.runner.runs import wait_for_journal
 
 TASKS = ["language-triviaqa", "language-topic-classification"]
 PER_TASK = 8
@@ -82,12 +83,7 @@ def test_sigterm_saves_answers_says_so_and_rerun_resumes(tmp_path, bench, sig):
         cmd = [sys.executable, "-m", "generalbench",
                *run_args(srv.base_url, bench, out, "--concurrency", "1")]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        journal = out / "journal" / "journal.jsonl"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if journal.exists() and journal.read_bytes().count(b"\n") >= 3:
-                break
-            time.sleep(0.02)
+        wait_for_journal(out, 3)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err

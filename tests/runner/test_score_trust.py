@@ -138,3 +138,26 @@ def test_run_provenance_records_version_catalog_and_model_config_hash():
     assert a["generalbench"] and a["catalog"] == info
     assert a["model_config_sha256"] and a["model_config_sha256"] != b["model_config_sha256"]
     assert run_provenance(info, None)["model_config_sha256"] is None
+
+
+def test_an_unreadable_predictions_file_names_the_task_and_exits_3_unless_keep_going(folders,
+                                                                                   tmp_path):
+    """A task whose predictions file cannot be read is an error of the submission, not a quiet
+    'unsupported': `score` names the task and the file and exits 3 unless --keep-going."""
+    from tests.inprocess import call
+
+    root, _, removed, _ = folders
+    preds = tmp_path / "preds"
+    shutil.copytree(removed, preds)
+    path = preds / "language-triviaqa.jsonl"
+    first = path.read_text().splitlines()[0]
+    path.write_text(path.read_text() + first + "\n")  # the same instance id twice
+    res = call("score", preds, "--data", root, "--format", "json")
+    assert res.crash is None and res.code == 3, res.err
+    assert "language-triviaqa" in res.err and str(path) in res.err and "duplicate id" in res.err
+    res = call("score", preds, "--data", root, "--format", "json", "--keep-going")
+    assert res.crash is None and res.code == 0, res.err
+    assert "language-triviaqa" in res.err
+    task = next(t for t in json.loads(res.out)["tasks"] if t["id"] == "language-triviaqa")
+    assert task["raw"] is None and not task["supported"]
+    assert task["note"].startswith("unreadable predictions: ") and str(path) in task["note"]

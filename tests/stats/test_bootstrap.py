@@ -53,12 +53,18 @@ def test_all_right_task_beats_a_lower_specialist_with_probability_one():
     assert boot.task_rows()[1]["win_probability"] == 0.0  # unsupported never wins
 
 
-def test_a_model_compared_with_itself_gives_one_half_on_every_board():
-    catalog = tiny_catalog(sota=50.0)
+def simulated(sota: float, seed: int, n: int, p: float):
+    """The tiny catalog's tasks, a simulated accuracy sample per task (n answers, each right with
+    probability p) and the model's point result."""
+    catalog = tiny_catalog(sota=sota)
     tasks = list(catalog)
-    rng = np.random.default_rng(0)
-    samples = {t.id: accuracy_sample(t, rng.random(25) < 0.55) for t in tasks}
-    point = evaluate(catalog, {k: s.raw for k, s in samples.items()})
+    rng = np.random.default_rng(seed)
+    samples = {t.id: accuracy_sample(t, rng.random(n) < p) for t in tasks}
+    return tasks, samples, evaluate(catalog, {k: s.raw for k, s in samples.items()})
+
+
+def test_a_model_compared_with_itself_gives_one_half_on_every_board():
+    tasks, samples, point = simulated(sota=50.0, seed=0, n=25, p=0.55)
     a = bootstrap_model("a", point, tasks, samples, resamples=300, seed=7)
     b = bootstrap_model("a-again", point, tasks, samples, resamples=300, seed=7)
     out = compare(a, b)
@@ -68,13 +74,10 @@ def test_a_model_compared_with_itself_gives_one_half_on_every_board():
 
 
 def test_a_clearly_better_model_ranks_above_with_high_probability():
-    catalog = tiny_catalog(sota=50.0)
-    tasks = list(catalog)
-    rng = np.random.default_rng(1)
-    good = {t.id: accuracy_sample(t, rng.random(40) < 0.9) for t in tasks}
-    bad = {t.id: accuracy_sample(t, rng.random(40) < 0.3) for t in tasks}
-    boots = [bootstrap_model(name, evaluate(catalog, {k: s.raw for k, s in smp.items()}), tasks,
-                             smp, resamples=300) for name, smp in (("good", good), ("bad", bad))]
+    runs = {"good": simulated(sota=50.0, seed=1, n=40, p=0.9),
+            "bad": simulated(sota=50.0, seed=2, n=40, p=0.3)}
+    boots = [bootstrap_model(name, point, tasks, samples, resamples=300)
+             for name, (tasks, samples, point) in runs.items()]
     out = compare(*boots)
     assert out["probability_a_above"]["A"] > 0.99
     assert all(t["probability_a_better"] > 0.9 for t in out["tasks"])
@@ -89,7 +92,8 @@ def test_level_arrays_equal_evaluate(values, sota):
     point = evaluate(catalog, raw)
     norm = np.array([[0.0 if raw[t.id] is None else normalise_task(t, np.array(raw[t.id]))
                       for t in tasks]])
-    arrays = evaluate_arrays(tasks, norm)
+    values = np.array([[np.nan if raw[t.id] is None else raw[t.id] for t in tasks]])
+    arrays = evaluate_arrays(tasks, norm, raw=values)
     for k, v in point.scores.items():
         assert arrays.scores[k][0] == pytest.approx(v, abs=1e-9)
     assert int(arrays.level[0]) == (point.level or 0)
@@ -98,12 +102,36 @@ def test_level_arrays_equal_evaluate(values, sota):
             assert arrays.modalities[m][k][0] == pytest.approx(getattr(ms, k), abs=1e-9)
 
 
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.floats(0, 1e6) | st.sampled_from([0.0, -0.0, 1e-300, 9.32e-5]), min_size=1,
+                max_size=8))
+def test_normalise_array_equals_apply_for_every_rule(values):
+    """The bootstrap's array normalisation and the scalar one are one formula (NormaliseRule.formula)."""
+    from generalbench.metrics.specs import load_specs
+    from generalbench.stats.glevel import normalise_array
+
+    for rule in {spec.normalise for spec in load_specs().values()}:
+        got = normalise_array(rule, np.array(values))
+        want = [rule.apply(v) for v in values]
+        assert got.tolist() == pytest.approx(want, rel=1e-12, abs=1e-12), rule
+
+
+def test_a_saturated_tie_is_no_win_in_the_resamples_either():
+    """levels.wins breaks a tie of normalised values by the raw value; so do the resamples."""
+    from generalbench.catalog import Catalog
+
+    task = mk("cd", "3d", "generation", "chamfer", sota=9.32e-5)
+    catalog = Catalog((task,))
+    sample = TaskSample(task, 4.7e-4, ["a", "b"], [4.6e-4, 4.8e-4])
+    boot = bootstrap_model("m", evaluate(catalog, {"cd": 4.7e-4}), [task], {"cd": sample},
+                           resamples=50)
+    row = boot.task_rows()[0]
+    assert row["normalised"] == row["sota_normalised"] == 100.0
+    assert not row["win"] and row["win_probability"] == 0.0
+
+
 def test_level_probabilities_sum_to_one_and_json_shape():
-    catalog = tiny_catalog(sota=60.0)
-    tasks = list(catalog)
-    rng = np.random.default_rng(3)
-    samples = {t.id: accuracy_sample(t, rng.random(20) < 0.6) for t in tasks}
-    point = evaluate(catalog, {k: s.raw for k, s in samples.items()})
+    tasks, samples, point = simulated(sota=60.0, seed=3, n=20, p=0.6)
     s = bootstrap_model("m", point, tasks, samples, resamples=400).summary()
     assert set(s["level_probability"]) == {"none", "2", "3", "4", "5"}
     assert sum(s["level_probability"].values()) == pytest.approx(1.0)

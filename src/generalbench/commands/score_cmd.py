@@ -43,8 +43,9 @@ def score(
     model: Annotated[str | None, typer.Option(
         "--model", help="Model name in the report (default: run.json's model).")] = None,
     keep_going: Annotated[bool, typer.Option(
-        "--keep-going", help="Exit 0 even when a metric raised an unexpected error (a bug); the "
-                             "failing tasks are still listed and unsupported.")] = False,
+        "--keep-going", help="Exit 0 even when a metric raised an unexpected error (a bug) or "
+                             "a task's predictions file is unreadable; those tasks are still "
+                             "listed and unsupported.")] = False,
     catalog_extra: CatalogExtra = None,
     sota_overrides: SotaOverrides = None,
 ) -> None:
@@ -53,7 +54,8 @@ def score(
     Failed answers follow each metric's failure policy (docs/metrics.md) and are counted per
     task; a task with no predictions, whose every answer failed, or whose metric cannot run here
     (a metric model not installed) is unsupported and its note says why. An unexpected error
-    inside a metric is a bug: the task is named and the command exits 3 unless --keep-going.
+    inside a metric is a bug, and a task's predictions file that cannot be read is an error of
+    the submission: either way the task is named and the command exits 3 unless --keep-going.
     """
     from generalbench.runner.score import score_predictions
 
@@ -61,15 +63,15 @@ def score(
     catalog = load_catalog_opts(catalog_extra, sota_overrides)
     result, details = score_predictions(predictions, data, catalog, out_dir=out, quick=quick,
                                         model=model)
-    bugs = {k: d.error for k, d in details.items() if d.error}
+    errors = {k: d.note for k, d in details.items() if d.error}
     if fmt is ScoreFormat.json:
         json.dump(result.model_dump(), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
     else:
         _print_tables(result, details, out, data)
-    for task_id, error in bugs.items():
-        sys.stderr.write(f"error: task {task_id}: metric failed (a bug in generalbench): {error}\n")
-    if bugs and not keep_going:
+    for task_id, note in errors.items():  # a metric bug or an unreadable predictions file
+        sys.stderr.write(f"error: task {task_id}: {note}\n")
+    if errors and not keep_going:
         raise typer.Exit(3)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -51,24 +52,33 @@ class NormaliseRule:
         """
         if math.isnan(x):
             raise ValueError("cannot normalise NaN")
-        if self.kind == "identity":
-            y = x
-        elif self.kind == "sigmoid":
-            (t,) = self.params
-            if x < 0:
-                raise ValueError(f"lower-is-better metric value {x} is negative")
-            y = 100.0 if x == 0 else 100.0 * (2.0 / (1.0 + math.exp(-t / x)) - 1.0)
-        elif self.kind == "tanh":
-            (s,) = self.params
-            y = 100.0 * math.tanh(x / s)
-        elif self.kind == "affine":
-            lo, hi = self.params
-            y = 100.0 * (x - lo) / (hi - lo)
-        elif self.kind == "complement":
-            y = 100.0 - x
-        else:  # pragma: no cover - guarded by parsing
-            raise AssertionError(self.kind)
+        if self.kind == "sigmoid" and x < 0:
+            raise ValueError(f"lower-is-better metric value {x} is negative")
+        y = 100.0 if self.kind == "sigmoid" and x == 0 else self.formula(x)
         return min(100.0, max(0.0, y))
+
+    def formula(self, x: Any, exp: Callable[[Any], Any] = math.exp,
+                tanh: Callable[[Any], Any] = math.tanh) -> Any:
+        """The map before clipping, written once for a float and for a numpy array.
+
+        The bootstrap (stats/glevel.py) normalises 1,000 resamples at a time by passing np.exp
+        and np.tanh; keeping one formula means the two can never drift, and this module stays
+        free of a numpy import. The caller handles NaN, negative and zero inputs.
+        """
+        if self.kind == "identity":
+            return x
+        if self.kind == "sigmoid":
+            (t,) = self.params
+            return 100.0 * (2.0 / (1.0 + exp(-t / x)) - 1.0)
+        if self.kind == "tanh":
+            (s,) = self.params
+            return 100.0 * tanh(x / s)
+        if self.kind == "affine":
+            lo, hi = self.params
+            return 100.0 * (x - lo) / (hi - lo)
+        if self.kind == "complement":
+            return 100.0 - x
+        raise AssertionError(self.kind)  # pragma: no cover - guarded by parsing
 
     def describe(self) -> str:
         if self.kind == "identity":
@@ -117,6 +127,16 @@ class MetricSpec:
     """The keyword options the metric takes."""
     task_options: tuple[str, ...] = ()
     """What the scorer derives from the task as options (metrics/options.py OPTION_SOURCES)."""
+
+    def at_least_as_good(self, a: Any, b: Any) -> Any:
+        """Whether raw value `a` is at least as good as `b` in this metric's direction (floats,
+        or numpy arrays elementwise).
+
+        General-Level's win test breaks a tie of normalised values with it: a lower-is-better
+        specialist such as CD 9.32e-5 normalises to exactly 100.0 in floating point, as does
+        any CD below about 0.027, so without it a worse raw value would tie and "win".
+        """
+        return a >= b if self.direction == "higher" else a <= b
 
     @property
     def can_be_negative(self) -> bool:

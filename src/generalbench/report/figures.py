@@ -5,7 +5,7 @@ them as SVG (text as paths: no font or network request); `--figures DIR` writes 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,27 +30,42 @@ def _plt() -> Any:
     return plt
 
 
-def modality_bars(boots: Sequence[ModelBoot]) -> Any:
-    """One panel per level (L2, L3, L4): bars per modality and model, 95% interval whiskers."""
+def _grouped_bars(boots: Sequence[ModelBoot], panels: Sequence[tuple[str, str]],
+                  interval: Callable[[ModelBoot, str, str], tuple[float, float, float]],
+                  ylabel: str, figsize: tuple[float, float]) -> Any:
+    """One panel per (key, title): bars per modality and model with interval whiskers.
+
+    `interval(boot, modality, key)` gives (value, low, high); the two bar charts differ only in
+    what they plot, so the layout lives here once.
+    """
     plt = _plt()
     mods = list(boots[0].point.modalities)
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), sharey=True)
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize, sharey=True)
     width = 0.8 / max(1, len(boots))
     x = np.arange(len(mods))
-    for ax, key in zip(axes, ("level2", "level3", "level4"), strict=True):
+    for ax, (key, title) in zip(axes, panels, strict=True):
         for i, b in enumerate(boots):
-            vals = [b.modality_interval(m, key) for m in mods]
-            v = np.array([d["value"] for d in vals])
-            err = np.array([[max(0.0, d["value"] - d["low"]) for d in vals],
-                            [max(0.0, d["high"] - d["value"]) for d in vals]])
+            v, low, high = np.array([interval(b, m, key) for m in mods], dtype=float).reshape(-1, 3).T
+            err = [np.maximum(0.0, v - low), np.maximum(0.0, high - v)]
             ax.bar(x + (i - (len(boots) - 1) / 2) * width, v, width, yerr=err, capsize=2,
                    label=b.model)
         ax.set_xticks(x, mods)
-        ax.set_title(f"Level-{key[-1]} per modality")
-    axes[0].set_ylabel("score (0-100)")
+        ax.set_title(title)
+    axes[0].set_ylabel(ylabel)
     axes[-1].legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def modality_bars(boots: Sequence[ModelBoot]) -> Any:
+    """One panel per level (L2, L3, L4): bars per modality and model, 95% interval whiskers."""
+    def level(b: ModelBoot, modality: str, key: str) -> tuple[float, float, float]:
+        d = b.modality_interval(modality, key)
+        return d["value"], d["low"], d["high"]
+
+    return _grouped_bars(boots, [(k, f"Level-{k[-1]} per modality") for k in
+                                 ("level2", "level3", "level4")],
+                         level, "score (0-100)", (11, 3.4))
 
 
 def skill_heatmap(boots: Sequence[ModelBoot]) -> Any:
@@ -103,28 +118,13 @@ def comprehension_generation(boots: Sequence[ModelBoot]) -> Any:
     """Per modality: comprehension vs generation mean score per model, 95% interval whiskers."""
     from generalbench.stats.bootstrap import interval
 
-    plt = _plt()
-    mods = list(boots[0].point.modalities)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
-    width = 0.8 / max(1, len(boots))
-    x = np.arange(len(mods))
-    for ax, paradigm in zip(axes, ("comprehension", "generation"), strict=True):
-        for i, b in enumerate(boots):
-            v, lo, hi = [], [], []
-            for m in mods:
-                point = getattr(b.point.modalities[m], paradigm).score
-                low, high = interval(b.arrays.groups[(m, paradigm)].score, b.confidence)
-                v.append(point)
-                lo.append(max(0.0, point - low))
-                hi.append(max(0.0, high - point))
-            ax.bar(x + (i - (len(boots) - 1) / 2) * width, v, width, yerr=[lo, hi], capsize=2,
-                   label=b.model)
-        ax.set_xticks(x, mods)
-        ax.set_title(f"{paradigm.capitalize()} score per modality")
-    axes[0].set_ylabel("mean normalised score")
-    axes[-1].legend(fontsize=7, frameon=False)
-    fig.tight_layout()
-    return fig
+    def group(b: ModelBoot, modality: str, paradigm: str) -> tuple[float, float, float]:
+        low, high = interval(b.arrays.groups[(modality, paradigm)].score, b.confidence)
+        return getattr(b.point.modalities[modality], paradigm).score, low, high
+
+    return _grouped_bars(boots, [(p, f"{p.capitalize()} score per modality") for p in
+                                 ("comprehension", "generation")],
+                         group, "mean normalised score", (9, 3.2))
 
 
 CHARTS = {"modalities": modality_bars, "comprehension-generation": comprehension_generation,

@@ -75,7 +75,8 @@ class TaskDetail:
     note: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
-    """An exception inside the metric (a bug, not a property of the predictions)."""
+    """Why the task could not be scored at all: an exception inside the metric (a bug, not a
+    property of the predictions) or an unreadable predictions file. `score` exits 3 on it."""
 
     def level_details(self) -> dict[str, Any]:
         return {"parsed": self.parsed, "failed": self.failed, "instances": self.instances,
@@ -285,9 +286,10 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
             continue
         try:
             task_preds = preds.task(task_id) if task_id in preds else None
-        except PredictionError as exc:
+        except PredictionError as exc:  # the submission's file, named in exc: exit 3 like a bug
             details[task_id] = TaskDetail(task_id, td.task.metric, None, len(instances), 0, 0,
-                                          len(instances), f"unreadable predictions: {exc}")
+                                          len(instances), f"unreadable predictions: {exc}",
+                                          error=f"unreadable predictions: {exc}")
             continue
         detail, rows = score_task_predictions(td.task, instances, task_preds, task_folder=td.folder,
                                   predictions_folder=preds.root, quick=quick)

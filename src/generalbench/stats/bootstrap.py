@@ -278,6 +278,7 @@ def bootstrap_model(model: str, point: LevelResult, tasks: Sequence[Task],
     by_id = {t.id: t for t in point.tasks or []}
     boots = []
     norm = np.zeros((resamples, len(tasks)))
+    raw = np.full((resamples, len(tasks)), np.nan)  # breaks ties with the specialist (levels.wins)
     for j, task in enumerate(tasks):
         sample = samples.get(task.id)
         if sample is None:
@@ -287,7 +288,8 @@ def bootstrap_model(model: str, point: LevelResult, tasks: Sequence[Task],
         boots.append(tb)
         if tb.raw is not None:
             norm[:, j] = normalise_task(task, tb.samples)
+            raw[:, j] = tb.samples
         if progress:
             progress(j + 1, len(tasks))
-    arrays = evaluate_arrays(tasks, norm)
+    arrays = evaluate_arrays(tasks, norm, raw=raw)
     return ModelBoot(model, point, list(tasks), boots, arrays, resamples, seed, confidence)

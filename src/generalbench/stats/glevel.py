@@ -20,24 +20,12 @@ from generalbench.metrics.specs import NormaliseRule, get_spec
 
 
 def normalise_array(rule: NormaliseRule, x: np.ndarray) -> np.ndarray:
-    """NormaliseRule.apply over an array (NaN stays NaN: an undefined resample)."""
+    """NormaliseRule.apply over an array, through the rule's one formula (NaN stays NaN: an
+    undefined resample). A raw 0 maps to 100 under the sigmoid rule as in `apply`: -T/0 is -inf
+    here, whose exp is 0 (-0.0 is made +0.0 first, else -T/-0.0 would be +inf)."""
     x = np.asarray(x, dtype=float)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        if rule.kind == "identity":
-            y = x.copy()
-        elif rule.kind == "sigmoid":
-            (t,) = rule.params
-            y = np.where(x == 0, 100.0, 100.0 * (2.0 / (1.0 + np.exp(-t / np.where(x == 0, 1, x))) - 1.0))
-        elif rule.kind == "tanh":
-            (s,) = rule.params
-            y = 100.0 * np.tanh(x / s)
-        elif rule.kind == "affine":
-            lo, hi = rule.params
-            y = 100.0 * (x - lo) / (hi - lo)
-        elif rule.kind == "complement":
-            y = 100.0 - x
-        else:  # pragma: no cover - guarded by specs parsing
-            raise AssertionError(rule.kind)
+        y = rule.formula(np.where(x == 0, 0.0, x), np.exp, np.tanh)
     return np.clip(y, 0.0, 100.0)
 
 
@@ -86,16 +74,22 @@ def sota_normalised(tasks: Sequence[Task]) -> np.ndarray:
 
 
 def evaluate_arrays(tasks: Sequence[Task], normalised: np.ndarray,
-                    sota_norm: np.ndarray | None = None) -> LevelArrays:
+                    sota_norm: np.ndarray | None = None, raw: np.ndarray | None = None
+                    ) -> LevelArrays:
     """General-Level of each row of `normalised` (B, T), columns in `tasks` order.
 
     An unsupported task is a column of zeros; wins and supported are recomputed per row
-    (norm >= specialist and norm > 0), exactly like levels.score_task.
+    (norm > 0, norm >= specialist and, given the raw values (B, T), raw at least as good as
+    the specialist's), exactly like levels.wins.
     """
     norm = np.atleast_2d(np.asarray(normalised, dtype=float))
     sota_norm = sota_normalised(tasks) if sota_norm is None else sota_norm
     supported = norm > 0
     wins = (norm >= sota_norm[None, :]) & supported
+    if raw is not None:
+        raw = np.atleast_2d(np.asarray(raw, dtype=float))
+        for j, t in enumerate(tasks):
+            wins[:, j] &= get_spec(t.metric).at_least_as_good(raw[:, j], float(t.sota))
     synergy = np.where(wins, norm, 0.0)
     b = norm.shape[0]
     groups: dict[tuple[str, str], GroupArrays] = {}

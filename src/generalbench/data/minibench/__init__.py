@@ -25,7 +25,7 @@ from generalbench.data.minibench.common import TaskContext, task_seed, write_jso
 from generalbench.data.staging import staged_folder
 from generalbench.errors import DataError
 
-MINIBENCH_VERSION = "4"  # bump when tasks or their generators change: cached copies are renewed
+MINIBENCH_VERSION = "5"  # bump when tasks or their generators change: cached copies are renewed
 MARKER = "minibench.json"
 DEFAULT_PER_TASK = 12
 MODALITY_FOLDERS = {"image": "image", "video": "video", "audio": "audio", "3d": "3D",
