@@ -157,3 +157,12 @@ def test_the_empty_text_is_blank_also_with_several_references():
 
     assert empty_prediction(get_spec("codebleu"), ["x = 1", "x=1"]) == ""
     assert empty_prediction(get_spec("cider"), ["a cat", "the cat"]) == ""
+
+
+def test_range_end_metrics_are_never_fed_one_at_a_time():
+    """One reference at a time, the farthest range end would be the reference itself (error 0)."""
+    from generalbench.errors import MetricError
+    from generalbench.metrics.registry import accumulator
+
+    with pytest.raises(MetricError, match="range_end"):
+        accumulator("mae")
