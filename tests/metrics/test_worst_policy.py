@@ -15,9 +15,10 @@ from generalbench.metrics.base import MetricResult
 from generalbench.metrics.failure import range_end_predictions, subset_options
 from generalbench.metrics.specs import _parse_worst
 
-MOVED_FAMILIES = {"numbers", "image_models", "video_models", "audio_models", "motion_models", "judge"}
-STILL_IN_MODULE = {"wer", "speech_cider", "user_preference"}
-"""`worst` metrics of those families whose worst is not yet data: wer/speech_cider score an empty
+MOVED_FAMILIES = {"numbers", "tracks", "image_models", "video_models", "audio_models", "motion_models",
+                  "judge"}
+STILL_IN_MODULE = {"speech_cider", "user_preference"}
+"""`worst` metrics of those families whose worst is not yet data: speech_cider scores an empty
 transcript (corpus CIDEr's IDF needs every reference), user_preference cannot be computed."""
 
 
@@ -39,6 +40,7 @@ def test_every_moved_worst_metric_declares_its_worst_value():
         if spec.family in MOVED_FAMILIES and spec.on_failure == "worst" and spec.name not in STILL_IN_MODULE:
             assert spec.worst is not None, spec.name
     assert load_specs()["mos"].worst == 1.0 and load_specs()["mae"].worst == "range_end"
+    assert load_specs()["wer"].worst == 100.0  # "" against a non-empty reference: all deletions
 
 
 def test_worst_must_be_a_number_or_a_named_rule():
@@ -124,3 +126,43 @@ def test_subset_options_cuts_only_aligned_lists():
     assert out["prompts"] == ["a", "c"] and out["video_paths"] == ["x", "z"]
     assert out["labels"] == ["l1", "l2", "l3"]  # not per instance: a candidate set
     assert out["questions"] == ["q"] and out["task"] == "t"  # wrong length: the metric rejects it
+
+
+def test_rte_failed_prediction_is_a_vehicle_that_never_moves():
+    rng = np.random.default_rng(0)
+    ref = np.cumsum(rng.normal(0, 1, (30, 3)), axis=0)  # (N, 3) positions
+    still = np.tile(np.eye(4), (30, 1, 1))
+    assert compute_detailed("rte", [None], [ref]).value == compute_detailed("rte", [still], [ref]).value
+    assert compute_detailed("rte", [None], [ref]).failed == 1
+
+
+@pytest.mark.parametrize("metric, ref", [
+    ("success_auc", [[0, 0, 4, 4], [1, 1, 4, 4], None]),
+    ("m_viou", [[0, 0, 4, 4], None, [2, 2, 4, 4]]),
+    ("amota", [[{"translation": [0, 0, 0], "track_id": 1, "label": "car", "score": 1.0}]] * 2),
+])
+def test_a_failed_track_is_the_empty_track(metric, ref):
+    """Tracks: `empty` (no box in any frame), what the module used to score None as."""
+    good = compute_detailed(metric, [ref, ref], [ref, ref])
+    failed = compute_detailed(metric, [ref, None], [ref, ref])
+    empty = compute_detailed(metric, [ref, []], [ref, ref])
+    assert failed.value == empty.value < good.value and failed.failed == 1
+
+
+def test_the_empty_text_is_blank_also_with_several_references():
+    """`empty` for a text metric whose reference is a list of texts: "" (it used to be [],
+    which CodeBLEU read as the code "[]")."""
+    from generalbench.metrics import get_spec
+    from generalbench.metrics.failure import empty_prediction
+
+    assert empty_prediction(get_spec("codebleu"), ["x = 1", "x=1"]) == ""
+    assert empty_prediction(get_spec("cider"), ["a cat", "the cat"]) == ""
+
+
+def test_range_end_metrics_are_never_fed_one_at_a_time():
+    """One reference at a time, the farthest range end would be the reference itself (error 0)."""
+    from generalbench.errors import MetricError
+    from generalbench.metrics.registry import accumulator
+
+    with pytest.raises(MetricError, match="range_end"):
+        accumulator("mae")

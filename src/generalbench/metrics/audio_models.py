@@ -69,6 +69,8 @@ def transcribe(predictions: Sequence[Any], options: dict[str, Any], metric: str,
                           "model='faster-whisper-small' and language=<code> (e.g. zh, mn)")
     present = [as_clip(p) for p in predictions if p is not None]
     heard = iter(model.transcribe(present, language=language))
+    # speech_cider's failed predictions are empty transcripts (its corpus CIDEr needs every
+    # reference); wer's never get here (specs.yaml worst: 100)
     return ["" if p is None else next(heard) for p in predictions], model
 
 

@@ -182,5 +182,11 @@ def range_end_predictions(references: Sequence[Any], failed: Sequence[int]) -> d
     return out
 
 
-WORST_SUBSTITUTES = {"range_end": range_end_predictions}
+def still_poses(references: Sequence[Any], failed: Sequence[int]) -> dict[int, Any]:
+    """Failed index -> a vehicle that never moves: identity 4x4 poses, one per reference pose
+    (every pose form, (N, 4, 4), (N, 3, 4), (N, 12) or (N, 3), has N on its first axis)."""
+    return {i: np.tile(np.eye(4), (len(np.asarray(references[i])), 1, 1)) for i in failed}
+
+
+WORST_SUBSTITUTES = {"range_end": range_end_predictions, "still": still_poses}
 """specs.WORST_RULES by name: failed index -> the prediction that stands for it."""

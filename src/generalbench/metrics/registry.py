@@ -253,6 +253,9 @@ def accumulator(metric: str, **options: Any) -> MeanAccumulator:
     spec = get_spec(metric)
     if spec.aggregate != "mean":
         raise MetricError(f"metric {spec.name!r} is a corpus metric: it needs the whole list")
+    if spec.worst == "range_end":  # the substitute comes from the range of every reference
+        raise MetricError(f"metric {spec.name!r} scores a failed instance from the range of all "
+                          "references (worst: range_end): it needs the whole list")
 
     def one(prediction: Any, reference: Any) -> MetricResult:
         try:

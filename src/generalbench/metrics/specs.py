@@ -147,6 +147,7 @@ class MetricSpec:
 WORST_RULES: dict[str, str] = {
     "range_end": "replaced by the end of the references' range farthest from its reference "
                  "(a series reference: an all-zero series)",
+    "still": "replaced by a vehicle that never moves (identity poses, as many as the reference has)",
 }
 """Named `worst` substitutions (metrics/failure.py applies them)."""
 

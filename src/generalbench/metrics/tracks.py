@@ -273,15 +273,15 @@ def rte(predictions: Sequence[Any], references: Sequence[Any],
     over all segments of 100-800 m of ||translation of the relative pose error|| / length.
 
     A sequence shorter than the shortest length is scored on one segment spanning it (first to
-    last frame) and counted in `details["short_sequences"]`. A missing prediction is a vehicle
-    that never moves (identity poses).
+    last frame) and counted in `details["short_sequences"]`. A failed prediction arrives as a
+    vehicle that never moves (identity poses: specs.yaml `worst: still`).
     """
     all_errs: list[float] = []
     per: list[float | None] = []
     short = 0
     for pred, ref in zip(predictions, references, strict=True):
         r = _poses(ref)
-        p = np.tile(np.eye(4), (len(r), 1, 1)) if pred is None else _poses(pred)
+        p = _poses(pred)
         if len(p) != len(r):
             raise MetricError(f"RTE: {len(p)} predicted poses but {len(r)} reference poses")
         errs = kitti_segment_errors(p, r, lengths)
