@@ -126,13 +126,14 @@ def test_every_mask_stream_equals_the_list_call_with_failures(seed, n):
     videos_p: list[Any] = [[np.where(rng.random(f.shape) < 0.8, f, 1 - f) for f in v[:2]]
                            for v in videos_r]
     pan = [_panoptic_pair(rng) for _ in range(n)]
+    pan_p: list[Any] = [p for p, _ in pan]
     parts_r = [rng.integers(0, 4, 30) for _ in range(n)]
     parts_p: list[Any] = [np.where(rng.random(30) < 0.7, r, 3) for r in parts_r]
     # Failures at random positions: missing (None), NaN, wrong shape.
     for i in range(n):
         kind = rng.integers(0, 4)
         if kind == 1:
-            masks_p[i] = videos_p[i] = parts_p[i] = None
+            masks_p[i] = videos_p[i] = parts_p[i] = pan_p[i] = None
         elif kind == 2:
             masks_p[i] = np.full((5, 6), np.nan)
             parts_p[i] = np.full(30, np.nan)
@@ -143,7 +144,7 @@ def test_every_mask_stream_equals_the_list_call_with_failures(seed, n):
                                           [r.ravel() for r in masks_r]),
              ("video_miou", videos_p, videos_r), ("s_measure", videos_p, videos_r),
              ("instance_miou", parts_p, parts_r),
-             ("pq", [p for p, _ in pan], [r for _, r in pan])]
+             ("pq", pan_p, [r for _, r in pan])]
     for metric, preds, refs in cases:
         assert streams(metric)
         whole = compute_detailed(metric, preds, refs)
@@ -172,3 +173,19 @@ def test_all_failed_streams_to_the_floor_like_the_list_call():
     assert _fed("miou", [None], ref)[0].value == compute_detailed("miou", [None], ref).value == 0.0
     with pytest.raises(Exception, match="no instances"):
         accumulator("miou").result()
+
+
+def test_failed_panoptic_and_part_predictions_are_the_empty_fill_not_module_code():
+    """PQ's failed prediction is all void (255) and instance mIoU's labels no point (-1):
+    specs.yaml `empty_fill`, applied by the failure policy, as the modules did by hand."""
+    rng = np.random.default_rng(5)
+    pred, ref = _panoptic_pair(rng)
+    as_void = compute_detailed("pq", [np.full_like(ref, 255), pred], [ref, ref])
+    failed = compute_detailed("pq", [None, pred], [ref, ref])
+    assert failed.value == as_void.value and failed.failed == 1
+    parts = {"labels": np.array([0, 0, 1, 2]), "parts": [0, 1, 2, 3]}
+    good = np.array([0, 0, 1, 1])
+    unlabelled = compute_detailed("instance_miou", [np.full(4, -1), good], [parts, parts])
+    failed = compute_detailed("instance_miou", [None, good], [parts, parts])
+    assert failed.per_instance == unlabelled.per_instance and failed.failed == 1
+    assert unlabelled.per_instance[0] == 25.0  # only part 3, absent from both, scores 1

@@ -216,8 +216,7 @@ class InstanceMiouStream(_MeanOfInstances):
             parts = reference.get("parts")
         else:
             r, parts = np.asarray(reference).ravel(), None
-        # `worst` policy (specs.yaml): a failed prediction labels no point (-1 everywhere).
-        p = np.full_like(r, -1) if prediction is None else np.asarray(prediction).ravel()
+        p = np.asarray(prediction).ravel()  # a failed one labels no point (specs.yaml empty_fill)
         _same_shape(p, r, "Instance mIoU")
         if parts is None:
             parts = np.union1d(np.unique(r), np.unique(p[p >= 0]))
@@ -289,10 +288,7 @@ class PqStream:
     def add(self, prediction: Any, reference: Any) -> None:
         stats, void_label = self.stats, self.void_label
         gc, gi = _panoptic(reference, self.label_divisor)
-        if prediction is None:  # `worst` policy (specs.yaml): nothing predicted, all void
-            pc, pi = np.full_like(gc, void_label), np.zeros_like(gi)
-        else:
-            pc, pi = _panoptic(prediction, self.label_divisor)
+        pc, pi = _panoptic(prediction, self.label_divisor)  # failed: all void (empty_fill)
         _same_shape(pc, gc, "PQ")
         big = int(max(gi.max(initial=0), pi.max(initial=0))) + 1
         g_seg = np.where(gc == void_label, -1, gc * big + gi).ravel()
