@@ -124,8 +124,8 @@ class MiouStream:
         per_class = {int(self.labels[c]): float(inter[c] / union[c] * 100)
                      for c in np.flatnonzero(present)}
         return MetricResult(value, list(self.per), {"classes": int(present.sum()),
-                                          "ignore_index": self.ignore_index,
-                                          "per_class_iou": per_class})
+                                                    "ignore_index": self.ignore_index,
+                                                    "per_class_iou": per_class})
 
 
 @register("miou", "point_miou")
