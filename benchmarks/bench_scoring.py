@@ -22,8 +22,10 @@ step alone (parsed values in memory, both sides) and prints every ratio and the 
 
 The mix: the catalog's tasks whose metric needs no model and whose output is text, label
 (vocabularies of 2 to 1,000 labels), label set, number or boxes (AP, AP50, AP75, AP10), in the
-catalog's proportions. Not in the mix (no baseline here yet): masks, tracks, depth and flow
-maps, point clouds; `--dense` measures the memory of a mask task and a depth task instead.
+catalog's proportions, plus the catalog's masks, mask videos, point labels, depth maps and
+videos, optical flow, point clouds and tracks (benchmarks/_dense_mix.py, which states their sizes;
+their baseline is benchmarks/_dense_baseline.py, and the metric step alone leaves them out).
+`--dense` measures the memory of a 1,000-map mask task and depth task (benchmarks/bench_memory.py).
 CodeBLEU (a tree-sitter extra, the same library call on both sides) is left out.
 """
 
@@ -45,6 +47,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from _dense_baseline import score_task as dense_baseline
+from _dense_mix import DENSE_METRICS, dense_tasks, write_dense_tasks
 
 from generalbench.metrics._tokenize import bleu_tokens, rouge_tokens
 
@@ -428,6 +433,10 @@ def baseline_run(data_root: Path, pred_root: Path, out: Path) -> int:
                     for line in fh:
                         rec = json.loads(line)
                         preds[rec["id"]] = rec["prediction"]
+            if DENSE_METRICS.get(task.metric) == task.output:  # benchmarks/_dense_baseline.py
+                values[task.id] = dense_baseline(task.metric, doc, ann.parent, preds, pred_root,
+                                                 rows, task.id)
+                continue
             insts = [Inst(str(r["id"]), r["output"]["answer"],
                           {k: v for k, v in r["input"].items() if k == "choices"})
                      for r in doc["data"]]
@@ -496,62 +505,6 @@ def metric_step(data: list[tuple[Task, list[Inst], dict[str, Any]]]) -> dict[str
     return {"parse": t_parse, "generalbench": t_gb, "baseline": t_base}
 
 
-# --- dense memory mode ----------------------------------------------------------------------------
-def dense_memory(work: Path, n: int, side: int, seed: int) -> int:
-    """Peak RSS of `generalbench score` on one task of n side x side masks, then depth maps."""
-    import numpy as np
-    from PIL import Image
-
-    from generalbench.catalog import load_catalog
-    from generalbench.data.predictions import PredictionWriter
-
-    catalog = load_catalog()
-    picks = [next(t for t in catalog if t.output == "mask" and t.metric == "miou"),
-             next(t for t in catalog if t.output == "dense" and t.metric == "rms_depth")]
-    rng = np.random.default_rng(seed)
-    worst = 0.0
-    for task in picks:
-        root = work / f"dense-{task.output}"
-        shutil.rmtree(root, ignore_errors=True)
-        folder = _task_dir(root / "data", task)
-        (folder / "refs").mkdir(parents=True)
-        records = []
-        t0 = time.perf_counter()
-        with PredictionWriter(root / "predictions", model="bench", fsync=False) as writer:
-            for i in range(n):
-                iid = f"{i:05d}"
-                yy, xx = np.mgrid[0:side, 0:side]
-                cx, cy = rng.uniform(0.2, 0.8, 2) * side
-                r = rng.uniform(0.1, 0.3) * side
-                if task.output == "mask":
-                    ref = ((xx - cx) ** 2 + (yy - cy) ** 2 < r * r).astype(np.uint8)
-                    pred = ((xx - cx - rng.normal(0, 5)) ** 2 + (yy - cy) ** 2 < r * r).astype(np.uint8)
-                    Image.fromarray(ref).save(folder / "refs" / f"{iid}.png")
-                    dst, rel = writer.artifact_path(task.id, iid, ".png")
-                    Image.fromarray(pred).save(dst)
-                    records.append({"id": iid, "input": {}, "output": {"answer": f"refs/{iid}.png"}})
-                else:
-                    ref = (1.0 + 5.0 * (xx + yy) / (2 * side)).astype(np.float32)
-                    pred = (ref * rng.uniform(0.9, 1.1)).astype(np.float32)
-                    np.savez_compressed(folder / "refs" / f"{iid}.npz", depth=ref)
-                    dst, rel = writer.artifact_path(task.id, iid, ".npz")
-                    np.savez_compressed(dst, depth=pred)
-                    records.append({"id": iid, "input": {}, "output": {"answer": f"refs/{iid}.npz"}})
-                writer.add(task.id, iid, rel)
-        (folder / "annotation.json").write_text(json.dumps(
-            {"task": task.task_name, "type": task.output, "data": records}), "utf-8")
-        print(f"dense task {task.id} ({task.metric}): {n} {side}x{side} {task.output} maps written "
-              f"in {time.perf_counter() - t0:.0f} s")
-        res = run_measured([sys.executable, "-m", "generalbench", "score", str(root / "predictions"),
-                            "--data", str(root / "data"), "--out", str(root / "out"),
-                            "--format", "json"])
-        raw = {t["id"]: t["raw"] for t in json.loads((root / "out" / "tasks.json").read_text())}
-        print(f"  generalbench score: {res['wall']:.1f} s wall, {res['cpu']:.1f} s CPU, peak RSS "
-              f"{res['rss_mb']:.0f} MB (target < 1024 MB); value {raw[task.id]!r}")
-        worst = max(worst, res["rss_mb"])
-    return 0 if worst < 1024 else 1
-
-
 # --- main -----------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -576,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     try:
         if args.dense:
+            from bench_memory import dense_memory
+
             return dense_memory(work, args.dense_instances, args.dense_side, args.seed)
         return _bench(args, work)
     finally:
@@ -590,14 +545,18 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
     n_total = args.instances or max(1, round(FULL_SIZE * args.scale))
     tasks = [t for t in load_catalog() if t.metric in METRICS and t.output in OUTPUTS
              and get_spec(t.metric).needs == "none"]
-    base, extra = divmod(n_total, len(tasks))
+    dense = dense_tasks(load_catalog())
+    base, extra = divmod(n_total, len(tasks) + len(dense))
     rng = random.Random(args.seed)
     t0 = time.perf_counter()
     data = [(t, *make_task(t, base + (i < extra), rng)) for i, t in enumerate(tasks)]
     for d in (work / "data", work / "predictions", work / "out-generalbench", work / "out-baseline"):
         shutil.rmtree(d, ignore_errors=True)
     data_root, pred_root = write_files(data, work)
-    total = sum(len(insts) for _, insts, _ in data)
+    total = sum(len(insts) for _, insts, _ in data) + write_dense_tasks(
+        dense, [base + (len(tasks) + j < extra) for j in range(len(dense))], data_root, pred_root,
+        _task_dir, args.seed)
+    tasks = tasks + dense
     print(f"synthetic set: {total:,} instances over {len(tasks)} tasks "
           f"(outputs {dict(Counter(t.output for t in tasks).most_common())}; metrics "
           f"{dict(Counter(t.metric for t in tasks).most_common())}) written in "

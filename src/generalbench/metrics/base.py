@@ -7,16 +7,21 @@ registry adds the `Provenance` and applies the failure policy (metrics/failure.p
 is written again in each metric. Metrics whose spec says `aggregate: mean` can also be fed one
 instance at a time through a `MeanAccumulator`, which keeps only running sums: the scorer then
 decodes a large file-valued prediction (a depth map, a mask), scores it and drops it, and peak
-memory does not grow with the number of instances.
+memory does not grow with the number of instances. Corpus metrics whose value is a function of
+per-instance counts (mIoU's confusion matrix, PQ's per-class TP/FP/FN) stream the same way: the
+module gives a `MetricStream` (running counts), the registry wraps it with the failure policy
+into an `Accumulator`, and the list function is the same stream run over the list, so both
+paths give identical values by construction.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import metadata
-from typing import Any
+from typing import Any, Protocol
 
 FAMILY_LIBRARIES: dict[str, tuple[str, ...]] = {
     "text": ("nltk", "rouge-score", "codebleu", "tree-sitter"),
@@ -91,6 +96,40 @@ class MetricResult:
     provenance: Provenance | None = None
     failed: int = 0
     dropped: int = 0
+
+
+class MetricStream(Protocol):
+    """A metric's running state, fed one (prediction, reference) at a time.
+
+    `add` sees predictions after the failure policy (never NaN/inf; None only under `worst`),
+    keeps counts, not arrays, and returns the instance's own value (None when it has none);
+    `result` gives the value the list call would give.
+    """
+
+    def add(self, prediction: Any, reference: Any) -> float | None: ...
+
+    def result(self) -> MetricResult: ...
+
+
+class Accumulator(Protocol):
+    """What the scorer feeds one instance at a time (MeanAccumulator, registry.StreamAccumulator)."""
+
+    metric: str
+    per_instance: list[float | None]
+    failed: int
+    rejected: dict[int, str]
+
+    def update(self, prediction: Any, reference: Any) -> float | None: ...
+
+    def result(self) -> MetricResult: ...
+
+
+def run_stream(stream: MetricStream, predictions: Iterable[Any], references: Iterable[Any]
+               ) -> MetricResult:
+    """The list form of a streaming metric: the same stream fed every instance in order."""
+    for prediction, reference in zip(predictions, references, strict=True):
+        stream.add(prediction, reference)
+    return stream.result()
 
 
 class MeanAccumulator:

@@ -2,7 +2,10 @@
 surface-normal angular RMSE.
 
 Each is a per-instance mean over valid pixels (or points), then a mean over instances; which
-pixels are valid and why is written in docs/metrics.md.
+pixels are valid and why is written in docs/metrics.md. Validity is a property of the reference
+only: a prediction holding NaN or infinity never gets here (the registry's failure policy,
+metrics/failure.py, scores it as the all-zero map of the `empty` policy), so no predicted pixel
+is ever left out.
 """
 
 from __future__ import annotations
@@ -45,8 +48,7 @@ def rms_depth(predictions: Sequence[Any], references: Sequence[Any], scale: floa
         if not valid.any():
             per.append(None)
             continue
-        diff = np.where(np.isfinite(p[valid]), p[valid] - r[valid], r[valid])
-        per.append(float(np.sqrt(np.mean(diff**2)) * scale))
+        per.append(float(np.sqrt(np.mean((p[valid] - r[valid]) ** 2)) * scale))
     return MetricResult(_mean(per), per)
 
 
@@ -78,7 +80,7 @@ def absrel(predictions: Sequence[Any], references: Sequence[Any], min_depth: flo
         _shape_check(p, r, "absRel")
         with np.errstate(divide="ignore"):
             gt_depth = np.where(r > 0, 1.0 / np.where(r > 0, r, 1.0), np.inf)
-        valid = np.isfinite(gt_depth) & (gt_depth > min_depth) & (gt_depth < max_depth) & np.isfinite(p)
+        valid = np.isfinite(gt_depth) & (gt_depth > min_depth) & (gt_depth < max_depth)
         if valid.sum() < 2:
             per.append(None)
             continue
@@ -92,7 +94,8 @@ def absrel(predictions: Sequence[Any], references: Sequence[Any], min_depth: flo
 @register("epe")
 def epe(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
     """Mean end-point error: per pixel ||f_pred - f_ref||_2 over pixels with a finite reference
-    flow (H x W x 2), mean per instance, then over instances. A missing prediction is zero flow."""
+    flow (H x W x 2), mean per instance, then over instances. A failed prediction is zero flow
+    (the `empty` policy)."""
     per: list[float | None] = []
     for pred, ref in zip(predictions, references, strict=True):
         r = np.asarray(ref, dtype=np.float64)

@@ -101,8 +101,21 @@ def screen(spec: MetricSpec, predictions: Sequence[Any], references: Sequence[An
     return out, reasons
 
 
+def _filled(reference: Any, fill: int) -> Any:
+    """A label map like the reference's holding only `fill` (specs.yaml `empty_fill`); a panoptic
+    {"semantic", "instance"} pair gets no instance, part labels {"labels", "parts"} their array."""
+    if isinstance(reference, dict) and "semantic" in reference:
+        sem = np.asarray(reference["semantic"])
+        return {"semantic": np.full(sem.shape, fill), "instance": np.zeros(sem.shape, np.int64)}
+    if isinstance(reference, dict) and "labels" in reference:
+        reference = reference["labels"]
+    return np.full(np.shape(reference), fill)
+
+
 def empty_prediction(spec: MetricSpec, reference: Any) -> Any:
     """The empty prediction of a reference's type: what the `empty` policy scores instead."""
+    if spec.empty_fill is not None:
+        return _filled(reference, spec.empty_fill)
     if isinstance(reference, str) or spec.output == "text":  # also several reference texts
         return ""
     vertices = getattr(reference, "vertices", None)

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from generalbench.errors import MetricError
-from generalbench.metrics.registry import MetricResult, register
+from generalbench.metrics.base import run_stream
+from generalbench.metrics.registry import MetricResult, register, register_stream
 
 IGNORE_INDEX = 255
 
@@ -22,11 +23,6 @@ IGNORE_INDEX = 255
 def _same_shape(p: np.ndarray, r: np.ndarray, metric: str) -> None:
     if p.shape != r.shape:
         raise MetricError(f"{metric}: prediction shape {p.shape} differs from reference {r.shape}")
-
-
-def _pred_or_empty(p: Any, r: np.ndarray) -> np.ndarray:
-    """A missing prediction is an all-background (class 0) mask: it scores as wrong, not skipped."""
-    return np.zeros_like(r) if p is None else np.asarray(p)
 
 
 # --------------------------------------------------------------------------------------------
@@ -55,6 +51,83 @@ def _iou_from_confusion(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inter, union
 
 
+_DIRECT_MAX = 1024
+"""Class ids below this are counted directly (row = id); a larger id switches the stream to the
+sorted ids actually seen, so a stray id (say 10**9) costs no memory."""
+
+
+@register_stream("miou", "point_miou")
+class MiouStream:
+    """Running n x (n + 1) confusion counts over the dataset; each map is dropped once counted.
+
+    Classes are the non-negative ids other than `ignore_index` seen in a reference or a
+    prediction (or 0..num_classes-1 when given). Ids seen so far are `labels` (sorted); the
+    matrix grows when a new id appears, keeping the last column for predictions that are no
+    class (negative or the ignore value). Which ids count and their order do not depend on the
+    order the maps come in, so the value is that of one confusion matrix over all maps.
+    """
+
+    def __init__(self, ignore_index: int | None = IGNORE_INDEX, num_classes: int | None = None
+                 ) -> None:
+        self.ignore_index = ignore_index
+        self.fixed = num_classes is not None
+        self.labels = np.arange(num_classes or 0)
+        self.direct = True
+        """labels == arange(len(labels)): maps are counted without remapping."""
+        self.total = np.zeros((len(self.labels), len(self.labels) + 1), np.int64)
+        self.per: list[float | None] = []
+
+    def _grow(self, labels: np.ndarray) -> None:
+        """Re-index the running counts onto a larger sorted label set."""
+        n = len(labels)
+        pos = np.searchsorted(labels, self.labels)
+        total = np.zeros((n, n + 1), np.int64)
+        total[np.ix_(pos, np.append(pos, n))] = self.total
+        self.labels, self.total = labels, total
+
+    def add(self, prediction: Any, reference: Any) -> float | None:
+        r, p = np.asarray(reference), np.asarray(prediction)
+        _same_shape(p, r, "mIoU")
+        ignore = self.ignore_index
+        if not self.fixed:
+            ign = ignore if ignore is not None else -1
+            top = max(int(a.max(initial=0, where=a != ign)) for a in (r, p))
+            if self.direct and top < _DIRECT_MAX:
+                if top >= len(self.labels):
+                    self._grow(np.arange(top + 1))
+            else:
+                seen = np.union1d(np.unique(r), np.unique(p))
+                seen = seen[(seen >= 0) & (seen != ign)]
+                self.direct = False
+                if not np.isin(seen, self.labels, assume_unique=True).all():
+                    self._grow(np.union1d(self.labels, seen))
+                labels, n = self.labels, len(self.labels)
+
+                def remap(a: np.ndarray, missing: int) -> np.ndarray:
+                    idx = np.clip(np.searchsorted(labels, a), 0, max(n - 1, 0))
+                    ok = (labels[idx] == a) & (a != ign) if n else np.zeros(a.shape, bool)
+                    return np.where(ok, idx, missing)
+
+                r, p, ignore = remap(r, -1), remap(p, n), None
+        cm = confusion(p, r, len(self.labels), ignore)
+        self.total += cm
+        inter, union = _iou_from_confusion(cm)
+        present = union > 0
+        v = float(np.mean(inter[present] / union[present]) * 100) if present.any() else None
+        self.per.append(v)
+        return v
+
+    def result(self) -> MetricResult:
+        inter, union = _iou_from_confusion(self.total)
+        present = union > 0
+        value = float(np.mean(inter[present] / union[present]) * 100) if present.any() else 100.0
+        per_class = {int(self.labels[c]): float(inter[c] / union[c] * 100)
+                     for c in np.flatnonzero(present)}
+        return MetricResult(value, list(self.per), {"classes": int(present.sum()),
+                                                    "ignore_index": self.ignore_index,
+                                                    "per_class_iou": per_class})
+
+
 @register("miou", "point_miou")
 def miou(predictions: Sequence[Any], references: Sequence[Any],
          ignore_index: int | None = IGNORE_INDEX, num_classes: int | None = None,
@@ -63,48 +136,10 @@ def miou(predictions: Sequence[Any], references: Sequence[Any],
     point clouds), IoU per class, mean over classes present in the reference or the prediction.
 
     Reference pixels equal to `ignore_index` (255) are excluded; predictions there are ignored
-    too. `per_instance` holds each image's own mIoU over the classes present in it.
+    too. `per_instance` holds each image's own mIoU over the classes present in it. The scorer
+    feeds the same MiouStream one map at a time.
     """
-    refs = [np.asarray(r) for r in references]
-    preds = [_pred_or_empty(p, r) for p, r in zip(predictions, refs, strict=True)]
-    for p, r in zip(preds, refs, strict=True):
-        _same_shape(p, r, "mIoU")
-    if num_classes is None:
-        ign = ignore_index if ignore_index is not None else -1
-        top = max((int(a.max(initial=0, where=a != ign)) for a in (*refs, *preds)), default=0)
-        if top < 1024:
-            # Small ids (the usual case): count directly; absent classes have union 0 and drop out.
-            labels, n, ignore = np.arange(top + 1), top + 1, ignore_index
-        else:
-            # Compact the labels actually used, so a stray id (say 10**9) costs no memory.
-            labels = np.unique(np.concatenate([np.unique(a) for a in (*refs, *preds)]))
-            labels = labels[(labels >= 0) & (labels != ign)]
-            n = len(labels)
-
-            def remap(a: np.ndarray, missing: int) -> np.ndarray:
-                idx = np.clip(np.searchsorted(labels, a), 0, max(n - 1, 0))
-                ok = (labels[idx] == a) & (a != ign) if n else np.zeros(a.shape, bool)
-                return np.where(ok, idx, missing)
-
-            refs = [remap(r, -1) for r in refs]
-            preds = [remap(p, n) for p in preds]
-            ignore = None
-    else:
-        labels, n, ignore = np.arange(num_classes), num_classes, ignore_index
-    total = np.zeros((n, n + 1), np.int64)
-    per: list[float | None] = []
-    for p, r in zip(preds, refs, strict=True):
-        cm = confusion(p, r, n, ignore)
-        total += cm
-        inter, union = _iou_from_confusion(cm)
-        present = union > 0
-        per.append(float(np.mean(inter[present] / union[present]) * 100) if present.any() else None)
-    inter, union = _iou_from_confusion(total)
-    present = union > 0
-    value = float(np.mean(inter[present] / union[present]) * 100) if present.any() else 100.0
-    return MetricResult(value, per, {"classes": int(present.sum()), "ignore_index": ignore_index,
-                                     "per_class_iou": {int(labels[c]): float(inter[c] / union[c] * 100)
-                                                       for c in np.flatnonzero(present)}})
+    return run_stream(MiouStream(ignore_index, num_classes), predictions, references)
 
 
 # --------------------------------------------------------------------------------------------
@@ -112,26 +147,39 @@ def miou(predictions: Sequence[Any], references: Sequence[Any],
 
 
 def _frames(x: Any) -> list[np.ndarray]:
-    if x is None:
-        return []
     if isinstance(x, np.ndarray):
         return [x] if x.ndim == 2 else list(x)
     return [np.asarray(f) for f in x]
 
 
-@register("video_miou")
-def video_miou(predictions: Sequence[Any], references: Sequence[Any],
-               ignore_index: int | None = IGNORE_INDEX, **_: Any) -> MetricResult:
-    """Per video IoU = sum over frames |G & P| / sum over frames |G | P| on the foreground
-    (non-zero) masks; mean over videos, x100. A video empty in both scores 100; a missing or
-    short prediction counts its missing frames as empty."""
-    per: list[float] = []
-    for pred, ref in zip(predictions, references, strict=True):
-        rf, pf = _frames(ref), _frames(pred)
+class _MeanOfInstances:
+    """A stream whose value is the mean of per-instance values (0.0 for no instance)."""
+
+    def __init__(self) -> None:
+        self.per: list[float] = []
+
+    def _keep(self, v: float) -> float:
+        self.per.append(v)
+        return v
+
+    def result(self) -> MetricResult:
+        return MetricResult(float(np.mean(self.per)) if self.per else 0.0, list(self.per))
+
+
+@register_stream("video_miou")
+class VideoMiouStream(_MeanOfInstances):
+    """Per video IoU from summed frame counts; mean over videos."""
+
+    def __init__(self, ignore_index: int | None = IGNORE_INDEX) -> None:
+        super().__init__()
+        self.ignore_index = ignore_index
+
+    def add(self, prediction: Any, reference: Any) -> float:
+        rf, pf = _frames(reference), _frames(prediction)
         inter = union = 0
         for t, g in enumerate(rf):
             g = np.asarray(g)
-            valid = g != ignore_index if ignore_index is not None else np.ones(g.shape, bool)
+            valid = g != self.ignore_index if self.ignore_index is not None else np.ones(g.shape, bool)
             gm = (g != 0) & valid
             if t < len(pf):
                 p = np.asarray(pf[t])
@@ -141,12 +189,43 @@ def video_miou(predictions: Sequence[Any], references: Sequence[Any],
                 pm = np.zeros_like(gm)
             inter += int(np.count_nonzero(gm & pm))
             union += int(np.count_nonzero(gm | pm))
-        per.append(100.0 * inter / union if union else 100.0)
-    return MetricResult(float(np.mean(per)) if per else 0.0, per)
+        return self._keep(100.0 * inter / union if union else 100.0)
+
+
+@register("video_miou")
+def video_miou(predictions: Sequence[Any], references: Sequence[Any],
+               ignore_index: int | None = IGNORE_INDEX, **_: Any) -> MetricResult:
+    """Per video IoU = sum over frames |G & P| / sum over frames |G | P| on the foreground
+    (non-zero) masks; mean over videos, x100. A video empty in both scores 100; a short
+    prediction counts its missing frames as empty (and a failed one, by the `empty` policy, is
+    an empty list of frames)."""
+    return run_stream(VideoMiouStream(ignore_index), predictions, references)
 
 
 # --------------------------------------------------------------------------------------------
 # ShapeNet-part instance mIoU
+
+
+@register_stream("instance_miou")
+class InstanceMiouStream(_MeanOfInstances):
+    """Per shape part IoU mean; mean over shapes."""
+
+    def add(self, prediction: Any, reference: Any) -> float:
+        if isinstance(reference, dict):
+            r = np.asarray(reference["labels"]).ravel()
+            parts = reference.get("parts")
+        else:
+            r, parts = np.asarray(reference).ravel(), None
+        p = np.asarray(prediction).ravel()  # a failed one labels no point (specs.yaml empty_fill)
+        _same_shape(p, r, "Instance mIoU")
+        if parts is None:
+            parts = np.union1d(np.unique(r), np.unique(p[p >= 0]))
+        ious = []
+        for part in parts:
+            pm, rm = p == part, r == part
+            union = np.count_nonzero(pm | rm)
+            ious.append(1.0 if union == 0 else np.count_nonzero(pm & rm) / union)
+        return self._keep(100.0 * float(np.mean(ious)) if ious else 100.0)
 
 
 @register("instance_miou")
@@ -157,24 +236,7 @@ def instance_miou(predictions: Sequence[Any], references: Sequence[Any], **_: An
     A reference is an int array of part labels, or {"labels": array, "parts": [part ids of the
     category]}. Without "parts", the parts are those present in the reference or the prediction.
     """
-    per: list[float] = []
-    for pred, ref in zip(predictions, references, strict=True):
-        if isinstance(ref, dict):
-            r = np.asarray(ref["labels"]).ravel()
-            parts = ref.get("parts")
-        else:
-            r, parts = np.asarray(ref).ravel(), None
-        p = np.zeros_like(r) - 1 if pred is None else np.asarray(pred).ravel()
-        _same_shape(p, r, "Instance mIoU")
-        if parts is None:
-            parts = np.union1d(np.unique(r), np.unique(p[p >= 0]))
-        ious = []
-        for part in parts:
-            pm, rm = p == part, r == part
-            union = np.count_nonzero(pm | rm)
-            ious.append(1.0 if union == 0 else np.count_nonzero(pm & rm) / union)
-        per.append(100.0 * float(np.mean(ious)) if ious else 100.0)
-    return MetricResult(float(np.mean(per)) if per else 0.0, per)
+    return run_stream(InstanceMiouStream(), predictions, references)
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,24 +276,19 @@ def _panoptic(x: Any, label_divisor: int) -> tuple[np.ndarray, np.ndarray]:
     return np.where(bare, a, a // label_divisor), np.where(bare, 0, a % label_divisor)
 
 
-@register("pq")
-def pq(predictions: Sequence[Any], references: Sequence[Any], label_divisor: int = 1000,
-       void_label: int = IGNORE_INDEX, **_: Any) -> MetricResult:
-    """Panoptic quality (x100), COCO panopticapi rules, accumulated over the dataset.
+@register_stream("pq")
+class PqStream:
+    """Per-class running [iou_sum, tp, fp, fn] (COCO panopticapi's PQStat); each map is matched
+    and dropped."""
 
-    Segments are (class, instance) pairs; stuff has one segment per class (instance 0). A
-    predicted and a reference segment of the same class match when IoU > 0.5, where the union
-    leaves out the part of the prediction lying on void reference pixels. Unmatched predicted
-    segments that are more than half void are not false positives. PQ per class =
-    sum IoU(TP) / (TP + FP/2 + FN/2), averaged over classes with TP + FP + FN > 0.
-    """
-    stats: dict[int, list[float]] = {}  # class -> [iou_sum, tp, fp, fn]
-    for pred, ref in zip(predictions, references, strict=True):
-        gc, gi = _panoptic(ref, label_divisor)
-        if pred is None:
-            pc, pi = np.full_like(gc, void_label), np.zeros_like(gi)
-        else:
-            pc, pi = _panoptic(pred, label_divisor)
+    def __init__(self, label_divisor: int = 1000, void_label: int = IGNORE_INDEX) -> None:
+        self.label_divisor, self.void_label = label_divisor, void_label
+        self.stats: dict[int, list[float]] = {}  # class -> [iou_sum, tp, fp, fn]
+
+    def add(self, prediction: Any, reference: Any) -> None:
+        stats, void_label = self.stats, self.void_label
+        gc, gi = _panoptic(reference, self.label_divisor)
+        pc, pi = _panoptic(prediction, self.label_divisor)  # failed: all void (empty_fill)
         _same_shape(pc, gc, "PQ")
         big = int(max(gi.max(initial=0), pi.max(initial=0))) + 1
         g_seg = np.where(gc == void_label, -1, gc * big + gi).ravel()
@@ -269,10 +326,28 @@ def pq(predictions: Sequence[Any], references: Sequence[Any], label_divisor: int
             if p_void_overlap[pj] / p_area[pj] > 0.5:
                 continue
             stats.setdefault(int(pid // big), [0.0, 0, 0, 0])[2] += 1
-    per_class = {c: s[0] / (s[1] + 0.5 * s[2] + 0.5 * s[3]) * 100
-                 for c, s in stats.items() if s[1] + s[2] + s[3] > 0}
-    value = float(np.mean(list(per_class.values()))) if per_class else 100.0
-    return MetricResult(value, None, {"per_class_pq": per_class})
+        return None
+
+    def result(self) -> MetricResult:
+        per_class = {c: s[0] / (s[1] + 0.5 * s[2] + 0.5 * s[3]) * 100
+                     for c, s in self.stats.items() if s[1] + s[2] + s[3] > 0}
+        value = float(np.mean(list(per_class.values()))) if per_class else 100.0
+        return MetricResult(value, None, {"per_class_pq": per_class})
+
+
+@register("pq")
+def pq(predictions: Sequence[Any], references: Sequence[Any], label_divisor: int = 1000,
+       void_label: int = IGNORE_INDEX, **_: Any) -> MetricResult:
+    """Panoptic quality (x100), COCO panopticapi rules, accumulated over the dataset.
+
+    Segments are (class, instance) pairs; stuff has one segment per class (instance 0). A
+    predicted and a reference segment of the same class match when IoU > 0.5, where the union
+    leaves out the part of the prediction lying on void reference pixels. Unmatched predicted
+    segments that are more than half void are not false positives. PQ per class =
+    sum IoU(TP) / (TP + FP/2 + FN/2), averaged over classes with TP + FP + FN > 0. The scorer
+    feeds the same PqStream one map at a time.
+    """
+    return run_stream(PqStream(label_divisor, void_label), predictions, references)
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,8 +407,6 @@ def _prepare_sod(pred: Any, ref: Any) -> tuple[np.ndarray, np.ndarray]:
         gt = g > 128 if g.max(initial=0) > 1 else g > 0
     else:
         gt = g > 0.5
-    if pred is None:
-        return np.zeros(gt.shape), gt
     p = np.asarray(pred)
     if p.ndim == 3:
         p = p[..., 0]
@@ -398,6 +471,33 @@ def s_measure_single(pred: np.ndarray, gt: np.ndarray, alpha: float = 0.5) -> fl
     return max(0.0, float(alpha * obj + (1 - alpha) * region))
 
 
+@register_stream("s_measure")
+class SMeasureStream:
+    """Frame values of every video so far (floats only) and each video's frame mean."""
+
+    def __init__(self, alpha: float = 0.5) -> None:
+        self.alpha = alpha
+        self.frames_all: list[float] = []
+        self.per: list[float] = []
+
+    def add(self, prediction: Any, reference: Any) -> float:
+        rf, pf = _frames(reference), _frames(prediction)
+        vals = []
+        for t, g in enumerate(rf):
+            # A short prediction (or a failed one: the `empty` policy's no frames) counts its
+            # missing frames as all-background maps.
+            p = pf[t] if t < len(pf) else np.zeros(np.shape(g)[:2])
+            p, gt = _prepare_sod(p, g)
+            vals.append(100.0 * s_measure_single(p, gt, self.alpha))
+        self.frames_all.extend(vals)
+        self.per.append(float(np.mean(vals)) if vals else 100.0)
+        return self.per[-1]
+
+    def result(self) -> MetricResult:
+        return MetricResult(float(np.mean(self.frames_all)) if self.frames_all else 0.0,
+                            list(self.per), {"frames": len(self.frames_all)})
+
+
 @register("s_measure")
 def s_measure(predictions: Sequence[Any], references: Sequence[Any], alpha: float = 0.5,
               **_: Any) -> MetricResult:
@@ -406,15 +506,4 @@ def s_measure(predictions: Sequence[Any], references: Sequence[Any], alpha: floa
     As the official recipe, the value is the mean over all frames of all videos; `per_instance`
     holds each video's frame mean.
     """
-    frames_all: list[float] = []
-    per: list[float] = []
-    for pred, ref in zip(predictions, references, strict=True):
-        rf, pf = _frames(ref), _frames(pred)
-        vals = []
-        for t, g in enumerate(rf):
-            p, gt = _prepare_sod(pf[t] if t < len(pf) else None, g)
-            vals.append(100.0 * s_measure_single(p, gt, alpha))
-        frames_all.extend(vals)
-        per.append(float(np.mean(vals)) if vals else 100.0)
-    return MetricResult(float(np.mean(frames_all)) if frames_all else 0.0, per,
-                        {"frames": len(frames_all)})
+    return run_stream(SMeasureStream(alpha), predictions, references)

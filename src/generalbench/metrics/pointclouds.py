@@ -45,6 +45,8 @@ def _points(x: Any, what: str, n_samples: int = 10000) -> np.ndarray:
     if a.ndim != 2 or a.shape[1] < 3:
         raise MetricError(f"Chamfer: {what} must be an (N, 3) point array, got shape {a.shape}")
     a = a[:, :3]
+    # Reference clouds may hold non-finite points (unmeasured): they are left out. A predicted one
+    # never does (the registry fails such a prediction: metrics/failure.py).
     a = a[np.isfinite(a).all(axis=1)]
     if len(a) == 0:
         raise MetricError(f"Chamfer: {what} has no finite points")

@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 
 from generalbench.errors import MetricError
-from generalbench.metrics.base import MeanAccumulator, MetricResult, Provenance, library_versions
+from generalbench.metrics.base import (
+    Accumulator,
+    MeanAccumulator,
+    MetricResult,
+    MetricStream,
+    Provenance,
+    library_versions,
+)
 from generalbench.metrics.failure import (
     WORST_SUBSTITUTES,
     empty_prediction,
@@ -28,7 +35,7 @@ from generalbench.metrics.failure import (
 from generalbench.metrics.specs import MetricSpec, get_spec
 
 __all__ = ["MetricResult", "NothingScoredError", "Provenance", "accumulator", "compute", "compute_detailed",
-           "implementation", "register"]
+           "implementation", "register", "register_stream", "streams"]
 
 FAMILY_MODULES: dict[str, str] = {
     "text": "generalbench.metrics.text",
@@ -54,6 +61,7 @@ class NothingScoredError(MetricError):
 
 MetricFn = Callable[..., "MetricResult | float"]
 _IMPLS: dict[str, MetricFn] = {}
+_STREAMS: dict[str, Callable[..., MetricStream]] = {}
 
 
 def register(*names: str) -> Callable[[MetricFn], MetricFn]:
@@ -63,6 +71,18 @@ def register(*names: str) -> Callable[[MetricFn], MetricFn]:
         for name in names:
             _IMPLS[name] = fn
         return fn
+
+    return deco
+
+
+def register_stream(*names: str) -> Callable[[Any], Any]:
+    """Register a streaming form (a MetricStream class, built with the metric's options) of a
+    corpus metric, so that the scorer feeds it one instance at a time (metrics/base.py)."""
+
+    def deco(cls: Any) -> Any:
+        for name in names:
+            _STREAMS[name] = cls
+        return cls
 
     return deco
 
@@ -247,10 +267,21 @@ def provenance(spec: MetricSpec, fn: MetricFn, details: dict[str, Any]) -> Prove
     )
 
 
-def accumulator(metric: str, **options: Any) -> MeanAccumulator:
-    """An accumulator that scores an `aggregate: mean` metric one instance at a time (the scorer
-    uses it for file-valued predictions, so each decoded array is dropped once scored)."""
-    spec = get_spec(metric)
+def streams(metric: str) -> bool:
+    """Whether `metric` can be fed one instance at a time: `aggregate: mean`, or a corpus metric
+    whose module registers a MetricStream (imports the family module to know)."""
+    spec, _ = implementation(metric)
+    return spec.aggregate == "mean" or spec.name in _STREAMS
+
+
+def accumulator(metric: str, **options: Any) -> Accumulator:
+    """An accumulator that scores a metric one instance at a time (the scorer uses it for
+    file-valued predictions, so each decoded array is dropped once scored): a MeanAccumulator
+    for `aggregate: mean` metrics, a StreamAccumulator for corpus metrics with a registered
+    stream. Either gives what compute_detailed gives on the whole list."""
+    spec, fn = implementation(metric)
+    if spec.name in _STREAMS:
+        return StreamAccumulator(spec, fn, _STREAMS[spec.name](**options))
     if spec.aggregate != "mean":
         raise MetricError(f"metric {spec.name!r} is a corpus metric: it needs the whole list")
     if spec.worst == "range_end":  # the substitute comes from the range of every reference
@@ -264,6 +295,59 @@ def accumulator(metric: str, **options: Any) -> MeanAccumulator:
             return MetricResult(math.nan, [None])
 
     return MeanAccumulator(spec.name, one)
+
+
+class StreamAccumulator:
+    """A corpus metric's MetricStream with the failure policy applied per instance, exactly as
+    compute_detailed applies it to the whole list (screen, then empty / worst / drop)."""
+
+    def __init__(self, spec: MetricSpec, fn: MetricFn, stream: MetricStream) -> None:
+        if spec.on_failure not in ("empty", "drop"):  # zero / worst need the whole list's values
+            raise MetricError(f"metric {spec.name!r} streams, so its on_failure must be empty or "
+                              f"drop (specs.yaml says {spec.on_failure!r})")
+        self.metric = spec.name
+        self._spec = spec
+        self._fn = fn
+        self._stream = stream
+        self.per_instance: list[float | None] = []
+        self.failed = 0
+        self.dropped = 0
+        self.rejected: dict[int, str] = {}
+
+    def update(self, prediction: Any, reference: Any) -> float | None:
+        (p,), reasons = screen(self._spec, [prediction], [reference])
+        if reasons:
+            self.rejected[len(self.per_instance)] = reasons[0]
+        v: float | None = None
+        if p is None:
+            self.failed += 1
+        if p is None and self._spec.on_failure == "drop":
+            self.dropped += 1
+        else:
+            if p is None and self._spec.on_failure == "empty":
+                p = empty_prediction(self._spec, reference)
+            v = self._stream.add(p, reference)
+        self.per_instance.append(v)
+        return v
+
+    def result(self) -> MetricResult:
+        spec, n = self._spec, len(self.per_instance)
+        if n == 0:
+            raise NothingScoredError(f"metric {spec.name!r}: no instances to score")
+        if self.failed == n and spec.on_failure == "drop":
+            raise MetricError(f"metric {spec.name!r}: every prediction is missing (policy: drop)")
+        if self.failed == n and spec.unit == "percent" and spec.direction == "higher" \
+                and spec.on_failure in ("zero", "empty"):
+            result = MetricResult(0.0, [0.0] * n, {"all_failed": True})  # as _apply_policy
+        else:
+            result = self._stream.result()
+        if math.isnan(result.value):
+            raise MetricError(f"metric {spec.name!r} produced NaN")
+        result.failed, result.dropped = self.failed, self.dropped
+        if self.rejected:
+            result.details["rejected"] = dict(self.rejected)
+        result.provenance = provenance(spec, self._fn, result.details)
+        return result
 
 
 def compute(metric: str, predictions: Sequence[Any], references: Sequence[Any],

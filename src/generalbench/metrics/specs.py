@@ -29,7 +29,8 @@ MODEL_FAMILIES = frozenset({"image_models", "video_models", "audio_models", "mot
 FAILURE_POLICIES: dict[str, str] = {
     "zero": "the instance scores 0",
     "empty": "scored as the empty prediction of its type (blank text, no labels or boxes, "
-             "an all-zero map, one point at the reference centroid)",
+             "an all-zero map or one of the metric's `empty_fill` label, one point at the "
+             "reference centroid)",
     "worst": "the metric scores it as its worst value (specs.yaml `worst`: a per-instance value, or "
              "`range_end`: the in-range value farthest from the reference)",
     "drop": "left out of the value; the count is reported in the task's note",
@@ -123,6 +124,9 @@ class MetricSpec:
     """Whether a negative raw value is meaningful (correlations, cosines, MS-SSIM on [-1, 1])."""
     reads_files: bool = False
     """Whether the metric reads the predicted media files itself (VBench), not decoded values."""
+    empty_fill: int | None = None
+    """The label the `empty` prediction of a label map holds, where 0 is a real class and "nothing
+    predicted" is another value: void (255) for panoptic maps, unlabelled (-1) for part labels."""
     options: tuple[str, ...] = ()
     """The keyword options the metric takes."""
     task_options: tuple[str, ...] = ()
@@ -210,6 +214,7 @@ def load_specs() -> dict[str, MetricSpec]:
             shape=_choice(entry, "shape", ("same", "rows", "any"), "any", name),
             negative=bool(entry.get("negative", False)),
             reads_files=bool(entry.get("reads_files", False)),
+            empty_fill=entry.get("empty_fill"),
             options=tuple(entry.get("options", [])),
             task_options=tuple(entry.get("task_options", [])),
         )

@@ -40,7 +40,7 @@ from generalbench.errors import (
 from generalbench.levels import LevelResult, evaluate
 from generalbench.metrics.media_files import PredictedFiles
 from generalbench.metrics.options import metric_options
-from generalbench.metrics.registry import accumulator, compute_detailed
+from generalbench.metrics.registry import accumulator, compute_detailed, streams
 from generalbench.metrics.specs import get_spec
 from generalbench.runner.score_writer import run_provenance, write_outputs
 
@@ -139,10 +139,11 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
     instances = usable
     vocab = label_vocabulary(task, (i.target for i in instances))
     options = metric_options(task, instances)
-    # Mean metrics over file-valued predictions are fed one instance at a time: each decoded
-    # map is scored and dropped, so memory does not grow with the task (metrics/base.py).
+    # Metrics over file-valued predictions that can stream (mean metrics, and corpus metrics of
+    # counts such as mIoU) are fed one instance at a time: each decoded map is scored and
+    # dropped, so memory does not grow with the task (metrics/base.py).
     acc = (accumulator(task.metric, **options)
-           if spec.aggregate == "mean" and spec.needs == "none" and task.output not in INLINE_TYPES
+           if spec.needs == "none" and task.output not in INLINE_TYPES and streams(task.metric)
            else None)
     preds: list[Any] = []
     refs: list[Any] = []
