@@ -76,7 +76,7 @@ def test_board_is_gzip_for_clients_that_accept_it(service):
 
 
 def test_cached_and_built_boards_answer_alike(service):
-    """The first read is built by the route, the next ones are answered by BoardApp (fastpath):
+    """The first read builds the board, the next ones are answered from the cache (fastpath):
     same status, headers and bytes."""
     import httpx
 
@@ -98,7 +98,7 @@ def test_cached_and_built_boards_answer_alike(service):
 
 def test_etag_and_304_from_the_cached_and_the_built_path(service):
     """A client holding the current bytes gets 304 without a body, from BoardApp (warm)
-    and from the route (first read after a revision change whose board did not change: the
+    and right after a revision change whose board did not change (the
     ETag hashes the bytes, not the revision)."""
     import httpx
 

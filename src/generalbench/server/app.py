@@ -7,7 +7,6 @@ are shown to the submitting team alone, and per-instance results never leave the
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import gzip
 import json
@@ -109,15 +108,12 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
     Session = session_factory(engine)
     cache = boards.BoardCache()
     revision = boards.RevisionReader(engine)
-    building: dict[tuple, asyncio.Future] = {}
-    """(revision, board key) -> the build in progress in this process."""
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters["utc"] = lambda t: "" if t is None else dt.datetime.fromtimestamp(
         t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     templates.env.filters["num"] = lambda x: "-" if x is None else (
         f"{x:.2f}" if isinstance(x, float) else str(x))
     app = fastpath.BoardApp(title="General-Level leaderboard", version=__version__)
-    app.cached_boards = fastpath.CachedBoards(cache, revision)  # answered first, in front of the rest
     app.add_middleware(BodyLimit, limit=limits.max_upload_bytes)
 
     # --- helpers --------------------------------------------------------------------------
@@ -273,22 +269,14 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
 
     @app.get("/api/boards/{scope:path}")
     async def api_board(request: Request, scope: str) -> Response:
-        """A board not yet encoded for the current revision (cached ones are answered by the
-        BoardApp before they get here): built in the threadpool, then cached.
+        """A board read the way BoardApp answers it in front of the framework (which leaves
+        only errors, e.g. an unknown scope, to this route): cached, or built in the threadpool.
         ?quick= and ?format= are read as BoardApp reads them. Clients that accept gzip get
         gzip bytes kept beside the plain ones (a 1,000-row board is ~200 KiB of JSON); every
         answer carries an ETag and a short max-age (fastpath)."""
         key = fastpath.board_key(scope, dict(request.query_params),
                                  request.headers.get("accept-encoding", ""))
-        current = revision()
-        entry = cache.cached(current, key)
-        if entry is None:  # one build per board and revision; the other requests await it
-            build = building.get((current, key))
-            if build is None:
-                build = building[(current, key)] = asyncio.ensure_future(
-                    run_in_threadpool(encoded_board, key))
-                build.add_done_callback(lambda _: building.pop((current, key), None))
-            entry = await asyncio.shield(build)  # a client that leaves does not cancel it
+        entry = await app.cached_boards.entry(key)
         inm = request.headers.get("if-none-match")
         status, headers, body = fastpath.answer(entry, inm.encode("latin-1") if inm else None)
         response = Response(body, status_code=status)
@@ -296,6 +284,7 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
         return response
 
     def encoded_board(key: tuple) -> fastpath.Encoded:
+        """Build the board `key` (in the threadpool: see CachedBoards.entry)."""
         _, scope, quick, csv, gz = key
         with Session() as s:
             try:
@@ -534,6 +523,8 @@ def create_app(engine, storage: Path, limits: Limits | None = None) -> FastAPI:
 
         return await run_in_threadpool(_run)
 
+    # board reads are answered first, in front of the framework (fastpath)
+    app.cached_boards = fastpath.CachedBoards(cache, revision, encoded_board)
     app.state.Session = Session
     app.state.cache = cache
     app.state.revision = revision

@@ -3,9 +3,9 @@
 A board read is the hot path of the service (every visitor, every refresh). Once a board is
 encoded for the current revision, answering it is one revision read and a dictionary lookup, but
 going through FastAPI's middleware, routing and parameter solving cost several times that. The
-app (BoardApp) answers such reads before any of that and passes everything else on, including
-misses, which the /api/boards route builds, caches (BoardCache.memo) and answers with the same
-headers.
+app (BoardApp) answers such reads before any of that, building a board that is not cached yet
+once (BoardCache.memo) while other reads of it wait, and passes everything else on; the
+/api/boards route answers the same way and renders the errors.
 
 Every encoded board carries a strong ETag (a hash of its bytes, so every web process gives the
 same one for the same board) and a short Cache-Control max-age: a browser or a proxy reuses a
@@ -16,11 +16,14 @@ never answers from a stale revision.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
+from starlette.concurrency import run_in_threadpool
 
 from generalbench.server.boards import BoardCache, RevisionReader
 
@@ -91,13 +94,31 @@ def answer(entry: Encoded, if_none_match: bytes | None
 
 class CachedBoards:
     """GET /api/boards/{scope} answered from BoardCache when it holds the board for the
-    database's current revision (the check that keeps it from going stale)."""
+    database's current revision (the check that keeps it from going stale), or from the one
+    build of it in progress in this process: after a change, 200 concurrent reads of a board
+    start one build in the threadpool and await it, without going through the framework."""
 
-    def __init__(self, cache: BoardCache, revision: RevisionReader) -> None:
-        self.cache, self.revision = cache, revision
+    def __init__(self, cache: BoardCache, revision: RevisionReader,
+                 build: Callable[[tuple], Encoded]) -> None:
+        self.cache, self.revision, self.build = cache, revision, build
+        self._building: dict[tuple, asyncio.Future] = {}
+
+    async def entry(self, key: tuple) -> Encoded:
+        """The encoded board `key` for the current revision (build errors are raised)."""
+        current = self.revision()
+        entry = self.cache.cached(current, key)
+        if entry is not None:
+            return entry
+        build = self._building.get((current, key))
+        if build is None:
+            build = self._building[(current, key)] = asyncio.ensure_future(
+                run_in_threadpool(self.build, key))
+            build.add_done_callback(lambda _: self._building.pop((current, key), None))
+        return await asyncio.shield(build)  # a client that leaves does not cancel it
 
     async def answered(self, scope, send) -> bool:
-        """Answer the request if it is a cached board read; False leaves it to the app."""
+        """Answer the request if it is a board read; False leaves it to the app (any other
+        request, or a board that cannot be built: the app's route answers the error)."""
         if scope["type"] != "http" or scope["method"] != "GET":
             return False
         path = scope["path"]
@@ -116,8 +137,9 @@ class CachedBoards:
         qs = scope["query_string"]
         query = dict(parse_qsl(qs.decode("latin-1"))) if qs else {}
         key = board_key(path[len(PREFIX):], query, accept.decode("latin-1"))
-        entry = self.cache.cached(self.revision(), key)
-        if entry is None:
+        try:
+            entry = await self.entry(key)
+        except HTTPException:
             return False
         status, headers, body = answer(entry, if_none_match)
         await send({"type": "http.response.start", "status": status, "headers": headers})
