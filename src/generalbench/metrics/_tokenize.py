@@ -70,9 +70,9 @@ _STEMS = _StemCache()
 
 @lru_cache(maxsize=1)
 def _stemmer():
-    from nltk.stem import porter
+    from generalbench.metrics._nltk import submodule  # not `import nltk`: 3 s of imports
 
-    return porter.PorterStemmer()
+    return submodule("nltk.stem.porter").PorterStemmer()
 
 
 def rouge_tokens(text: str, stem: bool = True) -> list[str]:
@@ -193,7 +193,9 @@ def _treebank() -> tuple:
     """nltk's NLTKWordTokenizer rules, recompiled with `re` (same patterns, read from nltk):
     (starting quotes, punctuation + brackets + dashes with their trigger characters, ending
     quotes, contractions)."""
-    from nltk.tokenize.destructive import NLTKWordTokenizer as T
+    from generalbench.metrics._nltk import submodule  # not `import nltk`: 3 s of imports
+
+    T = submodule("nltk.tokenize.destructive").NLTKWordTokenizer  # noqa: N806
 
     def rules(pairs: list) -> list[tuple[re.Pattern, str]]:
         return [(re.compile(rx.pattern), repl) for rx, repl in pairs]
