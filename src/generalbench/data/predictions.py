@@ -44,10 +44,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed (predictions must be finite)")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+"""One decoder for every line (`json.loads` with an option builds a new one per call)."""
+
+
 def _loads(text: str) -> Any:
     """JSON with NaN/Infinity refused; too deep a nesting is a ValueError like any bad JSON."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return _DECODER.decode(text)
     except RecursionError:
         raise ValueError("nested too deeply") from None
 
@@ -234,8 +238,43 @@ def _repair_tail(path: Path) -> None:
 
 
 # --- reading -------------------------------------------------------------------------------------
+JSONL_WHOLE_MAX = 64 << 20
+"""Predictions files up to this size are read and decoded in one go (then split into lines);
+larger ones, or a file that is not valid UTF-8, are read line by line."""
+
+
 def iter_jsonl(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]]:
-    """(line number, id, prediction) of a predictions JSONL file; PredictionError on a bad line."""
+    """(line number, id, prediction) of a predictions JSONL file; PredictionError on a bad line.
+
+    Lines are split on b"\\n" only, whichever way the file is read, so line numbers agree.
+    """
+    try:
+        whole = path.stat().st_size <= JSONL_WHOLE_MAX
+        text = path.read_bytes().decode("utf-8-sig") if whole else None
+    except (OSError, UnicodeDecodeError):
+        text = None  # read line by line: the exact line and byte of a bad one are reported
+    if text is None:
+        yield from _iter_jsonl_lines(path, task_id)
+        return
+    decode = _DECODER.decode
+    for n, line in enumerate(text.split("\n"), start=1):
+        if not line or line.isspace():
+            continue
+        try:
+            row = decode(line)
+        except (ValueError, RecursionError) as exc:
+            if isinstance(exc, RecursionError):
+                exc = ValueError("nested too deeply")
+            raise PredictionError(f"{path}: line {n}: task={task_id!r}: not valid JSON ({exc}); each "
+                                  'line must be {"id": ..., "prediction": ...}') from None
+        if type(row) is dict and type(row.get("id")) is str and type(row.get("prediction")) is str \
+                and row["id"].strip():
+            yield n, row["id"], row["prediction"]  # the common case, already checked
+        else:
+            yield n, *_row(row, f"{path}: line {n}: task={task_id!r}")
+
+
+def _iter_jsonl_lines(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]]:
     with open(path, "rb") as fh:
         for n, raw in enumerate(fh, start=1):
             where = f"{path}: line {n}: task={task_id!r}"
