@@ -13,7 +13,7 @@ are runner/score_writer.py's. Nothing a model writes can crash a run. See docs/m
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -287,15 +287,85 @@ def _metric_failed(detail: TaskDetail, rows: list[InstanceScore], exc: BaseExcep
 
 
 # --- a whole predictions folder -----------------------------------------------------------------
+@dataclass(frozen=True)
+class _TaskJob:
+    """One task's scoring, as sent to a worker process (small and picklable: the task's folder
+    entry and where its predictions are, not the data itself)."""
+
+    data: Any
+    """The task's generalbench.data.TaskData."""
+    predictions: Any
+    """The task's generalbench.data.predictions.Source, or None (no predictions)."""
+    root: Path
+    quick: int | None
+    encode: bool
+    """Return the task's instances.jsonl lines (else no rows at all)."""
+
+
+def _score_job(job: _TaskJob) -> tuple[TaskDetail, str]:
+    """Read, score and (encode=True) encode one task: (detail, its instances.jsonl text)."""
+    from generalbench.data.predictions import Predictions
+    from generalbench.runner.score_writer import encode_rows
+
+    td = job.data
+    task_id = td.task.id
+    try:
+        instances = list(td.instances(quick=job.quick))
+    except DataError as exc:
+        return TaskDetail(task_id, td.task.metric, None, 0, 0, 0, 0,
+                          f"cannot read the dataset: {exc}"), ""
+    task_preds = None
+    if job.predictions is not None:
+        try:
+            task_preds = Predictions(job.root, {task_id: job.predictions}).task(task_id)
+        except PredictionError as exc:
+            return TaskDetail(task_id, td.task.metric, None, len(instances), 0, 0,
+                              len(instances), f"unreadable predictions: {exc}"), ""
+    detail, rows = score_task_predictions(td.task, instances, task_preds, task_folder=td.folder,
+                                          predictions_folder=job.root, quick=job.quick)
+    return detail, encode_rows(rows) if job.encode else ""
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _score_jobs(jobs: list[_TaskJob], workers: int) -> Iterator[tuple[TaskDetail, str]]:
+    """Each job's result, in the jobs' order: in this process (workers <= 1), else through a
+    pool of worker processes, one task at a time each (memory: one task per worker plus the
+    encoded rows of finished tasks)."""
+    workers = min(workers, len(jobs))
+    if workers <= 1:
+        yield from map(_score_job, jobs)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork: workers start with this process's imports (spawn would import everything again)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        yield from pool.map(_score_job, jobs)
+
+
 def score_predictions(predictions_path: Path | str, dataset_root: Path | str, catalog: Catalog, *,
                       out_dir: Path | str | None = None, quick: int | None = None,
-                      model: str | None = None) -> tuple[LevelResult, dict[str, TaskDetail]]:
+                      model: str | None = None, jobs: int = 1,
+                      progress: Callable[[TaskDetail, int, int], None] | None = None,
+                      ) -> tuple[LevelResult, dict[str, TaskDetail]]:
     """Score a predictions folder against an annotated dataset.
 
     Returns the General-Level result (with its `tasks` list: raw, normalised, parse counts,
     notes) and the per-task details. With `out_dir`, writes instances.jsonl, tasks.json,
     tasks.csv and report.json there. Tasks of the catalog absent from the dataset are
-    unsupported ("not in the dataset").
+    unsupported ("not in the dataset"). `jobs` > 1 scores tasks in that many worker processes
+    (the outputs are identical to jobs=1, in the same order); `progress(detail, done, total)` is
+    called as each task is done, in order.
     """
     from generalbench.data import open_dataset
     from generalbench.data.predictions import read_predictions
@@ -308,24 +378,15 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
         raise DataError(f"{dataset_root}: no task folder matches the catalog; check --data")
     unknown = [t for t in preds.task_ids() if t not in by_task]
     details: dict[str, TaskDetail] = {}
-    rows_out: list[InstanceScore] = []
-    for task_id, td in by_task.items():
-        try:
-            instances = list(td.instances(quick=quick))
-        except DataError as exc:
-            details[task_id] = TaskDetail(task_id, td.task.metric, None, 0, 0, 0, 0,
-                                          f"cannot read the dataset: {exc}")
-            continue
-        try:
-            task_preds = preds.task(task_id) if task_id in preds else None
-        except PredictionError as exc:
-            details[task_id] = TaskDetail(task_id, td.task.metric, None, len(instances), 0, 0,
-                                          len(instances), f"unreadable predictions: {exc}")
-            continue
-        detail, rows = score_task_predictions(td.task, instances, task_preds, task_folder=td.folder,
-                                  predictions_folder=preds.root, quick=quick)
-        details[task_id] = detail
-        rows_out.extend(rows)
+    row_text: list[str] = []
+    work = [_TaskJob(td, preds.sources.get(task_id), preds.root, quick, out_dir is not None)
+            for task_id, td in by_task.items()]
+    for done, (job, (detail, text)) in enumerate(zip(work, _score_jobs(work, jobs), strict=True), 1):
+        details[job.data.task.id] = detail
+        if text:
+            row_text.append(text)
+        if progress is not None:
+            progress(detail, done, len(work))
     for task in catalog:
         if task.id not in details:
             details[task.id] = TaskDetail(task.id, task.metric, None, 0, 0, 0, 0,
@@ -338,5 +399,5 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
                       details={k: d.level_details() for k, d in details.items()})
     result.provenance = run_provenance(catalog.info(), preds.manifest)
     if out_dir is not None:
-        write_outputs(Path(out_dir), result, details, rows_out)
+        write_outputs(Path(out_dir), result, details, row_text)
     return result, details

@@ -76,13 +76,13 @@ _ENCODE = _make_encoder()
 WRITE_BUFFER = 1 << 20
 
 
-def write_rows(path: Path, rows: Iterable[Any]) -> None:
-    """instances.jsonl: one line per scored instance, through one buffered handle."""
+def encode_rows(rows: Iterable[Any]) -> str:
+    """instances.jsonl lines (one per scored instance) of rows with task, id, status, score,
+    reason and parsed: encoded directly, no dataclasses.asdict per row."""
     enc = _ENCODE
-    with open(path, "w", encoding="utf-8", buffering=WRITE_BUFFER) as fh:
-        fh.writelines(enc({"task": row.task, "id": row.id, "status": row.status,
-                           "score": row.score, "reason": row.reason, "parsed": row.parsed}) + "\n"
-                      for row in rows)  # written directly: no dataclasses.asdict per row
+    return "".join([enc({"task": row.task, "id": row.id, "status": row.status,
+                         "score": row.score, "reason": row.reason, "parsed": row.parsed}) + "\n"
+                    for row in rows])
 
 
 def dump_lines(value: Any) -> str:
@@ -98,10 +98,12 @@ def dump_lines(value: Any) -> str:
 
 
 def write_outputs(out_dir: Path, result: LevelResult, details: Mapping[str, Any],
-                  rows: Iterable[Any]) -> None:
-    """instances.jsonl (one line per instance), tasks.json / tasks.csv, report.json."""
+                  row_text: Iterable[str]) -> None:
+    """instances.jsonl (the rows as `encode_rows` gives them, one chunk per task, through one
+    buffered handle), tasks.json / tasks.csv, report.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_rows(out_dir / "instances.jsonl", rows)
+    with open(out_dir / "instances.jsonl", "w", encoding="utf-8", buffering=WRITE_BUFFER) as fh:
+        fh.writelines(row_text)
     table = []
     for ts in result.tasks or []:
         d = details.get(ts.id)
