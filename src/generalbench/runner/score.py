@@ -13,7 +13,7 @@ are runner/score_writer.py's. Nothing a model writes can crash a run. See docs/m
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,7 +115,7 @@ def _prediction_file(task: Task, value: Any, folder: Path | None) -> str | None:
 
 # --- one task ----------------------------------------------------------------------------------
 def _instance_value(task: Task, inst: Any, raw: Any, ref: Any, choices: list[str] | None,
-                    vocab: list[str] | None, predictions_folder: Path | None,
+                    vocab: Sequence[str] | None, predictions_folder: Path | None,
                     want_file: bool) -> tuple[Any, Any, str, str | None]:
     """(prediction in native form or None, reference, failure reason, predicted file path)."""
     kind = "label" if choices and task.output in CHOICE_TYPES else task.output
@@ -166,7 +166,8 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
         return TaskDetail(task.id, task.metric, None, n, 0, 0, 0,
                           "no references (closed set?): cannot score"), []
     instances = usable
-    vocab = label_vocabulary(task, (i.target for i in instances))
+    labels = label_vocabulary(task, (i.target for i in instances))
+    vocab = tuple(labels) if labels else None  # a tuple: parse's per-vocabulary caches key on it
     options = metric_options(task, instances)
     # Mean metrics over file-valued predictions are fed one instance at a time: each decoded
     # map is scored and dropped, so memory does not grow with the task (metrics/base.py).
@@ -336,6 +337,20 @@ def usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _warm_up(tasks: Iterable[Task]) -> None:
+    """Import the tasks' metric modules and compile the parsing rules once, before the workers
+    fork, instead of once in every worker."""
+    from generalbench.answers.parse import rules
+    from generalbench.metrics.registry import implementation
+
+    rules()
+    for metric in {t.metric for t in tasks}:
+        try:
+            implementation(metric)
+        except Exception:  # noqa: BLE001 - reported by the task's own scoring, in its worker
+            continue
+
+
 def _score_jobs(jobs: list[_TaskJob], workers: int) -> Iterator[tuple[TaskDetail, str]]:
     """Each job's result, in the jobs' order: in this process (workers <= 1), else through a
     pool of worker processes, one task at a time each (memory: one task per worker plus the
@@ -347,6 +362,7 @@ def _score_jobs(jobs: list[_TaskJob], workers: int) -> Iterator[tuple[TaskDetail
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    _warm_up(job.data.task for job in jobs)
     # fork: workers start with this process's imports (spawn would import everything again)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
