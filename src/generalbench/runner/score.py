@@ -341,12 +341,14 @@ def _warm_up(tasks: Iterable[Task]) -> None:
     """Import the tasks' metric modules and compile the parsing rules once, before the workers
     fork, instead of once in every worker."""
     from generalbench.answers.parse import rules
+    from generalbench.metrics.base import library_versions
     from generalbench.metrics.registry import implementation
 
     rules()
     for metric in {t.metric for t in tasks}:
         try:
-            implementation(metric)
+            spec, _ = implementation(metric)
+            library_versions(spec.family)  # package metadata look-ups, memoised
         except Exception:  # noqa: BLE001 - reported by the task's own scoring, in its worker
             continue
 
@@ -365,8 +367,11 @@ def _score_jobs(jobs: list[_TaskJob], workers: int) -> Iterator[tuple[TaskDetail
     _warm_up(job.data.task for job in jobs)
     # fork: workers start with this process's imports (spawn would import everything again)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    # a few tasks per round trip (each costs a pickle of the job and of its result both ways),
+    # still small enough chunks that the workers finish together
+    chunk = max(1, min(16, len(jobs) // (workers * 8)))
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        yield from pool.map(_score_job, jobs)
+        yield from pool.map(_score_job, jobs, chunksize=chunk)
 
 
 def score_predictions(predictions_path: Path | str, dataset_root: Path | str, catalog: Catalog, *,
