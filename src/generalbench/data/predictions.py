@@ -271,7 +271,8 @@ def iter_jsonl(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]]:
                 and row["id"].strip():
             yield n, row["id"], row["prediction"]  # the common case, already checked
         else:
-            yield n, *_row(row, f"{path}: line {n}: task={task_id!r}")
+            yield n, *_row(row, f"{path}: line {n}: task={task_id!r}",
+                           check=MAY_OVERFLOW.search(line) is not None)
 
 
 def _iter_jsonl_lines(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]]:
@@ -293,7 +294,9 @@ def _iter_jsonl_lines(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]
             yield n, *_row(row, where)
 
 
-def _row(row: Any, where: str, allow_final: bool = False) -> tuple[str, Any]:
+def _row(row: Any, where: str, allow_final: bool = False, check: bool = True) -> tuple[str, Any]:
+    """(id, prediction) of one record; `check=False` skips the finiteness walk (the caller saw
+    no number literal in the line that could overflow to infinity)."""
     if not isinstance(row, dict):
         raise PredictionError(f"{where}: expected an object with 'id' and 'prediction'")
     iid = row.get("id")
@@ -305,19 +308,33 @@ def _row(row: Any, where: str, allow_final: bool = False) -> tuple[str, Any]:
         value = row["prediction_final"]  # official Math WPS predictions
     else:
         raise PredictionError(f"{where}, id={str(iid)!r}, field='prediction': missing")
-    _check_finite(value, f"{where}, id={str(iid)!r}, field='prediction'")
+    if check and type(value) is not str:
+        bad = _first_nonfinite(value)
+        if bad is not None:
+            raise PredictionError(f"{where}, id={str(iid)!r}, field='prediction': {bad} is not "
+                                  "allowed (predictions must be finite)")
     return str(iid), value
 
 
-def _check_finite(value: Any, where: str) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise PredictionError(f"{where}: {value} is not allowed (predictions must be finite)")
-    if isinstance(value, list):
-        for v in value:
-            _check_finite(v, where)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _check_finite(v, where)
+MAY_OVERFLOW = re.compile(r"[0-9][eE]|[0-9]{309}")
+"""A JSON line can only decode to an infinite float (NaN/Infinity literals are refused by the
+decoder) through a number literal with an exponent or of 309+ digits."""
+
+
+def _first_nonfinite(value: Any) -> float | None:
+    """The first infinite or NaN float in a decoded JSON value (depth first), else None."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        kind = type(v)
+        if kind is float:
+            if not math.isfinite(v):
+                return v
+        elif kind is list:
+            stack.extend(reversed(v))
+        elif kind is dict:
+            stack.extend(reversed(list(v.values())))
+    return None
 
 
 @dataclass(frozen=True)
