@@ -64,8 +64,8 @@ class Rules:
 @lru_cache(maxsize=1)
 def rules() -> Rules:
     """The parsing rules shipped in answers/rules.yaml, compiled once."""
-    data = yaml.safe_load(resources.files("generalbench.answers").joinpath("rules.yaml")
-                          .read_text("utf-8"))
+    data = yaml.load(resources.files("generalbench.answers").joinpath("rules.yaml")
+                     .read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     flags = re.IGNORECASE | re.DOTALL
     return Rules(
         strip=re.compile("|".join(f"(?:{p})" for p in data["strip"]), flags),

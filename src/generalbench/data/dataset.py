@@ -43,7 +43,7 @@ HEADER_PEEK_BYTES = 1 << 20
 @lru_cache(maxsize=1)
 def folder_rules() -> dict[str, Any]:
     text = resources.files("generalbench.data").joinpath("folders.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 7x faster
 
 
 def norm_name(text: str) -> str:

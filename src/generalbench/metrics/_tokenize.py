@@ -129,8 +129,8 @@ def _sentence_rules() -> tuple[frozenset[str], frozenset[str]]:
     """(abbreviations, sentence starters) from abbreviations.yaml."""
     import yaml
 
-    data = yaml.safe_load(resources.files("generalbench.metrics").joinpath("abbreviations.yaml")
-                          .read_text("utf-8"))
+    data = yaml.load(resources.files("generalbench.metrics").joinpath("abbreviations.yaml")
+                     .read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return (frozenset(str(a).lower() for a in data["abbreviations"]),
             frozenset(str(a).lower() for a in data["sentence_starters"]))
 
