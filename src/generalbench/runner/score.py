@@ -41,7 +41,7 @@ from generalbench.levels import LevelResult, evaluate
 from generalbench.metrics.options import metric_options
 from generalbench.metrics.registry import accumulator, compute_detailed
 from generalbench.metrics.specs import get_spec
-from generalbench.runner.score_writer import run_provenance, write_outputs
+from generalbench.runner.score_writer import RowSink, run_provenance, write_outputs
 
 __all__ = ["INLINE_TYPES", "InstanceScore", "TaskDetail", "metric_options", "reference_value",
            "score_predictions", "score_task_predictions"]
@@ -399,15 +399,23 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
         raise DataError(f"{dataset_root}: no task folder matches the catalog; check --data")
     unknown = [t for t in preds.task_ids() if t not in by_task]
     details: dict[str, TaskDetail] = {}
-    row_text: list[str] = []
     work = [_TaskJob(td, preds.sources.get(task_id), preds.root, quick, out_dir is not None)
             for task_id, td in by_task.items()]
-    for done, (job, (detail, text)) in enumerate(zip(work, _score_jobs(work, jobs), strict=True), 1):
-        details[job.data.task.id] = detail
-        if text:
-            row_text.append(text)
-        if progress is not None:
-            progress(detail, done, len(work))
+    sink = RowSink(Path(out_dir)) if out_dir is not None else None
+    try:
+        for done, (job, (detail, text)) in enumerate(zip(work, _score_jobs(work, jobs), strict=True),
+                                                     1):
+            details[job.data.task.id] = detail
+            if sink is not None:
+                sink.write(text)
+            if progress is not None:
+                progress(detail, done, len(work))
+    except BaseException:
+        if sink is not None:
+            sink.discard()
+        raise
+    if sink is not None:
+        sink.close()
     for task in catalog:
         if task.id not in details:
             details[task.id] = TaskDetail(task.id, task.metric, None, 0, 0, 0, 0,
@@ -420,5 +428,5 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
                       details={k: d.level_details() for k, d in details.items()})
     result.provenance = run_provenance(catalog.info(), preds.manifest)
     if out_dir is not None:
-        write_outputs(Path(out_dir), result, details, row_text)
+        write_outputs(Path(out_dir), result, details)
     return result, details

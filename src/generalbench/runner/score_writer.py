@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
@@ -97,13 +98,38 @@ def dump_lines(value: Any) -> str:
     return _ENCODE(value) + "\n"
 
 
+class RowSink:
+    """instances.jsonl written as tasks are scored (memory: the rows of one task, not of the
+    run), through one buffered handle, under a temporary name until `close` puts it in place."""
+
+    def __init__(self, out_dir: Path):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.path = out_dir / "instances.jsonl"
+        self._part = out_dir / "instances.jsonl.part"
+        self._fh = open(self._part, "w", encoding="utf-8", buffering=WRITE_BUFFER)  # noqa: SIM115
+
+    def write(self, text: str) -> None:
+        """One task's rows, as `encode_rows` gives them."""
+        self._fh.write(text)
+
+    def close(self) -> None:
+        self._fh.close()
+        os.replace(self._part, self.path)
+
+    def discard(self) -> None:
+        """The run failed: remove the partial file."""
+        self._fh.close()
+        self._part.unlink(missing_ok=True)
+
+
 def write_outputs(out_dir: Path, result: LevelResult, details: Mapping[str, Any],
-                  row_text: Iterable[str]) -> None:
-    """instances.jsonl (the rows as `encode_rows` gives them, one chunk per task, through one
-    buffered handle), tasks.json / tasks.csv, report.json."""
+                  row_text: Iterable[str] | None = None) -> None:
+    """tasks.json / tasks.csv, report.json, and instances.jsonl from `row_text` (chunks as
+    `encode_rows` gives them) unless a RowSink wrote it already (row_text None)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "instances.jsonl", "w", encoding="utf-8", buffering=WRITE_BUFFER) as fh:
-        fh.writelines(row_text)
+    if row_text is not None:
+        with open(out_dir / "instances.jsonl", "w", encoding="utf-8", buffering=WRITE_BUFFER) as fh:
+            fh.writelines(row_text)
     table = []
     for ts in result.tasks or []:
         d = details.get(ts.id)
