@@ -399,16 +399,49 @@ def write_files(data: list[tuple[Task, list[Inst], dict[str, Any]]], root: Path)
     return data_root, pred_root
 
 
-def run_measured(cmd: list[str]) -> dict[str, float]:
-    """Run a command; its wall time, CPU time and peak RSS (its own, from wait4)."""
+_LAUNCHER = r"""
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    cmd = json.loads(line)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"error: {' '.join(cmd[:4])} ... exited with {code}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
+    print(json.dumps({"wall": time.perf_counter() - t0, "code": os.waitstatus_to_exitcode(status),
+                      "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}),
+          flush=True)
+"""
+_launcher: subprocess.Popen | None = None
+
+
+def start_launcher() -> None:
+    """Start the small process that runs the measured commands, before this one grows.
+
+    Why: a child's peak RSS (ru_maxrss) includes what it had mapped before exec, i.e. a copy of
+    its parent; launched from this process once it holds the synthetic set in memory, every
+    measured command would report this process's size instead of its own.
+    """
+    global _launcher
+    if _launcher is None:
+        _launcher = subprocess.Popen([sys.executable, "-c", _LAUNCHER], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+
+
+def run_measured(cmd: list[str]) -> dict[str, float]:
+    """Run a command; its wall time, CPU time and peak RSS (its own and its waited-for
+    workers', from wait4), launched from the small launcher process when it runs."""
+    if _launcher is not None and _launcher.stdin is not None and _launcher.stdout is not None:
+        _launcher.stdin.write(json.dumps(cmd) + "\n")
+        _launcher.stdin.flush()
+        res = json.loads(_launcher.stdout.readline())
+    else:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        res = {"wall": time.perf_counter() - t0, "code": os.waitstatus_to_exitcode(status),
+               "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
+    if res["code"] != 0:
+        raise SystemExit(f"error: {' '.join(cmd[:4])} ... exited with {res['code']}")
+    return {k: res[k] for k in ("wall", "cpu", "rss_mb")}
 
 
 def _compile_bytecode() -> None:
@@ -594,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.baseline_run:
         return baseline_run(*args.baseline_run)
+    start_launcher()
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-scoring-"))
     work.mkdir(parents=True, exist_ok=True)
