@@ -16,14 +16,15 @@ CATALOG = load_catalog()
 TASKS = ["language-grammar-correction", "language-analogical-reasoning", "language-triviaqa",
          "language-temporal-ner", "language-time-series", "image-comprehension-seed-counting",
          "image-comprehension-small-object-detection", "image-comprehension-flood-area-segmentation",
-         "image-comprehension-indoor-depth-estimation"]
+         "image-comprehension-indoor-depth-estimation",
+         "image-generation-text-based-image-editing"]  # a metric model: scored in the parent
 OUTPUTS = ("instances.jsonl", "tasks.json", "tasks.csv", "report.json")
 
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
-    """A mini-bench of text, label, label-set, number, box, mask and depth tasks whose
-    predictions are partly wrong, partly missing, and one task's file is unreadable."""
+    """A mini-bench of text, label, label-set, number, box, mask, depth and model-metric tasks
+    whose predictions are partly wrong, partly missing, and one task's file is unreadable."""
     root = make_mini(tmp_path_factory.mktemp("jobsmini") / "bench", per_task=4, tasks=TASKS)
     preds = write_oracle_predictions(root, tmp_path_factory.mktemp("jobspreds") / "preds")
     for path in sorted(preds.glob("*.jsonl")):

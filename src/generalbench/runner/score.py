@@ -353,25 +353,39 @@ def _warm_up(tasks: Iterable[Task]) -> None:
             continue
 
 
+def _poolable(job: _TaskJob) -> bool:
+    """Whether a task may go to a worker: its metric needs no model (a metric model or judge
+    stays in this process, loaded once, instead of once per worker on the same CPU or GPU)."""
+    try:
+        return get_spec(job.data.task.metric).needs == "none"
+    except GeneralBenchError:
+        return False  # an unknown metric: reported by the task's own scoring, here
+
+
 def _score_jobs(jobs: list[_TaskJob], workers: int) -> Iterator[tuple[TaskDetail, str]]:
-    """Each job's result, in the jobs' order: in this process (workers <= 1), else through a
-    pool of worker processes, one task at a time each (memory: one task per worker plus the
-    encoded rows of finished tasks)."""
-    workers = min(workers, len(jobs))
+    """Each job's result, in the jobs' order: in this process (workers <= 1), else the tasks
+    whose metric needs no model through a pool of worker processes, one task at a time each
+    (memory: one task per worker plus the encoded rows of finished tasks), while this process
+    scores the others."""
+    light = [j for j in jobs if _poolable(j)]
+    workers = min(workers, len(light))
     if workers <= 1:
         yield from map(_score_job, jobs)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    _warm_up(job.data.task for job in jobs)
+    _warm_up(job.data.task for job in light)
     # fork: workers start with this process's imports (spawn would import everything again)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     # a few tasks per round trip (each costs a pickle of the job and of its result both ways),
     # still small enough chunks that the workers finish together
-    chunk = max(1, min(16, len(jobs) // (workers * 8)))
+    chunk = max(1, min(16, len(light) // (workers * 8)))
+    pooled = {id(j) for j in light}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        yield from pool.map(_score_job, jobs, chunksize=chunk)
+        results = pool.map(_score_job, light, chunksize=chunk)  # all submitted: runs meanwhile
+        for job in jobs:
+            yield next(results) if id(job) in pooled else _score_job(job)
 
 
 def score_predictions(predictions_path: Path | str, dataset_root: Path | str, catalog: Catalog, *,
