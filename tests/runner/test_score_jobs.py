@@ -71,3 +71,22 @@ def test_cli_jobs_option(bench, tmp_path, cli):
     assert _files(tmp_path / "1") == _files(tmp_path / "2")
     res = cli("score", str(preds), "--data", str(root), "--jobs", "0")
     assert res.code == 2
+
+
+def test_a_failed_run_leaves_no_partial_instances_file(bench, tmp_path, monkeypatch):
+    from generalbench.runner import score as score_mod
+
+    real = score_mod._score_job
+    calls = []
+
+    def failing(job):
+        calls.append(job)
+        if len(calls) == 3:
+            raise RuntimeError("boom")
+        return real(job)
+
+    monkeypatch.setattr(score_mod, "_score_job", failing)
+    root, preds = bench
+    with pytest.raises(RuntimeError, match="boom"):
+        score_predictions(preds, root, CATALOG, out_dir=tmp_path / "out", jobs=1)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
