@@ -90,12 +90,14 @@ def _progress_bar() -> Iterator[Callable[[TaskDetail, int, int], None] | None]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    # auto_refresh=False: no refresh thread, which `--jobs` would fork (a lock it held would
+    # stay locked in the workers); the bar is redrawn as each task is done instead
     with Progress(TextColumn("scoring {task.fields[current]}"), BarColumn(), MofNCompleteColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+                  console=Console(stderr=True), transient=True, auto_refresh=False) as bar:
         handle = bar.add_task("tasks", total=None, current="")
 
         def step(detail: TaskDetail, done: int, total: int) -> None:
-            bar.update(handle, completed=done, total=total, current=detail.task)
+            bar.update(handle, completed=done, total=total, current=detail.task, refresh=True)
 
         yield step
 
