@@ -64,8 +64,8 @@ class Rules:
 @lru_cache(maxsize=1)
 def rules() -> Rules:
     """The parsing rules shipped in answers/rules.yaml, compiled once."""
-    data = yaml.safe_load(resources.files("generalbench.answers").joinpath("rules.yaml")
-                          .read_text("utf-8"))
+    data = yaml.load(resources.files("generalbench.answers").joinpath("rules.yaml")
+                     .read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     flags = re.IGNORECASE | re.DOTALL
     return Rules(
         strip=re.compile("|".join(f"(?:{p})" for p in data["strip"]), flags),
@@ -389,9 +389,16 @@ def parse_label_set(text: Any, labels: Sequence[str] | None = None) -> ParseResu
     items = [r.list_marker.sub("", p).strip().strip("\"'") for p in parts]
     items = [i for i in items if normalize_label(i)]
     if labels:
-        by_key = {normalize_label(lab): lab for lab in labels}
+        by_key = _label_keys(labels if isinstance(labels, tuple) else tuple(labels))
         items = [by_key.get(normalize_label(i), i) for i in items]
     return ParseResult(items, True)
+
+
+@lru_cache(maxsize=4096)
+def _label_keys(labels: tuple[str, ...]) -> dict[str, str]:
+    """normalised label -> label, the last one winning (memoised: a task's vocabulary is the
+    same for every answer; callers only read it)."""
+    return {normalize_label(lab): lab for lab in labels}
 
 
 # --- boxes -----------------------------------------------------------------------------------

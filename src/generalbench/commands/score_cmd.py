@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -42,6 +44,10 @@ def score(
                                "the run's --quick, when scoring a run folder).")] = None,
     model: Annotated[str | None, typer.Option(
         "--model", help="Model name in the report (default: run.json's model).")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, help="Score tasks in N worker processes (default: the number of "
+                                    "usable CPUs; 1 scores in this process). The outputs are "
+                                    "the same whatever N.", show_default=False)] = None,
     keep_going: Annotated[bool, typer.Option(
         "--keep-going", help="Exit 0 even when a metric raised an unexpected error (a bug) or "
                              "a task's predictions file is unreadable; those tasks are still "
@@ -57,12 +63,14 @@ def score(
     inside a metric is a bug, and a task's predictions file that cannot be read is an error of
     the submission: either way the task is named and the command exits 3 unless --keep-going.
     """
-    from generalbench.runner.score import score_predictions
+    from generalbench.runner.score import score_predictions, usable_cpus
 
     data, quick = _run_defaults(predictions, data, quick)
     catalog = load_catalog_opts(catalog_extra, sota_overrides)
-    result, details = score_predictions(predictions, data, catalog, out_dir=out, quick=quick,
-                                        model=model)
+    with _progress_bar() as progress:
+        result, details = score_predictions(predictions, data, catalog, out_dir=out, quick=quick,
+                                            model=model, jobs=jobs or usable_cpus(),
+                                            progress=progress)
     errors = {k: d.note for k, d in details.items() if d.error}
     if fmt is ScoreFormat.json:
         json.dump(result.model_dump(), sys.stdout, ensure_ascii=False, indent=1)
@@ -73,6 +81,27 @@ def score(
         sys.stderr.write(f"error: task {task_id}: {note}\n")
     if errors and not keep_going:
         raise typer.Exit(3)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[TaskDetail, int, int], None] | None]:
+    """A transient tasks-done bar on a terminal's stderr (None elsewhere: logs stay clean)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    # auto_refresh=False: no refresh thread, which `--jobs` would fork (a lock it held would
+    # stay locked in the workers); the bar is redrawn as each task is done instead
+    with Progress(TextColumn("scoring {task.fields[current]}"), BarColumn(), MofNCompleteColumn(),
+                  console=Console(stderr=True), transient=True, auto_refresh=False) as bar:
+        handle = bar.add_task("tasks", total=None, current="")
+
+        def step(detail: TaskDetail, done: int, total: int) -> None:
+            bar.update(handle, completed=done, total=total, current=detail.task, refresh=True)
+
+        yield step
 
 
 def _print_tables(result: LevelResult, details: dict[str, TaskDetail], out: Path | None,

@@ -44,10 +44,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed (predictions must be finite)")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+"""One decoder for every line (`json.loads` with an option builds a new one per call)."""
+
+
 def _loads(text: str) -> Any:
     """JSON with NaN/Infinity refused; too deep a nesting is a ValueError like any bad JSON."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return _DECODER.decode(text)
     except RecursionError:
         raise ValueError("nested too deeply") from None
 
@@ -234,8 +238,44 @@ def _repair_tail(path: Path) -> None:
 
 
 # --- reading -------------------------------------------------------------------------------------
+JSONL_WHOLE_MAX = 64 << 20
+"""Predictions files up to this size are read and decoded in one go (then split into lines);
+larger ones, or a file that is not valid UTF-8, are read line by line."""
+
+
 def iter_jsonl(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]]:
-    """(line number, id, prediction) of a predictions JSONL file; PredictionError on a bad line."""
+    """(line number, id, prediction) of a predictions JSONL file; PredictionError on a bad line.
+
+    Lines are split on b"\\n" only, whichever way the file is read, so line numbers agree.
+    """
+    try:
+        whole = path.stat().st_size <= JSONL_WHOLE_MAX
+        text = path.read_bytes().decode("utf-8-sig") if whole else None
+    except (OSError, UnicodeDecodeError):
+        text = None  # read line by line: the exact line and byte of a bad one are reported
+    if text is None:
+        yield from _iter_jsonl_lines(path, task_id)
+        return
+    decode = _DECODER.decode
+    for n, line in enumerate(text.split("\n"), start=1):
+        if not line or line.isspace():
+            continue
+        try:
+            row = decode(line)
+        except (ValueError, RecursionError) as exc:
+            if isinstance(exc, RecursionError):
+                exc = ValueError("nested too deeply")
+            raise PredictionError(f"{path}: line {n}: task={task_id!r}: not valid JSON ({exc}); each "
+                                  'line must be {"id": ..., "prediction": ...}') from None
+        if type(row) is dict and type(row.get("id")) is str and type(row.get("prediction")) is str \
+                and row["id"].strip():
+            yield n, row["id"], row["prediction"]  # the common case, already checked
+        else:
+            yield n, *_row(row, f"{path}: line {n}: task={task_id!r}",
+                           check=MAY_OVERFLOW.search(line) is not None)
+
+
+def _iter_jsonl_lines(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]]:
     with open(path, "rb") as fh:
         for n, raw in enumerate(fh, start=1):
             where = f"{path}: line {n}: task={task_id!r}"
@@ -254,7 +294,9 @@ def iter_jsonl(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]]:
             yield n, *_row(row, where)
 
 
-def _row(row: Any, where: str, allow_final: bool = False) -> tuple[str, Any]:
+def _row(row: Any, where: str, allow_final: bool = False, check: bool = True) -> tuple[str, Any]:
+    """(id, prediction) of one record; `check=False` skips the finiteness walk (the caller saw
+    no number literal in the line that could overflow to infinity)."""
     if not isinstance(row, dict):
         raise PredictionError(f"{where}: expected an object with 'id' and 'prediction'")
     iid = row.get("id")
@@ -266,19 +308,33 @@ def _row(row: Any, where: str, allow_final: bool = False) -> tuple[str, Any]:
         value = row["prediction_final"]  # official Math WPS predictions
     else:
         raise PredictionError(f"{where}, id={str(iid)!r}, field='prediction': missing")
-    _check_finite(value, f"{where}, id={str(iid)!r}, field='prediction'")
+    if check and type(value) is not str:
+        bad = _first_nonfinite(value)
+        if bad is not None:
+            raise PredictionError(f"{where}, id={str(iid)!r}, field='prediction': {bad} is not "
+                                  "allowed (predictions must be finite)")
     return str(iid), value
 
 
-def _check_finite(value: Any, where: str) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise PredictionError(f"{where}: {value} is not allowed (predictions must be finite)")
-    if isinstance(value, list):
-        for v in value:
-            _check_finite(v, where)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _check_finite(v, where)
+MAY_OVERFLOW = re.compile(r"[0-9][eE]|[0-9]{309}")
+"""A JSON line can only decode to an infinite float (NaN/Infinity literals are refused by the
+decoder) through a number literal with an exponent or of 309+ digits."""
+
+
+def _first_nonfinite(value: Any) -> float | None:
+    """The first infinite or NaN float in a decoded JSON value (depth first), else None."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        kind = type(v)
+        if kind is float:
+            if not math.isfinite(v):
+                return v
+        elif kind is list:
+            stack.extend(reversed(v))
+        elif kind is dict:
+            stack.extend(reversed(list(v.values())))
+    return None
 
 
 @dataclass(frozen=True)

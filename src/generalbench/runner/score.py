@@ -13,7 +13,7 @@ are runner/score_writer.py's. Nothing a model writes can crash a run. See docs/m
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from generalbench.metrics.media_files import PredictedFiles
 from generalbench.metrics.options import metric_options
 from generalbench.metrics.registry import accumulator, compute_detailed, streams
 from generalbench.metrics.specs import get_spec
-from generalbench.runner.score_writer import run_provenance, write_outputs
+from generalbench.runner.score_writer import RowSink, run_provenance, write_outputs
 
 __all__ = ["INLINE_TYPES", "InstanceScore", "TaskDetail", "metric_options", "reference_value",
            "score_predictions", "score_task_predictions"]
@@ -85,7 +85,7 @@ class TaskDetail:
 
 # --- one task ----------------------------------------------------------------------------------
 def _instance_value(task: Task, inst: Any, raw: Any, ref: Any, choices: list[str] | None,
-                    vocab: list[str] | None, predictions_folder: Path | None
+                    vocab: Sequence[str] | None, predictions_folder: Path | None
                     ) -> tuple[Any, Any, str, Any]:
     """(prediction in native form or None, reference, failure reason, the parsed answer of a
     file-valued prediction before decoding: its file name, else None)."""
@@ -137,7 +137,8 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
         return TaskDetail(task.id, task.metric, None, n, 0, 0, 0,
                           "no references (closed set?): cannot score"), []
     instances = usable
-    vocab = label_vocabulary(task, (i.target for i in instances))
+    labels = label_vocabulary(task, (i.target for i in instances))
+    vocab = tuple(labels) if labels else None  # a tuple: parse's per-vocabulary caches key on it
     options = metric_options(task, instances)
     # Metrics over file-valued predictions that can stream (mean metrics, and corpus metrics of
     # counts such as mIoU) are fed one instance at a time: each decoded map is scored and
@@ -256,15 +257,120 @@ def _metric_failed(detail: TaskDetail, rows: list[InstanceScore], exc: BaseExcep
 
 
 # --- a whole predictions folder -----------------------------------------------------------------
+@dataclass(frozen=True)
+class _TaskJob:
+    """One task's scoring, as sent to a worker process (small and picklable: the task's folder
+    entry and where its predictions are, not the data itself)."""
+
+    data: Any
+    """The task's generalbench.data.TaskData."""
+    predictions: Any
+    """The task's generalbench.data.predictions.Source, or None (no predictions)."""
+    root: Path
+    quick: int | None
+    encode: bool
+    """Return the task's instances.jsonl lines (else no rows at all)."""
+
+
+def _score_job(job: _TaskJob) -> tuple[TaskDetail, str]:
+    """Read, score and (encode=True) encode one task: (detail, its instances.jsonl text)."""
+    from generalbench.data.predictions import Predictions
+    from generalbench.runner.score_writer import encode_rows
+
+    td = job.data
+    task_id = td.task.id
+    try:
+        instances = list(td.instances(quick=job.quick))
+    except DataError as exc:
+        return TaskDetail(task_id, td.task.metric, None, 0, 0, 0, 0,
+                          f"cannot read the dataset: {exc}"), ""
+    task_preds = None
+    if job.predictions is not None:
+        try:
+            task_preds = Predictions(job.root, {task_id: job.predictions}).task(task_id)
+        except PredictionError as exc:
+            why = f"unreadable predictions: {exc}"  # the submission's file: exit 3 like a bug
+            return TaskDetail(task_id, td.task.metric, None, len(instances), 0, 0,
+                              len(instances), why, error=why), ""
+    detail, rows = score_task_predictions(td.task, instances, task_preds, task_folder=td.folder,
+                                          predictions_folder=job.root, quick=job.quick)
+    return detail, encode_rows(rows) if job.encode else ""
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _warm_up(tasks: Iterable[Task]) -> None:
+    """Import the tasks' metric modules and compile the parsing rules once, before the workers
+    fork, instead of once in every worker."""
+    from generalbench.answers.parse import rules
+    from generalbench.metrics.base import library_versions
+    from generalbench.metrics.registry import implementation
+
+    rules()
+    for metric in {t.metric for t in tasks}:
+        try:
+            spec, _ = implementation(metric)
+            library_versions(spec.family)  # package metadata look-ups, memoised
+        except Exception:  # noqa: BLE001 - reported by the task's own scoring, in its worker
+            continue
+
+
+def _poolable(job: _TaskJob) -> bool:
+    """Whether a task may go to a worker: its metric needs no model (a metric model or judge
+    stays in this process, loaded once, instead of once per worker on the same CPU or GPU)."""
+    try:
+        return get_spec(job.data.task.metric).needs == "none"
+    except GeneralBenchError:
+        return False  # an unknown metric: reported by the task's own scoring, here
+
+
+def _score_jobs(jobs: list[_TaskJob], workers: int) -> Iterator[tuple[TaskDetail, str]]:
+    """Each job's result, in the jobs' order: in this process (workers <= 1), else the tasks
+    whose metric needs no model through a pool of worker processes, one task at a time each
+    (memory: one task per worker plus the encoded rows of finished tasks), while this process
+    scores the others."""
+    light = [j for j in jobs if _poolable(j)]
+    workers = min(workers, len(light))
+    if workers <= 1:
+        yield from map(_score_job, jobs)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _warm_up(job.data.task for job in light)
+    # fork: workers start with this process's imports (spawn would import everything again)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    # a few tasks per round trip (each costs a pickle of the job and of its result both ways),
+    # still small enough chunks that the workers finish together
+    chunk = max(1, min(16, len(light) // (workers * 8)))
+    pooled = {id(j) for j in light}
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        results = pool.map(_score_job, light, chunksize=chunk)  # all submitted: runs meanwhile
+        for job in jobs:
+            yield next(results) if id(job) in pooled else _score_job(job)
+
+
 def score_predictions(predictions_path: Path | str, dataset_root: Path | str, catalog: Catalog, *,
                       out_dir: Path | str | None = None, quick: int | None = None,
-                      model: str | None = None) -> tuple[LevelResult, dict[str, TaskDetail]]:
+                      model: str | None = None, jobs: int = 1,
+                      progress: Callable[[TaskDetail, int, int], None] | None = None,
+                      ) -> tuple[LevelResult, dict[str, TaskDetail]]:
     """Score a predictions folder against an annotated dataset.
 
     Returns the General-Level result (with its `tasks` list: raw, normalised, parse counts,
     notes) and the per-task details. With `out_dir`, writes instances.jsonl, tasks.json,
     tasks.csv and report.json there. Tasks of the catalog absent from the dataset are
-    unsupported ("not in the dataset").
+    unsupported ("not in the dataset"). `jobs` > 1 scores tasks in that many worker processes
+    (the outputs are identical to jobs=1, in the same order); `progress(detail, done, total)` is
+    called as each task is done, in order.
     """
     from generalbench.data import open_dataset
     from generalbench.data.predictions import read_predictions
@@ -277,25 +383,23 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
         raise DataError(f"{dataset_root}: no task folder matches the catalog; check --data")
     unknown = [t for t in preds.task_ids() if t not in by_task]
     details: dict[str, TaskDetail] = {}
-    rows_out: list[InstanceScore] = []
-    for task_id, td in by_task.items():
-        try:
-            instances = list(td.instances(quick=quick))
-        except DataError as exc:
-            details[task_id] = TaskDetail(task_id, td.task.metric, None, 0, 0, 0, 0,
-                                          f"cannot read the dataset: {exc}")
-            continue
-        try:
-            task_preds = preds.task(task_id) if task_id in preds else None
-        except PredictionError as exc:  # the submission's file, named in exc: exit 3 like a bug
-            details[task_id] = TaskDetail(task_id, td.task.metric, None, len(instances), 0, 0,
-                                          len(instances), f"unreadable predictions: {exc}",
-                                          error=f"unreadable predictions: {exc}")
-            continue
-        detail, rows = score_task_predictions(td.task, instances, task_preds, task_folder=td.folder,
-                                  predictions_folder=preds.root, quick=quick)
-        details[task_id] = detail
-        rows_out.extend(rows)
+    work = [_TaskJob(td, preds.sources.get(task_id), preds.root, quick, out_dir is not None)
+            for task_id, td in by_task.items()]
+    sink = RowSink(Path(out_dir)) if out_dir is not None else None
+    try:
+        for done, (job, (detail, text)) in enumerate(zip(work, _score_jobs(work, jobs), strict=True),
+                                                     1):
+            details[job.data.task.id] = detail
+            if sink is not None:
+                sink.write(text)
+            if progress is not None:
+                progress(detail, done, len(work))
+    except BaseException:
+        if sink is not None:
+            sink.discard()
+        raise
+    if sink is not None:
+        sink.close()
     for task in catalog:
         if task.id not in details:
             details[task.id] = TaskDetail(task.id, task.metric, None, 0, 0, 0, 0,
@@ -308,5 +412,5 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
                       details={k: d.level_details() for k, d in details.items()})
     result.provenance = run_provenance(catalog.info(), preds.manifest)
     if out_dir is not None:
-        write_outputs(Path(out_dir), result, details, rows_out)
+        write_outputs(Path(out_dir), result, details)
     return result, details

@@ -68,7 +68,7 @@ def register(*types: str) -> Callable[[Adapter], Adapter]:
 @lru_cache(maxsize=1)
 def fields() -> dict[str, Any]:
     text = resources.files("generalbench.data.adapters").joinpath("fields.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 7x faster
 
 
 def get_path(record: Any, path: str) -> Any:

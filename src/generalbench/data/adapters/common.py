@@ -51,11 +51,16 @@ def media_ref(kind: str, value: Any, ctx: AdaptContext, field: str,
     return MediaRef(kind=kind, path=chosen, sha256=sha, base=ctx.folder)  # type: ignore[arg-type]
 
 
+_PLAIN_STRING_TYPES = frozenset({"text", "label"})
+
+
 def reference(value: Any, ctx: AdaptContext, field: str) -> Any:
     """A reference target coerced and checked against the task's native output type."""
     if value is None:
         return None
     output = ctx.task.output
+    if type(value) is str and output in _PLAIN_STRING_TYPES:
+        return value  # what coerce_reference, check_native and to_refs leave of a plain string
     value = coerce_reference(output, value)
     err = check_native(output, value, reference=True)
     if err:

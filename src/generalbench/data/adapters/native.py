@@ -15,6 +15,7 @@ from generalbench.data.instances import Instance
 from generalbench.data.native import OUTPUT_TYPES
 
 SCHEMA_TYPES = tuple(OUTPUT_TYPES)
+_RECORD_KEYS = frozenset({"id", "input", "output"})
 
 
 def types() -> tuple[str, ...]:
@@ -35,6 +36,9 @@ def adapt(record: dict[str, Any], ctx: AdaptContext) -> Instance:
         raise FieldError("input", f"must be an object of input fields, got {type(raw_inputs).__name__}")
     media_keys = fields()["media_keys"]
     inputs: dict[str, Any] = {}
+    if "choices" not in raw_inputs and media_keys.keys().isdisjoint(raw_inputs):
+        inputs = dict(raw_inputs)  # text fields only (most records): nothing to check or bind
+        raw_inputs = {}
     for key, value in raw_inputs.items():
         if key in media_keys:
             kind, arity = media_keys[key]
@@ -59,7 +63,8 @@ def adapt(record: dict[str, Any], ctx: AdaptContext) -> Instance:
         if (ctx.task.output == "label" and isinstance(target, str) and "choices" in inputs
                 and target not in inputs["choices"]):
             raise FieldError("output.answer", f"label {target!r} is not one of input.choices")
-    meta = {k: v for k, v in record.items() if k not in {"id", "input", "output"}}
-    if isinstance(out, dict):
+    meta = ({} if _RECORD_KEYS.issuperset(record) else
+            {k: v for k, v in record.items() if k not in _RECORD_KEYS})
+    if isinstance(out, dict) and len(out) > 1:
         meta.update({f"output.{k}": v for k, v in out.items() if k != "answer"})
     return Instance(id=iid, task_id=ctx.task.id, inputs=inputs, target=target, meta=meta)

@@ -1,0 +1,92 @@
+"""`score --jobs N` scores tasks in worker processes: every output file is byte-for-byte what
+the in-process path (--jobs 1) writes, tasks come back in order, and the progress callback sees
+each task once, in order."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from generalbench.catalog import load_catalog
+from generalbench.data.minibench import make_mini, write_oracle_predictions
+from generalbench.runner.score import score_predictions
+
+CATALOG = load_catalog()
+TASKS = ["language-grammar-correction", "language-analogical-reasoning", "language-triviaqa",
+         "language-temporal-ner", "language-time-series", "image-comprehension-seed-counting",
+         "image-comprehension-small-object-detection", "image-comprehension-flood-area-segmentation",
+         "image-comprehension-indoor-depth-estimation",
+         "image-generation-text-based-image-editing"]  # a metric model: scored in the parent
+OUTPUTS = ("instances.jsonl", "tasks.json", "tasks.csv", "report.json")
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    """A mini-bench of text, label, label-set, number, box, mask, depth and model-metric tasks
+    whose predictions are partly wrong, partly missing, and one task's file is unreadable."""
+    root = make_mini(tmp_path_factory.mktemp("jobsmini") / "bench", per_task=4, tasks=TASKS)
+    preds = write_oracle_predictions(root, tmp_path_factory.mktemp("jobspreds") / "preds")
+    for path in sorted(preds.glob("*.jsonl")):
+        lines = path.read_text("utf-8").splitlines(keepends=True)
+        if path.stem == "language-triviaqa":
+            lines[-1] = "{not json\n"
+        elif path.stem.startswith("language-"):
+            row = json.loads(lines[0])
+            row["prediction"] = "I cannot tell."
+            lines = [json.dumps(row) + "\n", *lines[1:-1]]  # one wrong, one missing
+        path.write_text("".join(lines), "utf-8")
+    return root, preds
+
+
+def _files(folder):
+    return {name: (folder / name).read_bytes() for name in OUTPUTS}
+
+
+def test_jobs_give_the_same_files_as_in_process(bench, tmp_path):
+    root, preds = bench
+    seen: list[tuple[str, int, int]] = []
+    one, details_one = score_predictions(preds, root, CATALOG, out_dir=tmp_path / "one", jobs=1)
+    three, details_three = score_predictions(
+        preds, root, CATALOG, out_dir=tmp_path / "three", jobs=3,
+        progress=lambda d, done, total: seen.append((d.task, done, total)))
+    assert _files(tmp_path / "one") == _files(tmp_path / "three")
+    assert one.model_dump() == three.model_dump()
+    assert list(details_one) == list(details_three)
+    in_data = [t for t in details_one if details_one[t].note != "not in the dataset"]
+    assert [t for t, _, _ in seen] == in_data
+    assert [d for _, d, _ in seen] == list(range(1, len(in_data) + 1))
+    assert {n for _, _, n in seen} == {len(in_data)}
+    assert "unreadable predictions" in (details_three["language-triviaqa"].note or "")
+    rows = (tmp_path / "three" / "instances.jsonl").read_text("utf-8").splitlines()
+    assert [json.loads(r)["task"] for r in rows][:1] == [in_data[0]]
+
+
+def test_cli_jobs_option(bench, tmp_path, cli):
+    root, preds = bench
+    for n in ("1", "2"):
+        res = cli("score", str(preds), "--data", str(root), "--out", str(tmp_path / n),
+                  "--format", "json", "--jobs", n)
+        assert res.code == 0, res.err
+    assert _files(tmp_path / "1") == _files(tmp_path / "2")
+    res = cli("score", str(preds), "--data", str(root), "--jobs", "0")
+    assert res.code == 2
+
+
+def test_a_failed_run_leaves_no_partial_instances_file(bench, tmp_path, monkeypatch):
+    from generalbench.runner import score as score_mod
+
+    real = score_mod._score_job
+    calls = []
+
+    def failing(job):
+        calls.append(job)
+        if len(calls) == 3:
+            raise RuntimeError("boom")
+        return real(job)
+
+    monkeypatch.setattr(score_mod, "_score_job", failing)
+    root, preds = bench
+    with pytest.raises(RuntimeError, match="boom"):
+        score_predictions(preds, root, CATALOG, out_dir=tmp_path / "out", jobs=1)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
