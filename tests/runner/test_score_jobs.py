@@ -58,6 +58,7 @@ def test_jobs_give_the_same_files_as_in_process(bench, tmp_path):
     assert [d for _, d, _ in seen] == list(range(1, len(in_data) + 1))
     assert {n for _, _, n in seen} == {len(in_data)}
     assert "unreadable predictions" in (details_three["language-triviaqa"].note or "")
+    assert details_one["language-triviaqa"].error == details_three["language-triviaqa"].error
     rows = (tmp_path / "three" / "instances.jsonl").read_text("utf-8").splitlines()
     assert [json.loads(r)["task"] for r in rows][:1] == [in_data[0]]
 
@@ -66,8 +67,9 @@ def test_cli_jobs_option(bench, tmp_path, cli):
     root, preds = bench
     for n in ("1", "2"):
         res = cli("score", str(preds), "--data", str(root), "--out", str(tmp_path / n),
-                  "--format", "json", "--jobs", n)
-        assert res.code == 0, res.err
+                  "--format", "json", "--jobs", n, "--keep-going")
+        assert res.code == 0, res.err  # the unreadable file alone exits 3 without --keep-going
+        assert "error: task language-triviaqa: unreadable predictions" in res.err
     assert _files(tmp_path / "1") == _files(tmp_path / "2")
     res = cli("score", str(preds), "--data", str(root), "--jobs", "0")
     assert res.code == 2
