@@ -17,13 +17,8 @@ TASKS = [LANG, "language-topic-classification", "image-generation-image-deblurri
 
 
 @pytest.fixture(scope="module")
-def mini(tmp_path_factory, catalog):
-    from generalbench.data.minibench import make_mini, write_oracle_predictions
-
-    base = tmp_path_factory.mktemp("errmini")
-    root = make_mini(base / "bench", per_task=4, tasks=TASKS, catalog=catalog)
-    oracle = write_oracle_predictions(root, base / "oracle", catalog=catalog)
-    return root, oracle
+def mini(mini_cut):
+    return mini_cut(TASKS, per_task=4)
 
 
 @pytest.fixture(scope="module")

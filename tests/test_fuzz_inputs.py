@@ -314,13 +314,8 @@ def test_corpus_is_large_enough():
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory, catalog):
-    from generalbench.data.minibench import make_mini, write_oracle_predictions
-
-    base = tmp_path_factory.mktemp("fuzz")
-    mini = make_mini(base / "bench", per_task=3, tasks=[LANG, GEN], catalog=catalog)
-    oracle = write_oracle_predictions(mini, base / "oracle", catalog=catalog)
-    return mini, oracle
+def bench(mini_cut):
+    return mini_cut([LANG, GEN], per_task=3)
 
 
 def _snapshot(*roots: Path) -> dict[str, tuple[int, int]]:

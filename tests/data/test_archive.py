@@ -85,29 +85,18 @@ def test_zip_lying_header_is_caught_while_copying(tmp_path):
         safe_extract(arc, tmp_path / "out", Limits(max_total_bytes=1024**2))
 
 
-def test_tar_links_devices_and_traversal_rejected(tmp_path):
-    link = tarfile.TarInfo("link")
-    link.type = tarfile.SYMTYPE
-    link.linkname = "/etc/passwd"
-    _tar(tmp_path / "a.tar.gz", [(link, None)])
-    with pytest.raises(DataError, match="link"):
-        safe_extract(tmp_path / "a.tar.gz", tmp_path / "o1")
-    hard = tarfile.TarInfo("hard")
-    hard.type = tarfile.LNKTYPE
-    hard.linkname = "x"
-    _tar(tmp_path / "b.tar.gz", [(hard, None)])
-    with pytest.raises(DataError, match="link"):
-        safe_extract(tmp_path / "b.tar.gz", tmp_path / "o2")
-    dev = tarfile.TarInfo("dev")
-    dev.type = tarfile.CHRTYPE
-    _tar(tmp_path / "c.tar.gz", [(dev, None)])
-    with pytest.raises(DataError, match="not a regular file"):
-        safe_extract(tmp_path / "c.tar.gz", tmp_path / "o3")
-    evil = tarfile.TarInfo("../../evil.txt")
-    evil.size = 1
-    _tar(tmp_path / "d.tar.gz", [(evil, b"x")])
-    with pytest.raises(DataError, match="climbs out"):
-        safe_extract(tmp_path / "d.tar.gz", tmp_path / "o4")
+@pytest.mark.parametrize(("name", "kind", "linkname", "data", "message"), [
+    ("link", tarfile.SYMTYPE, "/etc/passwd", None, "link"),
+    ("hard", tarfile.LNKTYPE, "x", None, "link"),
+    ("dev", tarfile.CHRTYPE, "", None, "not a regular file"),
+    ("../../evil.txt", tarfile.REGTYPE, "", b"x", "climbs out"),
+])
+def test_tar_links_devices_and_traversal_rejected(tmp_path, name, kind, linkname, data, message):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size = kind, linkname, len(data or b"")
+    _tar(tmp_path / "a.tar.gz", [(info, data)])
+    with pytest.raises(DataError, match=message):
+        safe_extract(tmp_path / "a.tar.gz", tmp_path / "out")
     assert not (tmp_path / "evil.txt").exists()
 
 

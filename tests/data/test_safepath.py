@@ -26,13 +26,8 @@ TASKS = [GEN, SEG, VID, "language-time-series"]
 
 
 @pytest.fixture(scope="module")
-def mini(tmp_path_factory, catalog):
-    from generalbench.data.minibench import make_mini, write_oracle_predictions
-
-    base = tmp_path_factory.mktemp("safemini")
-    root = make_mini(base / "bench", per_task=4, tasks=TASKS, catalog=catalog)
-    oracle = write_oracle_predictions(root, base / "oracle", catalog=catalog)
-    return root, oracle
+def mini(mini_cut):
+    return mini_cut(TASKS, per_task=4)
 
 
 @pytest.fixture

@@ -16,13 +16,8 @@ DET = "image/comprehension/SmallObjectDetection"
 
 
 @pytest.fixture(scope="module")
-def mini(tmp_path_factory, catalog):
-    from generalbench.data.minibench import make_mini, write_oracle_predictions
-
-    base = tmp_path_factory.mktemp("mini")
-    root = make_mini(base / "bench", per_task=10, tasks=TASKS, catalog=catalog)
-    oracle = write_oracle_predictions(root, base / "oracle", catalog=catalog)
-    return root, oracle
+def mini(mini_cut):
+    return mini_cut(TASKS, per_task=10)
 
 
 def test_clean_minibench_and_oracle_validate(mini, catalog, cli):

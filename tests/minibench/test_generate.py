@@ -22,24 +22,18 @@ def _digest(root):
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
-    a = make_mini(tmp_path / "a", per_task=10)
-    b = make_mini(tmp_path / "b", per_task=10)
-    c = make_mini(tmp_path / "c", per_task=10, seed=1)
-    da, db, dc = _digest(a), _digest(b), _digest(c)
-    assert da == db
+def test_same_seed_same_bytes_also_in_place_other_seed_other_bytes(mini, tmp_path):
+    root, _ = mini  # the session's mini-bench, made by another make_mini call
+    again = make_mini(tmp_path / "again")
+    da, session = _digest(again), _digest(root)
     assert len(da) > 500
+    assert {k: session.get(k) for k in da} == da  # (a cache a reader may add there is no matter)
+    make_mini(again)  # an existing mini-bench folder is replaced, not refused
+    assert _digest(again) == da
+    dc = _digest(make_mini(tmp_path / "c", seed=1))
     assert set(da) == set(dc)  # same layout ...
     changed = [k for k in da if da[k] != dc[k]]
     assert len(changed) > len(da) // 2  # ... different content
-
-
-def test_regenerating_in_place_gives_the_same_bytes(mini, tmp_path):
-    root, _ = mini
-    again = make_mini(tmp_path / "again")
-    assert _digest(root) == _digest(again)
-    make_mini(again)  # an existing mini-bench folder is replaced, not refused
-    assert _digest(root) == _digest(again)
 
 
 def test_size_and_time_limits(mini):
@@ -116,13 +110,13 @@ def test_oracle_predictions_cover_every_instance(mini, oracle):
     assert manifest["model"] == "oracle"
 
 
-def test_refuses_a_foreign_non_empty_folder(tmp_path):
+def test_refuses_a_foreign_non_empty_folder(mini, tmp_path):
     (tmp_path / "mine.txt").write_text("keep me")
     with pytest.raises(DataError, match="not empty"):
         make_mini(tmp_path)
     assert (tmp_path / "mine.txt").read_text() == "keep me"
     with pytest.raises(DataError, match="not empty"):
-        write_oracle_predictions(make_mini(tmp_path / "m", per_task=10), tmp_path)
+        write_oracle_predictions(mini[0], tmp_path)
 
 
 def test_tasks_yaml_names_are_exact():

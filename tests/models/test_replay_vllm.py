@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from generalbench.data.minibench import make_mini, write_oracle_predictions
 from generalbench.errors import ModelError
 from generalbench.models.config import ModelConfig, parse_model_spec
 from generalbench.models.registry import create_backend
@@ -16,9 +15,8 @@ TASKS = ["language-triviaqa", "image-comprehension-seed-counting",
          "image-generation-image-deblurring"]
 
 
-def test_replay_of_oracle_predictions_reproduces_them(tmp_path, catalog):
-    bench = make_mini(tmp_path / "bench", per_task=4, tasks=TASKS)
-    oracle = write_oracle_predictions(bench, tmp_path / "oracle")
+def test_replay_of_oracle_predictions_reproduces_them(tmp_path, catalog, mini_cut):
+    bench, oracle = mini_cut(TASKS, per_task=4)
     config = parse_model_spec(f"replay:{oracle}")
     summary = run_eval(config, catalog, RunOptions(data=bench, out=tmp_path / "run", quiet=True))
     assert summary.failed == 0 and summary.answered == 12

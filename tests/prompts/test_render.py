@@ -12,7 +12,6 @@ from generalbench.answers.parse import parse
 from generalbench.catalog import load_catalog
 from generalbench.data.dataset import open_dataset
 from generalbench.data.instances import Instance, MediaRef
-from generalbench.data.minibench import make_mini
 from generalbench.prompts import (
     PROMPTS_VERSION,
     MediaPart,
@@ -30,9 +29,8 @@ def _task(task_id: str):
 
 
 @pytest.fixture(scope="module")
-def mini_tasks(tmp_path_factory):
-    root = make_mini(tmp_path_factory.mktemp("mini") / "bench", per_task=10)
-    return open_dataset(root).tasks()
+def mini_tasks(minibench):
+    return open_dataset(minibench.root).tasks()
 
 
 def test_every_mini_bench_instance_renders(mini_tasks):

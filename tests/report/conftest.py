@@ -15,15 +15,12 @@ TASKS = ["image-comprehension-geometry-visual-question-answering",
 
 
 @pytest.fixture(scope="session")
-def report_runs(tmp_path_factory) -> dict[str, Path]:
+def report_runs(tmp_path_factory, mini_cut) -> dict[str, Path]:
     """{'data', 'baseline' (a run folder), 'oracle' (a predictions folder)}."""
-    from generalbench.data.minibench import make_mini, write_oracle_predictions
-
     root = tmp_path_factory.mktemp("report")
-    data = make_mini(root / "bench", per_task=12, tasks=TASKS)
+    data, oracle = mini_cut(TASKS)
     res = run_cli("run", "--model", "baseline", "--data", data, "--out", root / "baseline",
                   "--quiet")
     assert res.code == 0, res.err
     assert f"generalbench report {root / 'baseline'}" in res.err  # run says how to get the report
-    oracle = write_oracle_predictions(data, root / "oracle")
     return {"data": data, "baseline": root / "baseline", "oracle": Path(oracle)}

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from generalbench.data.minibench import make_mini
 from generalbench.models.testserver import TestServer
 from generalbench.runner.journal import read_journal
 from tests.conftest import run_cli
@@ -26,8 +25,8 @@ PER_TASK = 10
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory) -> Path:
-    return make_mini(tmp_path_factory.mktemp("mini") / "bench", per_task=PER_TASK, tasks=TASKS)
+def bench(mini_cut) -> Path:
+    return mini_cut(TASKS, per_task=PER_TASK)[0]
 
 
 def run_args(url: str, data: Path, out: Path, *extra: str) -> list[str]:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from generalbench.data.minibench import make_mini
 from generalbench.models.testserver import TestServer
 from generalbench.runner.journal import read_journal
 from generalbench.runner.progress import RunProgress
@@ -28,8 +27,8 @@ PER_TASK = 8
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory) -> Path:
-    return make_mini(tmp_path_factory.mktemp("mini") / "bench", per_task=PER_TASK, tasks=TASKS)
+def bench(mini_cut) -> Path:
+    return mini_cut(TASKS, per_task=PER_TASK)[0]
 
 
 def run_args(url: str, data: Path, out: Path, *extra: str, model: str = "openai:test-model"):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from generalbench.data.minibench import make_mini
 from generalbench.models.testserver import TestServer
 from tests.conftest import run_cli
 
@@ -19,8 +18,8 @@ TASKS = ["language-topic-classification", "language-numerical-reasoning", "langu
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory) -> Path:
-    return make_mini(tmp_path_factory.mktemp("mini") / "bench", per_task=9, tasks=TASKS)
+def bench(mini_cut) -> Path:
+    return mini_cut(TASKS, per_task=9)[0]
 
 
 def files(folder: Path) -> dict[str, str]:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 
-from generalbench.data.minibench import make_mini, write_oracle_predictions
 from generalbench.runner.score import score_predictions
 
 
-def test_one_malformed_prediction_is_wrong_not_fatal(tmp_path, catalog):
-    data = make_mini(tmp_path / "mini", per_task=4, tasks=["3D Aircrafts Part Segmentation",
-                                                           "3D Odometry"])
-    preds = write_oracle_predictions(data, tmp_path / "preds")
+def test_one_malformed_prediction_is_wrong_not_fatal(tmp_path, catalog, mini_cut):
+    data, oracle = mini_cut(["3D Aircrafts Part Segmentation", "3D Odometry"], per_task=4)
+    preds = shutil.copytree(oracle, tmp_path / "preds")
     for name in ("3d-comprehension-3d-aircrafts-part-segmentation", "3d-comprehension-3d-odometry"):
         path = preds / f"{name}.jsonl"
         lines = path.read_text().splitlines()

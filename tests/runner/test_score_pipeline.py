@@ -10,7 +10,6 @@ import pytest
 
 from generalbench.catalog import load_catalog
 from generalbench.data import Instance
-from generalbench.data.minibench import make_mini, write_oracle_predictions
 from generalbench.errors import MissingWeightsError
 from generalbench.metrics.specs import get_spec
 from generalbench.runner import score as score_mod
@@ -21,10 +20,8 @@ CATALOG = load_catalog()
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory):
-    root = make_mini(tmp_path_factory.mktemp("scoremini") / "bench", per_task=3)
-    preds = write_oracle_predictions(root, tmp_path_factory.mktemp("scorepreds") / "preds")
-    return root, preds
+def bench(mini_cut):
+    return mini_cut(None, per_task=3)
 
 
 SMALL = ["language-grammar-correction", "language-analogical-reasoning", "language-triviaqa",
@@ -32,11 +29,9 @@ SMALL = ["language-grammar-correction", "language-analogical-reasoning", "langua
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
+def small(mini_cut):
     """A four-task mini-bench for the tests that score several times (CLI, edits)."""
-    root = make_mini(tmp_path_factory.mktemp("smallmini") / "bench", per_task=3, tasks=SMALL)
-    preds = write_oracle_predictions(root, tmp_path_factory.mktemp("smallpreds") / "preds")
-    return root, preds
+    return mini_cut(SMALL, per_task=3)
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-
-from generalbench.data.minibench import make_mini, write_oracle_predictions
+import shutil
 
 TASKS = ["Analogical Reasoning", "Seed Counting"]
 
 
-def test_score_defaults_to_the_recorded_dataset(tmp_path, cli):
-    data = make_mini(tmp_path / "mini", per_task=4, tasks=TASKS)
-    preds = write_oracle_predictions(data, tmp_path / "preds")
+def test_score_defaults_to_the_recorded_dataset(tmp_path, cli, mini_cut):
+    data, oracle = mini_cut(TASKS, per_task=4)
+    preds = shutil.copytree(oracle, tmp_path / "preds")  # run.json is edited below
     explicit = cli("score", preds, "--data", data, "--format", "json")
     assert explicit.code == 0, explicit.err
     missing = cli("score", preds, "--format", "json")

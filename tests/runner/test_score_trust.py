@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from generalbench.catalog import load_catalog
 from generalbench.data import Instance
-from generalbench.data.minibench import make_mini, write_oracle_predictions
 from generalbench.metrics import registry
 from generalbench.metrics.base import MetricResult
 from generalbench.runner import score as score_mod
@@ -23,12 +22,11 @@ BROKEN = "image-comprehension-seed-counting"
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory):
+def folders(mini_cut, tmp_path_factory):
     """The mini-bench of three tasks, its oracle predictions, the same with one task's answers
     all unparseable, and the same with that task removed."""
     base = tmp_path_factory.mktemp("trust")
-    root = make_mini(base / "bench", per_task=3, tasks=TASKS)
-    oracle = write_oracle_predictions(root, base / "oracle")
+    root, oracle = mini_cut(TASKS, per_task=3)
     garbled = base / "garbled"
     shutil.copytree(oracle, garbled)
     path = garbled / f"{BROKEN}.jsonl"
