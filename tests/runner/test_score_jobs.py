@@ -5,11 +5,11 @@ each task once, in order."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from generalbench.catalog import load_catalog
-from generalbench.data.minibench import make_mini, write_oracle_predictions
 from generalbench.runner.score import score_predictions
 
 CATALOG = load_catalog()
@@ -22,11 +22,12 @@ OUTPUTS = ("instances.jsonl", "tasks.json", "tasks.csv", "report.json")
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory):
+def bench(tmp_path_factory, mini_cut):
     """A mini-bench of text, label, label-set, number, box, mask, depth and model-metric tasks
     whose predictions are partly wrong, partly missing, and one task's file is unreadable."""
-    root = make_mini(tmp_path_factory.mktemp("jobsmini") / "bench", per_task=4, tasks=TASKS)
-    preds = write_oracle_predictions(root, tmp_path_factory.mktemp("jobspreds") / "preds")
+    root, oracle = mini_cut(TASKS, 4)
+    preds = tmp_path_factory.mktemp("jobspreds") / "preds"
+    shutil.copytree(oracle, preds)  # the session's oracle stays read-only
     for path in sorted(preds.glob("*.jsonl")):
         lines = path.read_text("utf-8").splitlines(keepends=True)
         if path.stem == "language-triviaqa":
