@@ -8,7 +8,7 @@ and are decoded lazily, so an instance is small and can be logged as JSON withou
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -26,12 +26,12 @@ MEDIA_KINDS: tuple[str, ...] = ("image", "video", "frames", "audio", "pointcloud
 def check_relative(path: str, where: str = "") -> str:
     """A POSIX relative path that stays inside its base folder (no '..', no absolute paths)."""
     norm = path.replace("\\", "/")  # official audio paths may use Windows separators
-    pure = PurePosixPath(norm)
-    if not norm or pure.is_absolute() or norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
+    if not norm or norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
         raise DataError(f"{where}path {path!r} must be relative to its folder")
-    if any(part == ".." for part in pure.parts):
+    parts = [part for part in norm.split("/") if part not in ("", ".")]
+    if ".." in parts:
         raise DataError(f"{where}path {path!r} must not leave its folder ('..')")
-    return str(pure)
+    return "/".join(parts) or "."  # what str(PurePosixPath(norm)) gives, without its parsing
 
 
 class MediaRef(BaseModel):
