@@ -357,7 +357,12 @@ def _sigterm_interrupts() -> Iterator[None]:
         return
 
     def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        # Handed on as SIGINT, so asyncio.run's own Ctrl-C handling cancels the main task and
+        # raises KeyboardInterrupt once the tasks are unwound; raised directly here it could land
+        # inside another task, whose never-retrieved exception asyncio then logs as a traceback.
+        if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+            raise KeyboardInterrupt
+        signal.raise_signal(signal.SIGINT)
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
