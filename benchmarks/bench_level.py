@@ -25,7 +25,8 @@ The script fails (exit 1) unless, for every model, the baseline and generalbench
 the level, the four overall scores, every modality's Level-2/3/4 and its groups' scores,
 synergy scores, supported and win counts, and the language group's (1e-9 absolute on scores;
 counts and levels exact). It prints both sides' wall and CPU times, the ratio, the peak RSS and
-PASS/FAIL against the 0.5 s target (`--require-target`: a miss exits 1 too).
+PASS/FAIL against the 0.5 s target (`--require-target`: a miss exits 1 too). It also times the
+floor both sides share (the interpreter importing generalbench's catalog and loading it).
 """
 
 from __future__ import annotations
@@ -308,6 +309,9 @@ def _bench(args: argparse.Namespace, work: Path, launcher: Launcher) -> int:
                                               "--format", "json"], work / "ours.json"),
         "baseline (csv + numpy)": ([py, __file__, "--baseline-run", str(score_file),
                                     str(work / "baseline.json")], work / "baseline.out"),
+        # the floor both sides share: the interpreter and the catalog, nothing scored
+        "floor: load_catalog() alone": ([py, "-c", "from generalbench.catalog import load_catalog;"
+                                         " load_catalog()"], work / "floor.out"),
     }
     for cmd, out in commands.values():  # warm-up: bytecode, page cache
         launcher.run(cmd, out)
