@@ -8,7 +8,7 @@ differs from the official scoring tool (every difference has a worked example th
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -32,10 +32,20 @@ def _rule(metric: str) -> NormaliseRule:
 
 
 def wins(task: Task, raw: float, norm: float, sota_norm: float) -> bool:
-    """Whether a score beats the task's specialist: supported, `sigma >= sigma_sota` (ties win),
-    and a raw value at least as good as the specialist's. The last test decides only ties, where
-    the normalisation saturates in floating point (docs/scoring.md, the rules)."""
-    return norm > 0 and norm >= sota_norm and _spec(task.metric).at_least_as_good(raw, task.sota)
+    """Whether a score beats the task's specialist (the rules: `_outcome`)."""
+    return _outcome(norm, sota_norm, raw, task.sota, _spec(task.metric).at_least_as_good)[1]
+
+
+def _outcome(norm: float, sota_norm: float, raw: float, sota: float,
+             at_least_as_good: Callable[[float, float], bool]) -> tuple[bool, bool]:
+    """(supported, win) of one normalised score: the paper's rules, in one place.
+
+    Supported means a non-zero normalised score. A win needs it supported, `sigma >= sigma_sota`
+    (ties win), and a raw value at least as good as the specialist's. The last test decides only
+    ties, where the normalisation saturates in floating point (docs/scoring.md, the rules).
+    """
+    supported = norm > 0
+    return supported, supported and norm >= sota_norm and at_least_as_good(raw, sota)
 
 
 @cache
@@ -133,7 +143,8 @@ def _task_numbers(task: Task, raw: float | None) -> tuple[float | None, float, f
         return None, 0.0, sota_norm, False, False
     raw = float(raw)
     norm = normalise(task, raw)
-    return raw, norm, sota_norm, norm > 0, wins(task, raw, norm, sota_norm)
+    supported, win = _outcome(norm, sota_norm, raw, task.sota, _spec(task.metric).at_least_as_good)
+    return raw, norm, sota_norm, supported, win
 
 
 def score_task(task: Task, raw: float | None) -> TaskScore:
@@ -203,28 +214,53 @@ def modalities_of(catalog: Catalog | Iterable[Task]) -> list[str]:
     return [*MODALITIES, *extra]
 
 
-_TABLES: dict[int, tuple[Catalog, list[tuple[Task, NormaliseRule, float, tuple[str, str]]]]] = {}
+@dataclass(frozen=True)
+class _Plan:
+    """The catalog side of General-Level, computed once per catalog.
 
-
-def _task_table(catalog: Catalog) -> list[tuple[Task, NormaliseRule, float, tuple[str, str]]]:
-    """(task, normalisation rule, normalised SoTA, group) per task, built once per catalog.
-
-    `level` evaluates the same catalog for every model of a file; the catalog is immutable, so the
-    spec look-ups and SoTA normalisation are shared (keyed by identity, the catalog kept alive).
+    `level` evaluates the same catalog for every model of a file: the task -> (normalisation rule,
+    normalised SoTA, group) look-ups, the group sizes and the catalog's hash are the same for
+    every model, so a model's result is one pass over its own scores (a 100-model file used to
+    spend most of its time repeating this per model and per task).
     """
-    hit = _TABLES.get(id(catalog))
-    if hit is not None and hit[0] is catalog:
-        return hit[1]
-    table = [(t, _rule(t.metric), _sota_normalised(t.metric, t.sota), (t.modality, t.paradigm))
-             for t in catalog]
-    if len(_TABLES) >= 8:
-        _TABLES.clear()
-    _TABLES[id(catalog)] = (catalog, table)
-    return table
+
+    catalog: Catalog
+    cells: dict[str, tuple[int, Callable[[float], float], float, Callable[[float, float], bool],
+                           float, int]]
+    """task id -> (catalog position, normalise, normalised SoTA, at-least-as-good, SoTA, group)."""
+    groups: tuple[tuple[str, str], ...]
+    sizes: tuple[int, ...]
+    modalities: tuple[tuple[str, int | None, int | None], ...]
+    """(modality, its comprehension group, its generation group); None: no such task."""
+    language: int | None
+    info: dict[str, str]
 
 
-def _groups(catalog: Catalog) -> dict[tuple[str, str], None]:
-    return dict.fromkeys(g for _, _, _, g in _task_table(catalog))
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(catalog: Catalog) -> _Plan:
+    """The catalog's plan, built once (keyed by identity, the catalog kept alive by the plan)."""
+    hit = _PLANS.get(id(catalog))
+    if hit is not None and hit.catalog is catalog:
+        return hit
+    groups: dict[tuple[str, str], int] = {}
+    cells = {}
+    for i, t in enumerate(catalog):
+        g = groups.setdefault((t.modality, t.paradigm), len(groups))
+        cells[t.id] = (i, _rule(t.metric).apply, _sota_normalised(t.metric, t.sota),
+                       _spec(t.metric).at_least_as_good, t.sota, g)
+    sizes = [0] * len(groups)
+    for *_, g in cells.values():
+        sizes[g] += 1
+    plan = _Plan(catalog=catalog, cells=cells, groups=tuple(groups), sizes=tuple(sizes),
+                 modalities=tuple((m, groups.get((m, "comprehension")), groups.get((m, "generation")))
+                                  for m in modalities_of(catalog)),
+                 language=groups.get(("language", "language")), info=catalog.info())
+    if len(_PLANS) >= 8:
+        _PLANS.clear()
+    _PLANS[id(catalog)] = plan
+    return plan
 
 
 def evaluate(catalog: Catalog, raw: Mapping[str, float | None], model: str = "model", *,
@@ -235,33 +271,39 @@ def evaluate(catalog: Catalog, raw: Mapping[str, float | None], model: str = "mo
     Every catalog task enters the denominators; tasks missing from `raw` (or None) are unsupported.
     `details` may add parse counts or notes per task id (they are reported, never used in math).
     """
-    unknown = [k for k in raw if k not in catalog]
-    if unknown:
-        catalog.get(unknown[0])  # raises UnknownTaskError with suggestions
-    # The means are computed from plain numbers; the per-task TaskScore objects (pydantic, ~14 us
-    # each) are only built when asked for, so ranking 100 models stays well under a second.
-    task_scores: list[TaskScore] = []
-    by_group: dict[tuple[str, str], list[tuple[float, bool, bool]]] = {
-        g: [] for g in _groups(catalog)}
-    for task, rule, sota_norm, group in _task_table(catalog):
-        value = raw.get(task.id)
+    plan = _plan(catalog)
+    cells = plan.cells
+    # Per group: the positive normalised scores, the supported count, the winning scores. The
+    # means are exact sums (math.fsum) over the group size, so order and zeros do not matter.
+    norms: list[list[float]] = [[] for _ in plan.groups]
+    synergy: list[list[float]] = [[] for _ in plan.groups]
+    per_task: dict[str, tuple[float, float, bool, bool]] | None = {} if keep_tasks else None
+    for task_id, value in raw.items():
+        cell = cells.get(task_id)
+        if cell is None:
+            catalog.get(task_id)  # raises UnknownTaskError with suggestions
         if value is None:
-            by_group[group].append((0.0, False, False))
-        else:
-            value = float(value)
-            norm = rule.apply(value)
-            by_group[group].append((norm, norm > 0, wins(task, value, norm, sota_norm)))
-        if keep_tasks:
-            ts = score_task(task, value)
-            if details and task.id in details:
-                ts = ts.model_copy(update=dict(details[task.id]))
-            task_scores.append(ts)
+            continue
+        _, apply, sota_norm, at_least_as_good, sota, g = cell  # type: ignore[misc]
+        value = float(value)
+        norm = apply(value)
+        supported, win = _outcome(norm, sota_norm, value, sota, at_least_as_good)
+        if supported:
+            norms[g].append(norm)
+            if win:
+                synergy[g].append(norm)
+        if per_task is not None:
+            per_task[task_id] = (value, norm, supported, win)
 
-    modalities = {}
-    for m in modalities_of(catalog):
-        modalities[m] = modality_score(_group(by_group.get((m, "comprehension"), [])),
-                                       _group(by_group.get((m, "generation"), [])))
-    language = _group(by_group.get(("language", "language"), []))
+    def group(g: int | None) -> GroupScore:
+        if g is None:
+            return GroupScore(total=0, supported=0, wins=0, score=0.0, synergy_score=0.0)
+        n = plan.sizes[g]
+        return GroupScore(total=n, supported=len(norms[g]), wins=len(synergy[g]),
+                          score=math.fsum(norms[g]) / n, synergy_score=math.fsum(synergy[g]) / n)
+
+    modalities = {m: modality_score(group(c), group(gen)) for m, c, gen in plan.modalities}
+    language = group(plan.language)
     n = len(modalities)
     s2 = math.fsum(v.level2 for v in modalities.values()) / n
     s3 = math.fsum(v.level3 for v in modalities.values()) / n
@@ -269,8 +311,24 @@ def evaluate(catalog: Catalog, raw: Mapping[str, float | None], model: str = "mo
     s5 = s4 * language.synergy_score / 100.0
     scores = {"level2": s2, "level3": min(s3, s2), "level4": min(s4, s3), "level5": min(s5, s4)}
     return LevelResult(model=model, level=classify(scores), scores=scores, modalities=modalities,
-                       language=language, catalog=catalog.info(),
-                       tasks=task_scores if keep_tasks else None)
+                       language=language, catalog=dict(plan.info),
+                       tasks=None if per_task is None else _task_scores(plan, per_task, details))
+
+
+def _task_scores(plan: _Plan, numbers: Mapping[str, tuple[float, float, bool, bool]],
+                 details: Mapping[str, Mapping[str, object]] | None) -> list[TaskScore]:
+    """The per-task objects, in catalog order, from the numbers evaluate computed."""
+    out = []
+    for task in plan.catalog:
+        raw, norm, supported, win = numbers.get(task.id, (None, 0.0, False, False))
+        ts = TaskScore(id=task.id, name=task.name, modality=task.modality, paradigm=task.paradigm,
+                       skill=task.skill, metric=task.metric, metric_name=task.metric_name, raw=raw,
+                       normalised=norm, sota=task.sota, sota_normalised=plan.cells[task.id][2],
+                       supported=supported, win=win)
+        if details and task.id in details:
+            ts = ts.model_copy(update=dict(details[task.id]))
+        out.append(ts)
+    return out
 
 
 def skill_boards(tasks: Iterable[TaskScore]) -> list[SkillScore]:

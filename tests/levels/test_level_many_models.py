@@ -93,3 +93,64 @@ def test_csv_fast_path_reads_what_the_general_path_reads(tmp_path, catalog, seed
     assert [(m.model, m.raw, m.source) for m in fast] == \
         [(m.model, m.raw, m.source) for m in general]
     assert [list(m.raw) for m in fast] == [list(m.raw) for m in general]
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_csv_fast_path_is_taken_for_plain_files(tmp_path, catalog, monkeypatch, end):
+    """Plain task,score,model files (LF or csv.writer's CRLF) never reach the general path."""
+    import generalbench.report.scorefiles as sf
+
+    monkeypatch.setattr(sf, "_records_to_models", lambda *a, **k: pytest.fail("general path"))
+    a, b = catalog.tasks[0], catalog.tasks[1]
+    p = tmp_path / "s.csv"
+    p.write_bytes(end.join(["task,score,model", f"{a.id},1.5,m", "", f"{b.id},-,m",
+                            f"{b.id},2,n", ""]).encode())
+    assert [(m.model, m.raw) for m in read_csv(p, catalog)] == [("m", {a.id: 1.5}),
+                                                                ("n", {b.id: 2.0})]
+
+
+@pytest.mark.parametrize("body", [
+    '"{a}",1.5,m\n',                 # a quoted cell: the csv module's job
+    "{a},1.5,m\n{a},,m\n",           # the same task twice, once empty: an error
+    "{a},1.5,m\n{b},nan,m\n",        # NaN: an error
+    "{a},1.5,m\n{b},inf,m\n",
+    "{a},-1,m\n",                    # negative where the metric cannot be
+    "{a},101,m\n",                   # a percentage over 100
+    "{a},1.5\n",                     # a short row: the general path's padding
+    "{a},1.5,m,extra\n{b},2,m\n",    # a long row: extra cells ignored
+])
+def test_csv_fast_path_agrees_with_the_csv_module(tmp_path, catalog, body):
+    """Whatever the fast path declines, read_csv reads as the csv module does, or fails alike."""
+    import csv as csv_mod
+    import io
+
+    from generalbench.errors import ScoreFileError
+    from generalbench.report.scorefiles import _records_to_models
+
+    a = next(t for t in catalog if t.unit == "percent" and t.direction == "higher")
+    b = catalog.tasks[1]
+    text = "task,score,model\n" + body.format(a=a.id, b=b.id)
+    p = tmp_path / "s.csv"
+    p.write_bytes(text.encode())
+    rows = [r for r in csv_mod.reader(io.StringIO(text)) if r][1:]
+    recs = [dict(zip(["task", "score", "model"], r + [None] * (3 - len(r)), strict=False))
+            for r in rows]
+
+    def outcome(read):
+        try:
+            return [(m.model, m.raw) for m in read()]
+        except ScoreFileError as exc:
+            return str(exc)
+
+    assert outcome(lambda: read_csv(p, catalog)) == \
+        outcome(lambda: _records_to_models(recs, catalog, p, p.stem, "row"))
+
+
+def test_csv_bare_carriage_return_is_the_csv_modules_error(tmp_path, catalog):
+    from generalbench.errors import ScoreFileError
+
+    p = tmp_path / "s.csv"
+    p.write_bytes(f"task,score,model\n{catalog.tasks[0].id},1.5,m\r{catalog.tasks[1].id},2,m\n"
+                  .encode())
+    with pytest.raises(ScoreFileError, match="not a readable CSV row"):
+        read_csv(p, catalog)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -135,17 +138,15 @@ def to_markdown(results: Sequence[LevelResult], scope: Scope | None = None) -> s
 
 def print_table(results: Sequence[LevelResult], scope: Scope | None = None, *,
                 title: str | None = None, console: Any = None) -> None:
-    """The leaderboard as a rich table, plus the per-modality Scope-B/C detail for Scope A."""
-    from rich.console import Console
-
-    console = console or Console()
+    """The leaderboard, plus the per-modality Scope-B/C detail for Scope A: Rich tables for a
+    few models, plain text tables (text_table) for many."""
     scope = scope or Scope("A")
     header, rows = leaderboard_rows(results, scope, compact=True)
     cat = results[0].catalog if results else {"version": "?", "hash": "?"}
-    columns = [(h, {"justify": "left" if h == "Model" else "right", "no_wrap": h == "Model",
-                    "overflow": "fold"}) for h in header]
-    print_rows(console, title or f"General-Level, scope {_scope_label(scope)} "
-               f"({cat['version']}, {cat['hash']})", columns, rows)
+    tables = [(title or f"General-Level, scope {_scope_label(scope)} ({cat['version']}, "
+               f"{cat['hash']})",
+               [(h, {"justify": "left" if h == "Model" else "right", "no_wrap": h == "Model",
+                     "overflow": "fold"}) for h in header], rows)]
     if scope.kind == "A" and results:
         columns = [(h, {"justify": "left" if h in {"Model", "modality"} else "right"})
                    for h in ("Model", "modality", "L2", "L3", "L4", "C score", "C synergy",
@@ -158,99 +159,91 @@ def print_table(results: Sequence[LevelResult], scope: Scope | None = None, *,
                                _fmt(c.score), _fmt(c.synergy_score),
                                f"{c.supported}/{c.wins}/{c.total}", _fmt(g.score),
                                _fmt(g.synergy_score), f"{g.supported}/{g.wins}/{g.total}"])
-        print_rows(console, "per modality (Scope-B) and paradigm (Scope-C)", columns, detail)
+        tables.append(("per modality (Scope-B) and paradigm (Scope-C)", columns, detail))
+    texts = _text_tables(tables, console) if len(rows) >= FAST_ROWS else None
+    if texts is None:
+        from rich.console import Console
+
+        console = console or Console()
+        for t in tables:
+            console.print(_rich_table(*t))
+    elif console is None:
+        sys.stdout.write("".join(texts))
+    else:
+        for text in texts:
+            console.out(text, highlight=False, end="")
 
 
 FAST_ROWS = 16
-"""From this many rows on, print_rows lays a table out as one row of multi-line cells."""
+"""From this many leaderboard rows on, print_table writes plain text tables, not Rich tables."""
 
 
-def print_rows(console: Any, title: str, columns: Sequence[tuple[str, dict[str, Any]]],
-               rows: Sequence[Sequence[str]]) -> None:
-    """Print a Rich table of text cells, as `Table.add_row` for every row would.
+def _text_tables(tables: Sequence[tuple[str, Any, Sequence[Sequence[str]]]],
+                 console: Any) -> list[str] | None:
+    """The tables as text (text_table), or None where they are Rich's to draw.
 
     Rich measures, wraps and renders every cell on its own (about 0.2 ms each): the 500 rows of
-    a 100-model leaderboard took most of `generalbench level`'s second. Column widths depend only
-    on each column's widest line and longest word, so Rich lays out one row whose cells hold
-    every row's text; the body lines are then written here (cells wider than their column are
-    wrapped by Rich's own Text.wrap, the other cells of their row padded to the same height), and
-    the title, header and borders come from Rich. The text is the same (tests/report/
-    test_print_rows.py); on a colour terminal the body is not highlighted. Tables of few rows,
-    cells with markup, emoji codes or line breaks, a cell too wide for a no-wrap column, or a
-    Rich without the width calculation used here take Rich's own path.
+    a 100-model leaderboard took most of `level`'s time. Text needs every cell to be plain
+    printable text (no line breaks) and, on a terminal, every table no wider than the terminal
+    (a wider one is Rich's to wrap); a file or a pipe gets the full width, unwrapped.
     """
-    from rich.cells import cell_len
-    from rich.segment import Segment, Segments
+    if not all(c.isprintable() for _, _, body in tables for row in body for c in row):
+        return None
+    texts = [text_table(*t) for t in tables]
+    if console is not None:
+        terminal, width = console.is_terminal, console.width
+    else:
+        terminal = sys.stdout.isatty()
+        width = shutil.get_terminal_size().columns if terminal else 0
+    if terminal and any(cell_width(text.split("\n", 2)[1]) > width for text in texts):
+        return None
+    return texts
+
+
+def _rich_table(title: str, columns: Sequence[tuple[str, dict[str, Any]]],
+                rows: Sequence[Sequence[str]]) -> Any:
     from rich.table import Table
-    from rich.text import Text
 
-    def rich_table(widths: Sequence[int | None] | None = None) -> Table:
-        t = Table(title=title)
-        for (name, kw), width in zip(columns, widths or [None] * len(columns), strict=True):
-            t.add_column(name, width=width, **kw)
-        return t
-
-    def plain() -> None:
-        t = rich_table()
-        for row in rows:
-            t.add_row(*row)
-        console.print(t)
-
-    if len(rows) < FAST_ROWS or any(_special(c) for row in rows for c in row):
-        plain()
-        return
-    proxy = rich_table()
-    proxy.add_row(*("\n".join(col) for col in zip(*rows, strict=True)))
-    try:
-        widths = proxy._calculate_column_widths(  # noqa: SLF001 - falls back below
-            console, console.options.update_width(console.options.max_width - proxy._extra_width))
-        widths = [w - proxy._get_padding_width(i) for i, w in enumerate(widths)]  # noqa: SLF001
-    except (AttributeError, TypeError):  # a Rich that lays tables out differently
-        plain()
-        return
-    if min(widths) < 1:
-        plain()
-        return
-    body: list[str] = []
+    table = Table(title=title)
+    for name, kw in columns:
+        table.add_column(name, **kw)
     for row in rows:
-        cells = [[c] for c in row]
-        for j, c in enumerate(row):
-            if cell_len(c) > widths[j]:
-                kw = columns[j][1]
-                if kw.get("no_wrap"):
-                    plain()
-                    return
-                cells[j] = [line.plain for line in Text(c).wrap(
-                    console, widths[j], justify=kw.get("justify", "left"),
-                    overflow=kw.get("overflow", "ellipsis"))]
-        for i in range(max(len(c) for c in cells)):
-            parts = []
-            for j, c in enumerate(cells):
-                text = c[i] if i < len(c) else ""
-                pad = " " * (widths[j] - cell_len(text))
-                right = columns[j][1].get("justify") == "right"
-                parts.append(f" {pad}{text} " if right else f" {text}{pad} ")
-            body.append("│" + "│".join(parts) + "│")
-    frame = console.render_lines(rich_table(widths), pad=False)  # title, header, borders
-    out: list[Segment] = []
-    for line in [*frame[:-1], *([Segment(b)] for b in body), frame[-1]]:
-        out.extend(line)
-        out.append(Segment.line())
-    console.print(Segments(out))
+        table.add_row(*row)
+    return table
 
 
-def _special(cell: str) -> bool:
-    """Whether Rich would change a cell's text (markup, an emoji code) or it spans lines."""
-    if "[" in cell or "\n" in cell:
-        return True
-    if ":" in cell:
-        try:
-            from rich._emoji_replace import _emoji_replace
-        except ImportError:  # a Rich without it: let Rich render
-            return True
+def cell_width(text: str) -> int:
+    """Terminal columns of a text: wide East Asian characters take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(ch) else
+               2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
-        return _emoji_replace(cell) != cell
-    return False
+
+def text_table(title: str, columns: Sequence[tuple[str, dict[str, Any]]],
+               rows: Sequence[Sequence[str]]) -> str:
+    """A table as lines of text, drawn like Rich's default table (heavy header box) with the
+    title centred above it: each column as wide as its widest cell, nothing wrapped, cells
+    justified as their column's `justify` says (left unless "right")."""
+    heads = [name for name, _ in columns]
+    widths = [max(cell_width(c) for c in col) for col in zip(heads, *rows, strict=True)]
+    right = [kw.get("justify") == "right" for _, kw in columns]
+
+    def line(cells: Sequence[str], bar: str) -> str:
+        parts = []
+        for text, width, r in zip(cells, widths, right, strict=True):
+            pad = " " * (width - cell_width(text))
+            parts.append(f" {pad}{text} " if r else f" {text}{pad} ")
+        return bar + bar.join(parts) + bar
+
+    def rule(left: str, mid: str, end: str, fill: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + end
+
+    top = rule("┏", "┳", "┓", "━")
+    out = [title.center(len(top)).rstrip(), top, line(heads, "┃"), rule("┡", "╇", "┩", "━")]
+    out += [line(row, "│") for row in rows]
+    out.append(rule("└", "┴", "┘", "─"))
+    return "\n".join(out) + "\n"
 
 
 NOTE_WIDTH = 160

@@ -11,6 +11,7 @@ import io
 import json
 import math
 import stat
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -276,6 +277,9 @@ def read_csv(path: Path, catalog: Catalog) -> list[ModelScores]:
     text = read_text(path)
     if not text.strip():
         raise ScoreFileError(f"{path}: file is empty")
+    fast = _csv_fast(text, catalog, str(path), path.stem)
+    if fast is not None:
+        return fast
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader, None)
@@ -287,56 +291,84 @@ def read_csv(path: Path, catalog: Catalog) -> list[ModelScores]:
         rows = [row for row in reader if row]
     except csv.Error as exc:
         raise ScoreFileError(f"{path}: line {reader.line_num}: not a readable CSV row ({exc})") from None
-    fast = _csv_fast(header, rows, catalog, str(path), path.stem)
-    if fast is not None:
-        return fast
     records = [dict(zip(header, row, strict=False)) if len(row) >= width else
                dict(zip(header, row + [None] * (width - len(row)), strict=True)) for row in rows]
     return _records_to_models(records, catalog, path, path.stem, "row")
 
 
-def _csv_fast(header: list[str], rows: list[list[str]], catalog: Catalog, source: str,
+_HUGE = sys.float_info.max
+
+
+def _csv_fast(text: str, catalog: Catalog, source: str,
               default_model: str) -> list[ModelScores] | None:
-    """The models of a well-formed task,score[,model] CSV, read without a dict per row (half of
-    `level`'s time on a 100-model file); None as soon as a row is anything but a plain number,
-    an empty cell or '-' for a known task, so that the general path reads the file and names
-    the problem exactly."""
+    """The models of a well-formed task,score[,model] CSV, read without the csv module or a
+    dict per row (most of `level`'s time on a 100-model file); None as soon as anything is not
+    plain (a quote, a carriage return or NUL anywhere, a short row, a cell other than a number,
+    an empty cell or '-' for a known task, a repeated task), so that the general path reads the
+    file and names the problem exactly.
+
+    Without quotes, NULs and carriage returns other than in CRLF line ends, the csv module's
+    rows are the lines split at commas (blank lines skipped), which is what this reads.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")  # csv.writer's line ends
+    if '"' in text or "\r" in text or "\0" in text:
+        return None
+    lines = text.split("\n")
+    header = lines[0].split(",")
     if len(set(header)) != len(header) or "task" not in header or "score" not in header:
         return None
     ti, si = header.index("task"), header.index("score")
     mi = header.index("model") if "model" in header else None
     width = len(header)
-    tasks: dict[str, Task] = {}
-    limits: dict[str, tuple[bool, bool]] = {}
-    seen: set[tuple[str, str]] = set()
+    # task cell -> (task id, lowest and highest valid value): NaN and infinities fail both tests
+    cells: dict[str, tuple[str, float, float]] = {}
     models: dict[str, ModelScores] = {}
-    for row in rows:
-        if len(row) < width or not row[ti]:
+    found: dict[str, dict[str, float | None]] = {}
+    last_model, got = None, None  # rows come grouped by model: look the model up on a change
+    empty = False
+    for line in lines[1:]:
+        if not line:
+            continue
+        row = line.split(",")
+        if len(row) < width:
             return None
-        task = tasks.get(row[ti])
-        if task is None:
+        cell = cells.get(row[ti])
+        if cell is None:
+            if not row[ti]:
+                return None
             try:
-                task = tasks[row[ti]] = catalog.resolve(row[ti])
+                task = catalog.resolve(row[ti])
             except UnknownTaskError:
                 return None
-            limits[task.id] = _value_limits(task.metric)
+            can_be_negative, at_most_100 = _value_limits(task.metric)
+            cell = cells[row[ti]] = (task.id, -_HUGE if can_be_negative else 0.0,
+                                     100.0 if at_most_100 else _HUGE)
+        task_id, lo, hi = cell
         model = (row[mi] if mi is not None else "") or default_model
-        if (model, task.id) in seen:
+        if model != last_model:
+            got = found.get(model)
+            if got is None:
+                got = found[model] = {}
+                models[model] = ModelScores(model, source=source)
+            last_model = model
+        if task_id in got:  # type: ignore[operator]
             return None
-        seen.add((model, task.id))
-        ms = models.get(model)
-        if ms is None:
-            ms = models[model] = ModelScores(model, source=source)
+        value = row[si]
         try:
-            x = float(row[si])
+            x = float(value)
         except ValueError:
-            if row[si].strip() in {"", "-"}:
-                continue  # unsupported
+            if value.strip() in {"", "-"}:
+                got[task_id] = None  # type: ignore[index]  # unsupported: kept to find repeats
+                empty = True
+                continue
             return None
-        can_be_negative, at_most_100 = limits[task.id]
-        if not math.isfinite(x) or (x < 0 and not can_be_negative) or (x > 100 and at_most_100):
+        if not lo <= x <= hi:
             return None
-        ms.raw[task.id] = x
+        got[task_id] = x  # type: ignore[index]
+    for model, ms in models.items():
+        raw = found[model]
+        ms.raw = {k: v for k, v in raw.items() if v is not None} if empty else raw  # type: ignore[assignment]
     return list(models.values()) or None
 
 
