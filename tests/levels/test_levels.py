@@ -250,3 +250,21 @@ def test_scope_d_is_per_skill_within_a_modality(catalog):
         Scope.parse("D:Object Detection").board_value(result)
     with pytest.raises(GeneralBenchError, match="no skill"):
         Scope.parse("D:Detection").check(catalog)
+
+
+@given(st.sampled_from(["accuracy", "mae", "fid", "psnr", "ms_ssim", "mos", "wer", "chamfer"]),
+       st.one_of(st.floats(allow_nan=False), st.sampled_from([0.0, -0.0, 100.0, 1e-300, 5e300])))
+@settings(max_examples=500, deadline=None)
+def test_normalise_is_the_formula_clipped(metric, x):
+    """NormaliseRule.apply's fast paths give exactly min(100, max(0, formula(x))) (100 for a raw
+    0 of a lower-is-better metric, an error for a negative one)."""
+    from generalbench.metrics.specs import get_spec
+
+    rule = get_spec(metric).normalise
+    if rule.kind == "sigmoid" and x < 0:
+        with pytest.raises(ValueError):
+            rule.apply(x)
+        return
+    want = 100.0 if rule.kind == "sigmoid" and x == 0 else min(100.0, max(0.0, rule.formula(x)))
+    got = rule.apply(x)
+    assert got == want and math.copysign(1, got) == math.copysign(1, want)

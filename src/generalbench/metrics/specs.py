@@ -53,10 +53,17 @@ class NormaliseRule:
         """
         if math.isnan(x):
             raise ValueError("cannot normalise NaN")
-        if self.kind == "sigmoid" and x < 0:
-            raise ValueError(f"lower-is-better metric value {x} is negative")
-        y = 100.0 if self.kind == "sigmoid" and x == 0 else self.formula(x)
-        return min(100.0, max(0.0, y))
+        # `level` normalises every score of every model: identity (most metrics) and the clip
+        # are written out, a quarter of the cost of formula() and min/max (same values, NaN -> 0)
+        if self.kind == "identity":
+            y = x
+        elif self.kind == "sigmoid" and x <= 0:
+            if x < 0:
+                raise ValueError(f"lower-is-better metric value {x} is negative")
+            return 100.0
+        else:
+            y = self.formula(x)
+        return 100.0 if y >= 100.0 else y if y > 0.0 else 0.0
 
     def formula(self, x: Any, exp: Callable[[Any], Any] = math.exp,
                 tanh: Callable[[Any], Any] = math.tanh) -> Any:
