@@ -19,8 +19,6 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from generalbench.catalog.derive import task_from_row
 from generalbench.catalog.task import MODALITY_ALIASES, Task, clean_name, slugify
 from generalbench.errors import CatalogError, UnknownTaskError
@@ -193,6 +191,8 @@ def _parse_vocab(values: Iterable[str] | str | None, valid: list[str], aliases: 
 
 def _read_rows(path: Path) -> list[dict]:
     """Rows of a CSV, JSON (list of objects) or YAML file."""
+    import yaml  # only extra and override files: loading the shipped catalog never imports it
+
     try:
         text = path.read_text("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -12,8 +12,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from generalbench.catalog.task import MODALITY_ALIASES, SHEET_NAMES, Task, clean_name, make_task_id
 from generalbench.errors import CatalogError, UnknownMetricError
 from generalbench.metrics.specs import get_spec, load_specs
@@ -21,6 +19,8 @@ from generalbench.metrics.specs import get_spec, load_specs
 
 @lru_cache(maxsize=1)
 def load_rules() -> dict[str, Any]:
+    import yaml  # only extra catalogs derive fields: the shipped catalog never needs PyYAML
+
     text = resources.files("generalbench.catalog").joinpath("rules.yaml").read_text("utf-8")
     return yaml.safe_load(text)
 
