@@ -4,7 +4,9 @@
     python benchmarks/bench_level.py --models 300 --repeat 3
 
 What is measured (each command in its own process; wall time, and CPU time and peak RSS from
-wait4; best of --repeat runs after one warm-up run of each, which also byte-compiles):
+wait4; best of --repeat runs after one warm-up run of each, which also byte-compiles (into
+the work folder, PYTHONDONTWRITEBYTECODE or not: an installed package has its .pyc files) and
+caches the parsed metric specs, as any earlier command would have):
 - generalbench: `python -m generalbench level FILE` (the table, stdout to a file) and
   `python -m generalbench level FILE --format json`: start-up, reading the CSV, the catalog,
   every model's General-Level scores, ranking, rendering. Target (issue 13): < 0.5 s wall.
@@ -77,9 +79,13 @@ class Launcher:
     this process's size. The launcher is started before this process imports generalbench.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, pycache: Path) -> None:
+        # bytecode as an installed package has it, whatever PYTHONDONTWRITEBYTECODE says: the
+        # warm-up run compiles into `pycache`, the measured runs read it (both sides alike)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
         self.proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, text=True, env=env)
 
     def run(self, cmd: list[str], stdout: Path) -> dict[str, float]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -281,9 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.baseline_run:
         return baseline_run(*args.baseline_run)
-    launcher = Launcher()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-level-"))
     work.mkdir(parents=True, exist_ok=True)
+    launcher = Launcher(work / "pycache")
     try:
         return _bench(args, work, launcher)
     finally:
