@@ -225,9 +225,9 @@ class _Plan:
     """
 
     catalog: Catalog
-    cells: dict[str, tuple[int, Callable[[float], float], float, Callable[[float, float], bool],
-                           float, int]]
-    """task id -> (catalog position, normalise, normalised SoTA, at-least-as-good, SoTA, group)."""
+    cells: dict[str, tuple[Callable[[float], float], float, Callable[[float, float], bool], float,
+                           int]]
+    """task id -> (normalise, normalised SoTA, at-least-as-good, SoTA, group index)."""
     groups: tuple[tuple[str, str], ...]
     sizes: tuple[int, ...]
     modalities: tuple[tuple[str, int | None, int | None], ...]
@@ -246,9 +246,9 @@ def _plan(catalog: Catalog) -> _Plan:
         return hit
     groups: dict[tuple[str, str], int] = {}
     cells = {}
-    for i, t in enumerate(catalog):
+    for t in catalog:
         g = groups.setdefault((t.modality, t.paradigm), len(groups))
-        cells[t.id] = (i, _rule(t.metric).apply, _sota_normalised(t.metric, t.sota),
+        cells[t.id] = (_rule(t.metric).apply, _sota_normalised(t.metric, t.sota),
                        _spec(t.metric).at_least_as_good, t.sota, g)
     sizes = [0] * len(groups)
     for *_, g in cells.values():
@@ -278,13 +278,12 @@ def evaluate(catalog: Catalog, raw: Mapping[str, float | None], model: str = "mo
     norms: list[list[float]] = [[] for _ in plan.groups]
     synergy: list[list[float]] = [[] for _ in plan.groups]
     per_task: dict[str, tuple[float, float, bool, bool]] | None = {} if keep_tasks else None
+    if not raw.keys() <= cells.keys():
+        catalog.get(next(k for k in raw if k not in cells))  # UnknownTaskError with suggestions
     for task_id, value in raw.items():
-        cell = cells.get(task_id)
-        if cell is None:
-            catalog.get(task_id)  # raises UnknownTaskError with suggestions
         if value is None:
             continue
-        _, apply, sota_norm, at_least_as_good, sota, g = cell  # type: ignore[misc]
+        apply, sota_norm, at_least_as_good, sota, g = cells[task_id]
         value = float(value)
         norm = apply(value)
         supported, win = _outcome(norm, sota_norm, value, sota, at_least_as_good)
@@ -323,7 +322,7 @@ def _task_scores(plan: _Plan, numbers: Mapping[str, tuple[float, float, bool, bo
         raw, norm, supported, win = numbers.get(task.id, (None, 0.0, False, False))
         ts = TaskScore(id=task.id, name=task.name, modality=task.modality, paradigm=task.paradigm,
                        skill=task.skill, metric=task.metric, metric_name=task.metric_name, raw=raw,
-                       normalised=norm, sota=task.sota, sota_normalised=plan.cells[task.id][2],
+                       normalised=norm, sota=task.sota, sota_normalised=plan.cells[task.id][1],
                        supported=supported, win=win)
         if details and task.id in details:
             ts = ts.model_copy(update=dict(details[task.id]))
