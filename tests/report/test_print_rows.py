@@ -94,3 +94,14 @@ def test_few_models_or_odd_cells_or_a_narrow_terminal_take_rich():
     assert max(cell_width(re.sub(r"\x1b\[[0-9;]*m", "", line)) for line in narrow.splitlines()) <= 60
     wide = printed(_results(FAST_ROWS), width=250, force_terminal=True)
     assert "\x1b[" not in wide and _body(wide)  # fits: the text table
+
+
+def test_an_output_without_utf8_gets_ascii_boxes(monkeypatch):
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
+    monkeypatch.setattr("sys.stdout", out)
+    print_table(_results(FAST_ROWS))
+    out.flush()
+    lines = raw.getvalue().decode("ascii").splitlines()
+    assert lines[1].startswith("+-") and lines[3].startswith("+=")
+    assert lines[4].startswith("|") and "model-" in lines[4]

@@ -185,16 +185,18 @@ def _text_tables(tables: Sequence[tuple[str, Any, Sequence[Sequence[str]]]],
     Rich measures, wraps and renders every cell on its own (about 0.2 ms each): the 500 rows of
     a 100-model leaderboard took most of `level`'s time. Text needs every cell to be plain
     printable text (no line breaks) and, on a terminal, every table no wider than the terminal
-    (a wider one is Rich's to wrap); a file or a pipe gets the full width, unwrapped.
+    (a wider one is Rich's to wrap); a file or a pipe gets the full width, unwrapped. An output
+    that cannot take the box characters (not UTF-8) gets ASCII ones.
     """
     if not all(c.isprintable() for _, _, body in tables for row in body for c in row):
         return None
-    texts = [text_table(*t) for t in tables]
     if console is not None:
-        terminal, width = console.is_terminal, console.width
+        terminal, width, encoding = console.is_terminal, console.width, console.encoding
     else:
-        terminal = sys.stdout.isatty()
+        terminal, encoding = sys.stdout.isatty(), getattr(sys.stdout, "encoding", None) or ""
         width = shutil.get_terminal_size().columns if terminal else 0
+    box = BOX if encoding.lower().startswith("utf") else ASCII_BOX
+    texts = [text_table(*t, box=box) for t in tables]
     if terminal and any(cell_width(text.split("\n", 2)[1]) > width for text in texts):
         return None
     return texts
@@ -220,11 +222,17 @@ def cell_width(text: str) -> int:
                2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+BOX = ("┏━┳┓", "┃", "┡━╇┩", "│", "└─┴┘")
+"""Rich's default table box (HEAVY_HEAD): top rule, header bar, header rule, body bar, bottom
+rule (each rule: left end, fill, column separator, right end)."""
+ASCII_BOX = ("+-++", "|", "+=++", "|", "+-++")
+
+
 def text_table(title: str, columns: Sequence[tuple[str, dict[str, Any]]],
-               rows: Sequence[Sequence[str]]) -> str:
-    """A table as lines of text, drawn like Rich's default table (heavy header box) with the
-    title centred above it: each column as wide as its widest cell, nothing wrapped, cells
-    justified as their column's `justify` says (left unless "right")."""
+               rows: Sequence[Sequence[str]], box: Sequence[str] = BOX) -> str:
+    """A table as lines of text, drawn like Rich's default table (`box`) with the title centred
+    above it: each column as wide as its widest cell, nothing wrapped, cells justified as their
+    column's `justify` says (left unless "right")."""
     heads = [name for name, _ in columns]
     widths = [max(cell_width(c) for c in col) for col in zip(heads, *rows, strict=True)]
     right = [kw.get("justify") == "right" for _, kw in columns]
@@ -236,13 +244,14 @@ def text_table(title: str, columns: Sequence[tuple[str, dict[str, Any]]],
             parts.append(f" {pad}{text} " if r else f" {text}{pad} ")
         return bar + bar.join(parts) + bar
 
-    def rule(left: str, mid: str, end: str, fill: str) -> str:
+    def rule(chars: str) -> str:
+        left, fill, mid, end = chars
         return left + mid.join(fill * (w + 2) for w in widths) + end
 
-    top = rule("┏", "┳", "┓", "━")
-    out = [title.center(len(top)).rstrip(), top, line(heads, "┃"), rule("┡", "╇", "┩", "━")]
-    out += [line(row, "│") for row in rows]
-    out.append(rule("└", "┴", "┘", "─"))
+    top = rule(box[0])
+    out = [title.center(len(top)).rstrip(), top, line(heads, box[1]), rule(box[2])]
+    out += [line(row, box[3]) for row in rows]
+    out.append(rule(box[4]))
     return "\n".join(out) + "\n"
 
 
