@@ -61,10 +61,12 @@ def cached_stats(extractor_id: str, items: Sequence[Any],
     path = folder / f"{stats_key(extractor_id, items)}.npz"
     if path.is_file():
         with np.load(path) as data:
-            return GaussianStats(data["mu"], data["sigma"], int(data["n"])), True
+            factor = data["factor"] if "factor" in data.files else None  # older files lack it
+            return GaussianStats(data["mu"], data["sigma"], int(data["n"]), factor), True
     stats = compute(items)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, mu=stats.mu, sigma=stats.sigma, n=stats.n, extractor=extractor_id)
+    extra = {} if stats.factor is None else {"factor": stats.factor}  # the fast Frechet route
+    np.savez(tmp, mu=stats.mu, sigma=stats.sigma, n=stats.n, extractor=extractor_id, **extra)
     os.replace(tmp, path)
     return stats, False
