@@ -21,12 +21,20 @@ from typing import Any
 CACHE_ENV = "GENERALBENCH_CACHE"
 
 
-def cache_folder() -> Path:
-    """$GENERALBENCH_CACHE/yaml, else $XDG_CACHE_HOME (or ~/.cache)/generalbench/yaml."""
+def cache_root() -> Path:
+    """Where generalbench keeps what it can rebuild (mini-bench, unpacked archives, feature
+    statistics, judge answers, parsed YAML): $GENERALBENCH_CACHE, else
+    $XDG_CACHE_HOME/generalbench, else ~/.cache/generalbench. One rule, so that one variable
+    moves every cache (CI and read-only homes rely on that)."""
     env = os.environ.get(CACHE_ENV)
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
-        / "generalbench"
-    return base / "yaml"
+    if env:
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "generalbench"
+
+
+def cache_folder() -> Path:
+    """The parsed-YAML copies: `cache_root()/yaml`."""
+    return cache_root() / "yaml"
 
 
 def load_yaml(text: str, name: str) -> Any:
@@ -37,9 +45,9 @@ def load_yaml(text: str, name: str) -> Any:
         return marshal.loads(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
         pass
-    import yaml
+    from generalbench.yamlload import safe_load
 
-    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    data = safe_load(text)
     try:
         blob = marshal.dumps(data)
     except ValueError:  # a type marshal cannot hold (a date): parsed every time

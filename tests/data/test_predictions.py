@@ -86,6 +86,8 @@ def test_writer_rejects_nan_and_arrays(tmp_path):
     ('{"id": "1"}', r"line 2: .*field='prediction': missing"),
     ('{"prediction": "A"}', r"line 2: .*field='id'"),
     ('{"id": "0", "prediction": "B"}', r"line 2: task=.*id='0': duplicate id"),
+    ('{"id": "1", "prediction": ' + "[" * 100_000 + "]" * 100_000 + "}",
+     r"line 2: task=.*not valid JSON \(nested too deeply\)"),
 ])
 def test_bad_lines_are_located(tmp_path, catalog, line, match):
     folder = tmp_path / "p"

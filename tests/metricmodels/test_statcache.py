@@ -40,3 +40,17 @@ def test_array_items_hash_by_value() -> None:
     b = [np.zeros((2, 2), np.uint8), (np.ones(4, np.float32), 16000)]
     c = [np.zeros((2, 2), np.uint8), (np.ones(4, np.float32), 22050)]
     assert stats_key("x", a) == stats_key("x", b) != stats_key("x", c)
+
+
+def test_cached_stats_keep_the_few_samples_factor(tmp_path: Path) -> None:
+    # 3 samples of 5 dims: the factor (the fast Frechet route) survives the cache, and a file
+    # written without one (before it existed) still loads
+    feats = np.random.default_rng(0).normal(size=(3, 5))
+    s1, _ = cached_stats("x", ["a"], lambda _: gaussian_stats(feats), tmp_path)
+    s2, hit = cached_stats("x", ["a"], lambda _: gaussian_stats(feats), tmp_path)
+    assert hit and s1.factor is not None
+    np.testing.assert_array_equal(s1.factor, s2.factor)
+    (path,) = tmp_path.glob("*.npz")
+    np.savez(path, mu=s1.mu, sigma=s1.sigma, n=s1.n)
+    s3, hit = cached_stats("x", ["a"], lambda _: gaussian_stats(feats), tmp_path)
+    assert hit and s3.factor is None

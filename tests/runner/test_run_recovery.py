@@ -64,7 +64,9 @@ def test_a_rejected_run_leaves_no_out_folder(tmp_path, bench):
 
 
 def test_failed_instances_exit_1_unless_allowed(tmp_path, bench):
-    with TestServer(tmp_path / "srv", fail_every=2, fail_times=99) as srv:
+    # hang=1: a hung request ends with the server closing the connection after 1 s rather than
+    # the default 30 s, a failure to the client either way (the strict run waited out 30 s)
+    with TestServer(tmp_path / "srv", fail_every=2, fail_times=99, hang=1) as srv:
         strict = run_cli(*run_args(srv.base_url, bench, tmp_path / "a", "--max-retries", "0"))
         relaxed = run_cli(*run_args(srv.base_url, bench, tmp_path / "b", "--max-retries", "0",
                                     "--allow-failures", "--param", "timeout=0.5"))

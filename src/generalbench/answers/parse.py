@@ -17,9 +17,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from generalbench.metrics._tokenize import normalize_label
+from generalbench.yamlload import safe_load
 
 TEXT_TYPES = frozenset({"text", "label", "label_set", "number", "number_series", "boxes",
                         "yes_no"})
@@ -64,8 +63,7 @@ class Rules:
 @lru_cache(maxsize=1)
 def rules() -> Rules:
     """The parsing rules shipped in answers/rules.yaml, compiled once."""
-    data = yaml.load(resources.files("generalbench.answers").joinpath("rules.yaml")
-                     .read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    data = safe_load(resources.files("generalbench.answers").joinpath("rules.yaml").read_text("utf-8"))
     flags = re.IGNORECASE | re.DOTALL
     return Rules(
         strip=re.compile("|".join(f"(?:{p})" for p in data["strip"]), flags),

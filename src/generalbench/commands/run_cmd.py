@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -201,7 +200,9 @@ def merge(
 
 
 def default_cache() -> Path:
-    return Path(os.environ.get("GENERALBENCH_CACHE", Path.home() / ".cache" / "generalbench"))
+    from generalbench.datafiles import cache_root
+
+    return cache_root()
 
 
 def demo(

@@ -11,7 +11,6 @@ leaves a half-filled cache entry.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import stat
 import tarfile
@@ -53,9 +52,10 @@ def archive_stem(path: Path) -> str:
 
 
 def default_cache() -> Path:
-    env = os.environ.get("GENERALBENCH_CACHE")
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "generalbench"
-    return base / "unpacked"
+    """Unpacked archives: `cache_root()/unpacked`."""
+    from generalbench.datafiles import cache_root
+
+    return cache_root() / "unpacked"
 
 
 def _safe_name(name: str, archive: Path) -> PurePosixPath:

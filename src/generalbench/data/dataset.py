@@ -22,7 +22,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from generalbench.catalog import Catalog, Task
@@ -34,6 +33,7 @@ from generalbench.data.jsonstream import iter_data
 from generalbench.data.problems import Problem
 from generalbench.data.safepath import check_inside, require_file
 from generalbench.errors import DataError
+from generalbench.yamlload import safe_load
 
 ANNOTATION_FILE = "annotation.json"
 NOT_ANNOTATIONS = {"prediction.json", "predictions.json", "run.json"}
@@ -43,7 +43,7 @@ HEADER_PEEK_BYTES = 1 << 20
 @lru_cache(maxsize=1)
 def folder_rules() -> dict[str, Any]:
     text = resources.files("generalbench.data").joinpath("folders.yaml").read_text("utf-8")
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 7x faster
+    return safe_load(text)
 
 
 def norm_name(text: str) -> str:

@@ -263,10 +263,7 @@ def iter_jsonl(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]]:
         try:
             row = decode(line)
         except (ValueError, RecursionError) as exc:
-            if isinstance(exc, RecursionError):
-                exc = ValueError("nested too deeply")
-            raise PredictionError(f"{path}: line {n}: task={task_id!r}: not valid JSON ({exc}); each "
-                                  'line must be {"id": ..., "prediction": ...}') from None
+            raise _not_json(f"{path}: line {n}: task={task_id!r}", exc) from None
         if type(row) is dict and type(row.get("id")) is str and type(row.get("prediction")) is str \
                 and row["id"].strip():
             yield n, row["id"], row["prediction"]  # the common case, already checked
@@ -289,9 +286,16 @@ def _iter_jsonl_lines(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]
             try:
                 row = _loads(line)
             except ValueError as exc:
-                raise PredictionError(f"{where}: not valid JSON ({exc}); each line must be "
-                                      '{"id": ..., "prediction": ...}') from None
+                raise _not_json(where, exc) from None
             yield n, *_row(row, where)
+
+
+def _not_json(where: str, exc: Exception) -> PredictionError:
+    """The error for a line that does not decode (both ways of reading a file say the same; a
+    RecursionError is JSON nested too deeply for the decoder)."""
+    why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+    return PredictionError(f"{where}: not valid JSON ({why}); each line must be "
+                           '{"id": ..., "prediction": ...}')
 
 
 def _row(row: Any, where: str, allow_final: bool = False, check: bool = True) -> tuple[str, Any]:

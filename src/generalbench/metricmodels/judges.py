@@ -253,6 +253,8 @@ class LocalJudge:
         else:
             ggufs = [p for p in self.resolved.files.values() if p.suffix == ".gguf"]
             path = root if root.is_file() else (ggufs[0] if ggufs else root)
+        self.path = path
+        """What the hf backend loads: a transformers folder (vision) or a folder / .gguf file."""
         self.backend = _local_backend(str(path), device, self.multimodal)
 
     def identity(self) -> dict[str, Any]:
@@ -261,7 +263,7 @@ class LocalJudge:
             "backend": "local-transformers",
             "decoding": "greedy generation" if self.multimodal else "likelihood-ranked scale values",
             "model": w.model.id, "weights": str(w.root), "origin": w.origin, "loader": "models.hf"}
-        if self.multimodal and (arch := _architecture(w.root if w.root.is_dir() else w.root.parent)):
+        if self.multimodal and (arch := _architecture(self.path)):
             ident["architecture"] = arch
         return ident
 
@@ -330,9 +332,10 @@ def judge_from_options(options: dict[str, Any], *, metric: str = "gpt_score",
 
 
 def default_cache_path() -> Path:
-    base = os.environ.get("GENERALBENCH_CACHE")
-    root = Path(base).expanduser() if base else Path.home() / ".cache" / "generalbench"
-    return root / "judge.sqlite"
+    """Judge answers: `cache_root()/judge.sqlite`."""
+    from generalbench.datafiles import cache_root
+
+    return cache_root() / "judge.sqlite"
 
 
 class JudgeCache:

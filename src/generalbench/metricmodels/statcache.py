@@ -15,16 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from generalbench.datafiles import cache_root
 from generalbench.metricmodels.featmath import GaussianStats
-
-CACHE_ENV = "GENERALBENCH_CACHE"
 
 
 def default_cache_dir() -> Path:
-    """$GENERALBENCH_CACHE/featstats, else ~/.cache/generalbench/featstats."""
-    base = os.environ.get(CACHE_ENV)
-    root = Path(base).expanduser() if base else Path.home() / ".cache" / "generalbench"
-    return root / "featstats"
+    """Reference feature statistics: `cache_root()/featstats`."""
+    return cache_root() / "featstats"
 
 
 def item_hash(item: Any) -> str:
@@ -61,10 +58,12 @@ def cached_stats(extractor_id: str, items: Sequence[Any],
     path = folder / f"{stats_key(extractor_id, items)}.npz"
     if path.is_file():
         with np.load(path) as data:
-            return GaussianStats(data["mu"], data["sigma"], int(data["n"])), True
+            factor = data["factor"] if "factor" in data.files else None  # older files lack it
+            return GaussianStats(data["mu"], data["sigma"], int(data["n"]), factor), True
     stats = compute(items)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, mu=stats.mu, sigma=stats.sigma, n=stats.n, extractor=extractor_id)
+    extra = {} if stats.factor is None else {"factor": stats.factor}  # the fast Frechet route
+    np.savez(tmp, mu=stats.mu, sigma=stats.sigma, n=stats.n, extractor=extractor_id, **extra)
     os.replace(tmp, path)
     return stats, False

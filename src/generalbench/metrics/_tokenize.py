@@ -127,10 +127,10 @@ _CONTRACTION_HINT = re.compile(r"(?i)cannot|d'ye|gimme|gonna|gotta|lemme|more'n|
 @lru_cache(maxsize=1)
 def _sentence_rules() -> tuple[frozenset[str], frozenset[str]]:
     """(abbreviations, sentence starters) from abbreviations.yaml."""
-    import yaml
+    from generalbench.yamlload import safe_load
 
-    data = yaml.load(resources.files("generalbench.metrics").joinpath("abbreviations.yaml")
-                     .read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    data = safe_load(resources.files("generalbench.metrics").joinpath("abbreviations.yaml")
+                     .read_text("utf-8"))
     return (frozenset(str(a).lower() for a in data["abbreviations"]),
             frozenset(str(a).lower() for a in data["sentence_starters"]))
 

@@ -144,23 +144,22 @@ def e_acc(predictions: Sequence[Any], references: Sequence[Any], **options: Any)
     kind = str(options.get("events", "changes"))
     if kind not in EVENT_KINDS:
         raise MetricError(f"E-Acc: unknown events {kind!r}; use one of {list(EVENT_KINDS)}")
-    present = list(range(n))  # a failed prediction scores 0 without transcription (worst: 0)
-    for i in present:
+    # failed predictions never get here: the registry scores them 0 (specs.yaml worst: 0)
+    for i in range(n):
         if pianos[i] is None or references[i] is None:
             what = "piano input (input_audio)" if pianos[i] is None else "reference orchestral audio"
             raise MetricError(f"E-Acc: instance {i} has no {what}")
     import_basic_pitch()  # the install command, before any weights message
     model = _transcriber(options)
     fps = model.frame_rate
-    notes = model.transcribe([x[i] for x in (pianos, predictions, references) for i in present])
-    k = len(present)
+    notes = model.transcribe([*pianos, *predictions, *references])
     per = [0.0] * n
     totals = np.zeros(5, dtype=np.int64)  # events, silent events, tp, fp, fn
-    for j, i in enumerate(present):
-        piano_r = piano_roll(notes[j], fps)
+    for i in range(n):
+        piano_r = piano_roll(notes[i], fps)
         try:
-            res = event_accuracy(piano_r, piano_roll(notes[k + j], fps, len(piano_r)),
-                                 piano_roll(notes[2 * k + j], fps, len(piano_r)), kind)
+            res = event_accuracy(piano_r, piano_roll(notes[n + i], fps, len(piano_r)),
+                                 piano_roll(notes[2 * n + i], fps, len(piano_r)), kind)
         except MetricError as exc:
             raise MetricError(f"{exc} (instance {i})") from None
         per[i] = res.value

@@ -99,8 +99,8 @@ def pcc(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> Metr
     """Pearson correlation x100.
 
     Number series (each instance a list): r per instance (a wrong-length prediction scores 0;
-    a failed one arrives as an all-zero series, which scores 0 too), mean. Scalars: r over all (prediction, reference) pairs, failed predictions at
-    their worst in-range value.
+    a failed one arrives as an all-zero series, which scores 0 too), mean. Scalars: r over all
+    (prediction, reference) pairs, failed predictions at their worst in-range value.
     """
     if references and isinstance(references[0], (list, tuple, np.ndarray)) and len(references[0]) != 1:
         per = []
