@@ -69,3 +69,24 @@ def test_metric_specs_same_through_the_copy(cache, monkeypatch):
         assert datafiles.load_yaml(text, "metric-specs") == yaml.safe_load(text)
     finally:
         specs.load_specs.cache_clear()
+
+
+def test_one_cache_root_moves_every_cache(monkeypatch, tmp_path):
+    """GENERALBENCH_CACHE moves every cache at once; XDG_CACHE_HOME, then ~/.cache, otherwise."""
+    from generalbench.commands.run_cmd import default_cache as run_cache
+    from generalbench.data.archive import default_cache as unpacked
+    from generalbench.datafiles import cache_folder, cache_root
+    from generalbench.metricmodels.judges import default_cache_path
+    from generalbench.metricmodels.statcache import default_cache_dir
+
+    monkeypatch.setenv("GENERALBENCH_CACHE", str(tmp_path / "gb"))
+    root = tmp_path / "gb"
+    assert cache_root() == root
+    for path in (run_cache(), unpacked(), cache_folder(), default_cache_path(), default_cache_dir()):
+        assert path == root or root in path.parents
+    monkeypatch.delenv("GENERALBENCH_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_root() == tmp_path / "xdg" / "generalbench"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_root() == tmp_path / "home" / ".cache" / "generalbench"
