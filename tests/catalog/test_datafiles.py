@@ -73,6 +73,7 @@ def test_metric_specs_same_through_the_copy(cache, monkeypatch):
 
 def test_one_cache_root_moves_every_cache(monkeypatch, tmp_path):
     """GENERALBENCH_CACHE moves every cache at once; XDG_CACHE_HOME, then ~/.cache, otherwise."""
+    import generalbench.cli  # noqa: F401  (the commands package is imported through the CLI)
     from generalbench.commands.run_cmd import default_cache as run_cache
     from generalbench.data.archive import default_cache as unpacked
     from generalbench.datafiles import cache_folder, cache_root
