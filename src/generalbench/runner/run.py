@@ -60,7 +60,8 @@ class TaskPlan:
     instances: list[Any] = field(default_factory=list)
     all_instances: list[Any] = field(default_factory=list)
     """Every instance of the task in this run, all shards together (for per-task statistics a
-    backend computes in `prepare`, so that a shard predicts what the whole run would)."""
+    backend computes in `prepare`, so that a shard predicts what the whole run would); complete
+    once `planned` is set."""
     render_errors: dict[str, str] = field(default_factory=dict)
     planned: bool = False
     """Whether every instance has been read and rendered (plan_requests ran to its end)."""
@@ -94,9 +95,11 @@ class RunSummary:
 
 
 def select_tasks(catalog: Catalog, scope: str | None, names: list[str] | None) -> list[Task]:
-    from generalbench.levels import Scope
+    tasks = list(catalog)
+    if scope:  # levels (and what it imports) only when a scope is given
+        from generalbench.levels import Scope
 
-    tasks = Scope.parse(scope).select(catalog) if scope else list(catalog)
+        tasks = Scope.parse(scope).select(catalog)
     if names:
         wanted = {catalog.resolve(n).id for n in names}
         tasks = [t for t in tasks if t.id in wanted]
@@ -138,7 +141,9 @@ def plan_requests(tp: TaskPlan, dataset: Any, opts: RunOptions, chunk: int = 0
                   ) -> Iterator[list[ModelRequest]]:
     """Read a task's instances and render their prompts into `tp`, yielding the new requests
     every `chunk` instances (0: once, at the end), so an API run can send the first requests
-    while the rest are rendered (planning 325k instances takes about a minute)."""
+    while the rest are read and rendered (planning 325k instances takes about a minute; the
+    first request leaves after the first `chunk` instances of the file, not after all of it).
+    `tp.all_instances` is complete once `tp.planned` is set."""
     task, route = tp.task, tp.config
     assert route is not None
     root = opts.out.resolve()
@@ -148,11 +153,15 @@ def plan_requests(tp: TaskPlan, dataset: Any, opts: RunOptions, chunk: int = 0
     gen = route.generation.model_dump(mode="json")
     artifact_dir = sources.artifacts_dir(root, task.id)
     annotation_type = getattr(data, "annotation_type", None)
-    instances, problems = sources.task_instances(data, opts.quick)
-    tp.all_instances, tp.instances, tp.requests, tp.render_errors = instances, [], [], {}
-    tp.render_errors.update({i: p for i, p in problems.items() if opts.shard.holds(task.id, i)})
+    tp.all_instances, tp.instances, tp.requests, tp.render_errors = [], [], [], {}
+    tp.planned = False
     new: list[ModelRequest] = []
-    for inst in instances:
+    for inst in sources.iter_task_instances(data, opts.quick):
+        if isinstance(inst, sources.InstanceProblem):
+            if opts.shard.holds(task.id, inst.id):
+                tp.render_errors[inst.id] = inst.message
+            continue
+        tp.all_instances.append(inst)
         if not opts.shard.holds(task.id, inst.id):
             continue
         tp.instances.append(inst)
@@ -256,17 +265,36 @@ async def _prepared(backend: Any, first: tuple[TaskPlan, list[ModelRequest]],
                     ) -> AsyncIterator[list[ModelRequest]]:
     """The request chunks of `first` and `rest`, the backend prepared (`prepare(task,
     all_instances)`, per-task statistics) for each task before its first request."""
-    prepared: set[str] = set()
+    if not hasattr(backend, "prepare"):
+        yield first[1]
+        async for _, requests in rest:
+            yield requests
+        return
+    # a backend with per-task statistics waits for the task's last instance to be read: its
+    # requests are held until then (the chunks of one task arrive in a row)
+    held: list[ModelRequest] = []
+    holder: TaskPlan | None = None
 
-    def ready(tp: TaskPlan, requests: list[ModelRequest]) -> list[ModelRequest]:
-        if tp.task.id not in prepared and hasattr(backend, "prepare"):
+    async def chunks() -> AsyncIterator[tuple[TaskPlan, list[ModelRequest]]]:
+        yield first
+        async for item in rest:
+            yield item
+
+    async for tp, requests in chunks():
+        if holder is not None and tp is not holder:
+            backend.prepare(holder.task, holder.all_instances)
+            yield held
+            held = []
+        holder = tp
+        held += requests
+        if tp.planned:
             backend.prepare(tp.task, tp.all_instances)
-        prepared.add(tp.task.id)
-        return requests
-
-    yield ready(*first)
-    async for tp, requests in rest:
-        yield ready(tp, requests)
+            yield held
+            held, holder = [], None
+    if holder is not None:
+        assert holder.planned
+        backend.prepare(holder.task, holder.all_instances)
+        yield held
 
 
 async def _stream(tps: list[TaskPlan], dataset: Any, opts: RunOptions, todo: Any

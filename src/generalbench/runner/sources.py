@@ -7,9 +7,9 @@ One small module so the seams (docs/contracts.md) are crossed in one place: the 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from generalbench.catalog import Catalog, Task
 
@@ -37,15 +37,31 @@ def task_data(dataset: Any, task: Task) -> Any:
     return dataset.task(task.id)
 
 
-def task_instances(data: Any, quick: int | None) -> tuple[list[Any], dict[str, str]]:
-    """(instances, {instance id: problem}) — a malformed instance is that instance's error, not
-    the run's."""
+class InstanceProblem(NamedTuple):
+    """A malformed instance: that instance's error, not the run's."""
+
+    id: str
+    message: str
+
+
+def iter_task_instances(data: Any, quick: int | None) -> Iterator[Any | InstanceProblem]:
+    """Each instance of a task, or an InstanceProblem, as the data file is read (a run sends its
+    first requests before a large task file is read to its end)."""
     from generalbench.data import Problem
 
-    instances, problems = [], {}
     for item in data.check(quick=quick):
         if isinstance(item, Problem):
-            problems[str(item.instance or item.field)] = f"DataError: {item}"
+            yield InstanceProblem(str(item.instance or item.field), f"DataError: {item}")
+        else:
+            yield item
+
+
+def task_instances(data: Any, quick: int | None) -> tuple[list[Any], dict[str, str]]:
+    """(instances, {instance id: problem}) of a task, read whole."""
+    instances, problems = [], {}
+    for item in iter_task_instances(data, quick):
+        if isinstance(item, InstanceProblem):
+            problems[item.id] = item.message
         else:
             instances.append(item)
     return instances, problems
