@@ -88,13 +88,28 @@ def write_predictions(folder: Path, per_task: dict[str, list[tuple[str, Any]]],
     files (which would score as all zeros). A task with no prediction still gets its (empty)
     file, so it scores 0, not unsupported.
     """
+    write_prediction_lines(folder, {task_id: [prediction_line(task_id, instance_id, value)
+                                              for instance_id, value in rows]
+                                    for task_id, rows in per_task.items()}, manifest)
+
+
+def prediction_line(task_id: str, instance_id: str, value: Any) -> str:
+    """One line of a task's predictions file (PredictionError when `value` is not JSON)."""
+    from generalbench.data.predictions import line_for
+
+    return line_for(task_id, instance_id, value)
+
+
+def write_prediction_lines(folder: Path, per_task: dict[str, list[str]],
+                           manifest: dict[str, Any]) -> None:
+    """`write_predictions` from lines already formatted (`prediction_line`), in file order."""
     from generalbench.atomic import atomic_open
-    from generalbench.data.predictions import PredictionWriter, line_for
+    from generalbench.data.predictions import PredictionWriter
 
     folder.mkdir(parents=True, exist_ok=True)
-    for task_id, rows in per_task.items():
+    for task_id, lines in per_task.items():
         with atomic_open(folder / f"{task_id}.jsonl", fsync=False) as fh:
-            fh.writelines(line_for(task_id, instance_id, value) for instance_id, value in rows)
+            fh.writelines(lines)
     with PredictionWriter(folder, manifest.get("model", "model"), meta=manifest, fsync=False):
         pass  # writes run.json (atomically) and nothing else
 
