@@ -111,9 +111,13 @@ def _timed(cmd: list[str], log: Path) -> dict:
         wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"error: {' '.join(cmd)} exited with {os.waitstatus_to_exitcode(status)}")
+    seen = clock.first is not None and clock.last is not None
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
             "rss_mb": usage.ru_maxrss / 1024, "requests": clock.count - before,
-            "server_span_s": (clock.last - clock.first) if clock.first is not None else 0.0,
+            "server_span_s": (clock.last - clock.first) if seen else 0.0,
+            # when the first request reached the server, and the process's end after the last
+            "first_request_s": (clock.first - t0) if seen else 0.0,
+            "after_last_request_s": (t0 + wall - clock.last) if seen else 0.0,
             "stdout": stdout}
 
 
@@ -181,7 +185,11 @@ def bench_api(args: argparse.Namespace, work: Path) -> dict:
         "process_rate": round(e2e, 1), "process_ratio": round(e2e / ideal, 3),
         "process_wall_s": round(cli["wall_s"], 2),
         "phases_s": {"start_up": round(cli["wall_s"] - summary["seconds"], 2),
-                     "run_eval": summary["seconds"], "of_which_requests": summary["infer_seconds"]},
+                     "run_eval": summary["seconds"], "of_which_requests": summary["infer_seconds"],
+                     # seen from the server (10 ms polling): process start to the first request,
+                     # and the last request to the process's end (one latency of it is the reply)
+                     "first_request": round(cli["first_request_s"], 2),
+                     "after_last_request": round(cli["after_last_request_s"], 2)},
         "bare_client_rate": round(bare_e2e, 1), "bare_client_ratio": round(bare_e2e / ideal, 3),
         "bare_client_server_rate": round(bare_server, 1),
         "process_vs_bare_client": round(e2e / bare_e2e, 3),

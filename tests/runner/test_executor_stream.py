@@ -4,6 +4,7 @@ chunk, every request is journaled once, and a planning error ends the run (not a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from types import SimpleNamespace
 
 import pytest
@@ -62,3 +63,45 @@ def test_a_planning_error_ends_the_run(tmp_path):
 
     with Journal(tmp_path / "j") as journal, pytest.raises(RuntimeError, match="bad data"):
         asyncio.run(asyncio.wait_for(execute(EchoBackend(), chunks(), journal, concurrency=8), 30))
+
+
+def test_a_backend_with_per_task_statistics_gets_each_task_whole_before_its_requests():
+    """Planning streams a task's instances; a backend with `prepare` (per-task statistics) is
+    prepared with every instance of the task before any of its requests is handed on."""
+    from generalbench.runner.run import TaskPlan, _prepared
+
+    plans = [TaskPlan(task=SimpleNamespace(id=t), config=None) for t in ("a", "b", "c")]
+    reqs = {tp.task.id: [dataclasses.replace(_requests(1, start=10 * n + i)[0], task=tp.task)
+                         for i in range(5)] for n, tp in enumerate(plans)}
+
+    async def stream():  # like run._stream: chunks of 2, `planned` set with the last one
+        for tp in plans:
+            todo = reqs[tp.task.id]
+            for i in range(0, len(todo), 2):
+                tp.all_instances += [r.instance for r in todo[i:i + 2]]
+                tp.planned = i + 2 >= len(todo)
+                if tp.task.id != "b" or i == 0:  # b's later chunks: answered in the journal
+                    yield tp, todo[i:i + 2]
+                await asyncio.sleep(0)
+
+    class Preparing(EchoBackend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.prepared: dict[str, int] = {}
+
+        def prepare(self, task, instances) -> None:
+            self.prepared[task.id] = len(instances)
+
+    async def main():
+        backend = Preparing()
+        rest = stream()
+        first = await anext(rest)
+        out = []
+        async for chunk in _prepared(backend, first, rest):
+            for r in chunk:
+                assert backend.prepared.get(r.task.id) == 5
+            out += [r.key for r in chunk]
+        return out
+
+    assert asyncio.run(main()) == [r.key for t in "abc" for r in reqs[t]
+                                   if t != "b" or r.key in ("k10", "k11")]

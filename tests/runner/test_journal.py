@@ -176,3 +176,25 @@ def test_sigkill_during_a_batch_keeps_exactly_the_fsynced_records(tmp_path):
         done = j.done()
     assert len(done) >= 3000 and done == {r["key"] for r in logged[:len(done)]}
     assert done == {f"k{i}" for i in range(len(done))}
+
+
+_STATUSES = st.lists(st.tuples(st.sampled_from("abcd"), st.booleans(), st.integers(0, 9)),
+                     max_size=30)
+
+
+@settings(deadline=None, max_examples=40)
+@given(before=_STATUSES, after=_STATUSES)
+def test_outcomes_agree_with_reading_the_whole_log(tmp_path_factory, before, after):
+    """`outcomes()` reads back only what an earlier process wrote, keeps this process's records
+    in memory, and still says what `latest()` says (a success is never replaced by an error,
+    whichever session wrote either)."""
+    folder = tmp_path_factory.mktemp("j")
+    for batch in (before, after):
+        with Journal(folder) as j:
+            for key, ok, value in batch:
+                j.append(rec(key, "ok" if ok else "error", prediction=value, error=f"E: {value}",
+                             prompt="long text kept out of memory"))
+            j.flush()
+            slim = {k: {f: r[f] for f in ("status", "prediction", "error")}
+                    for k, r in j.latest().items()}
+            assert j.outcomes() == slim

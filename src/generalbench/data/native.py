@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from generalbench.data.instances import MediaRef, check_relative
-from generalbench.data.media import check_rle, decode_rle, is_rle
 from generalbench.errors import DataError
 
 
@@ -88,6 +87,8 @@ def _boxes(value: Any, key: str, dims: int) -> str | None:
 
 
 def _mask(x: Any, where: str) -> str | None:
+    from generalbench.data.media import check_rle, is_rle  # numpy: not at import (`run` needs none)
+
     if is_rle(x):
         problem = check_rle(x)
         return f"{where}{problem}" if problem else None
@@ -216,6 +217,8 @@ def load_native(output: str, value: Any, base: Path | None = None) -> Any:
     """
     import numpy as np
 
+    from generalbench.data.media import decode_rle, is_rle
+
     if value is None:
         return None
     if output in ("mask", "mask_series"):
@@ -240,6 +243,8 @@ def load_native(output: str, value: Any, base: Path | None = None) -> Any:
 
 def _track_box(box: Any) -> Any:
     """A per-frame track entry: [] means absent (official files), a COCO RLE becomes its box."""
+    from generalbench.data.media import decode_rle, is_rle
+
     if isinstance(box, list) and not box:
         return None
     if is_rle(box):

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from generalbench.errors import ModelError
 from generalbench.models.api import GenerationSettings
+from generalbench.yamlload import safe_load
 
 RUNTIME_PARAMS = frozenset({"api_key", "base_url", "concurrency", "timeout", "max_retries",
                             "retry_backoff", "batch_size", "batches_per_chunk", "device",
@@ -32,15 +33,19 @@ another address). The model's name, weights and generation settings stay in it."
 
 
 @lru_cache(maxsize=1)
+def _defaults() -> dict[str, Any]:
+    """models/defaults.yaml, parsed once (libyaml when present: the pure-Python parser cost
+    about 40 ms of every `run`'s start-up)."""
+    text = resources.files("generalbench.models").joinpath("defaults.yaml").read_text("utf-8")
+    return safe_load(text)
+
+
 def backend_defaults() -> dict[str, Any]:
-    text = resources.files("generalbench.models").joinpath("defaults.yaml").read_text("utf-8")
-    return yaml.safe_load(text)["backends"]
+    return _defaults()["backends"]
 
 
-@lru_cache(maxsize=1)
 def param_types() -> dict[str, dict[str, Any]]:
-    text = resources.files("generalbench.models").joinpath("defaults.yaml").read_text("utf-8")
-    return yaml.safe_load(text).get("param_types", {})
+    return _defaults().get("param_types", {})
 
 
 def check_params(params: dict[str, Any], where: str = "--param") -> None:

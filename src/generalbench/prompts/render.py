@@ -21,6 +21,7 @@ import yaml
 
 from generalbench.errors import DataError
 from generalbench.prompts.model import MediaPart, Message, Prompt, TextPart
+from generalbench.yamlload import safe_load
 
 TEMPLATES_FILE = "templates.yaml"
 LABEL_LIST_KEYS = ("choices", "labels", "classes", "categories", "parts")
@@ -101,7 +102,7 @@ def load_templates(path: Path | str | None = None) -> Templates:
 @lru_cache(maxsize=1)
 def _shipped() -> Templates:
     text = resources.files("generalbench.prompts").joinpath(TEMPLATES_FILE).read_text("utf-8")
-    return Templates(yaml.safe_load(text))
+    return Templates(safe_load(text))
 
 
 # --- instance inputs ---------------------------------------------------------------------------

@@ -7,9 +7,9 @@ One small module so the seams (docs/contracts.md) are crossed in one place: the 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from generalbench.catalog import Catalog, Task
 
@@ -37,15 +37,31 @@ def task_data(dataset: Any, task: Task) -> Any:
     return dataset.task(task.id)
 
 
-def task_instances(data: Any, quick: int | None) -> tuple[list[Any], dict[str, str]]:
-    """(instances, {instance id: problem}) — a malformed instance is that instance's error, not
-    the run's."""
+class InstanceProblem(NamedTuple):
+    """A malformed instance: that instance's error, not the run's."""
+
+    id: str
+    message: str
+
+
+def iter_task_instances(data: Any, quick: int | None) -> Iterator[Any | InstanceProblem]:
+    """Each instance of a task, or an InstanceProblem, as the data file is read (a run sends its
+    first requests before a large task file is read to its end)."""
     from generalbench.data import Problem
 
-    instances, problems = [], {}
     for item in data.check(quick=quick):
         if isinstance(item, Problem):
-            problems[str(item.instance or item.field)] = f"DataError: {item}"
+            yield InstanceProblem(str(item.instance or item.field), f"DataError: {item}")
+        else:
+            yield item
+
+
+def task_instances(data: Any, quick: int | None) -> tuple[list[Any], dict[str, str]]:
+    """(instances, {instance id: problem}) of a task, read whole."""
+    instances, problems = [], {}
+    for item in iter_task_instances(data, quick):
+        if isinstance(item, InstanceProblem):
+            problems[item.id] = item.message
         else:
             instances.append(item)
     return instances, problems
@@ -72,13 +88,28 @@ def write_predictions(folder: Path, per_task: dict[str, list[tuple[str, Any]]],
     files (which would score as all zeros). A task with no prediction still gets its (empty)
     file, so it scores 0, not unsupported.
     """
+    write_prediction_lines(folder, {task_id: [prediction_line(task_id, instance_id, value)
+                                              for instance_id, value in rows]
+                                    for task_id, rows in per_task.items()}, manifest)
+
+
+def prediction_line(task_id: str, instance_id: str, value: Any) -> str:
+    """One line of a task's predictions file (PredictionError when `value` is not JSON)."""
+    from generalbench.data.predictions import line_for
+
+    return line_for(task_id, instance_id, value)
+
+
+def write_prediction_lines(folder: Path, per_task: dict[str, list[str]],
+                           manifest: dict[str, Any]) -> None:
+    """`write_predictions` from lines already formatted (`prediction_line`), in file order."""
     from generalbench.atomic import atomic_open
-    from generalbench.data.predictions import PredictionWriter, line_for
+    from generalbench.data.predictions import PredictionWriter
 
     folder.mkdir(parents=True, exist_ok=True)
-    for task_id, rows in per_task.items():
+    for task_id, lines in per_task.items():
         with atomic_open(folder / f"{task_id}.jsonl", fsync=False) as fh:
-            fh.writelines(line_for(task_id, instance_id, value) for instance_id, value in rows)
+            fh.writelines(lines)
     with PredictionWriter(folder, manifest.get("model", "model"), meta=manifest, fsync=False):
         pass  # writes run.json (atomically) and nothing else
 

@@ -15,7 +15,6 @@ from typing import Any
 from generalbench.data.adapters import AdaptContext, FieldError, register
 from generalbench.data.adapters.common import media_ref, record_id, reference
 from generalbench.data.instances import Instance, MediaRef
-from generalbench.data.media import IMAGE_SUFFIXES, is_rle
 
 TYPE_LAYOUTS = {"videotranslation": "translation", "videorestoration": "restoration",
                 "videosuperresolution": "super_resolution", "videoobjectdetection": "object_detection"}
@@ -28,6 +27,8 @@ def layout_for_type(norm: str) -> str | None:
 
 def detect(record: dict[str, Any]) -> str | None:
     """The layout of a record, from the fields present (None when no layout fits)."""
+    from generalbench.data.media import is_rle  # media imports numpy: not for every task
+
     inp, out = record.get("input"), record.get("output")
     if "trajectory" in record or "video_path" in record:
         return "grounding"
@@ -62,6 +63,8 @@ def _natural(name: str) -> list[Any]:
 
 
 def _box_or_none(value: Any, field: str) -> list[float] | None:
+    from generalbench.data.media import is_rle
+
     if value is None or value == [] or value == [0, 0, 0, 0]:
         return None
     if is_rle(value):
@@ -121,6 +124,8 @@ def _grounding(record: dict[str, Any], ctx: AdaptContext) -> tuple[dict, Any]:
 
 
 def _frame_masks(ctx: AdaptContext, rel_dir: str, field: str) -> list[MediaRef]:
+    from generalbench.data.media import IMAGE_SUFFIXES
+
     folder = ctx.folder / rel_dir
     if not folder.is_dir():
         raise FieldError(field, f"folder {rel_dir!r} not found in {ctx.folder}")
@@ -131,6 +136,8 @@ def _frame_masks(ctx: AdaptContext, rel_dir: str, field: str) -> list[MediaRef]:
 
 @register("video (official)", *TYPE_LAYOUTS)
 def adapt(record: dict[str, Any], ctx: AdaptContext) -> Instance:
+    from generalbench.data.media import is_rle
+
     layout = ctx.layout
     if layout == "grounding":
         iid = record_id(record, "original_video_id")
