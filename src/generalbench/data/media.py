@@ -7,6 +7,7 @@ value of docs/contracts.md and raises DataError naming the file when it cannot.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -40,11 +41,36 @@ def _natural_key(name: str) -> list[Any]:
 
 
 # --- images ------------------------------------------------------------------------------------
+_O_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
 def read_bytes(path: Path | str) -> bytes:
     """The whole file in one read (Pillow and np.load read a small file in a dozen small reads,
-    which cost more than the decoding of a 64 x 64 map)."""
-    with open(path, "rb") as fh:
-        return fh.read()
+    which cost more than the decoding of a 64 x 64 map; a Python file object adds its own)."""
+    fd = os.open(path, _O_READ)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)  # one byte more: a file larger than it said is read on
+        if len(data) == size:
+            return data
+        parts = [data]
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def _read_writable(path: Path | str) -> bytearray:
+    """The file's first st_size bytes in a writable buffer (arrays viewed on it stay writable,
+    as np.load's are); fewer when it shrank meanwhile."""
+    fd = os.open(path, _O_READ)
+    try:
+        buf = bytearray(os.fstat(fd).st_size)
+        got = os.readv(fd, [buf]) if buf else 0
+    finally:
+        os.close(fd)
+    return buf if got == len(buf) else buf[:got]
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -55,12 +81,20 @@ VOC-style masks), 1/2/4-bit grey, grey + alpha, 16-bit colour and images with a 
 through Pillow (tests/data/test_media.py compares both on every colour type)."""
 
 
+@functools.cache
 def _spng() -> Any:
     try:
         import pyspng
     except ImportError:  # an optional speed-up: Pillow decodes every PNG too
         return None
     return pyspng
+
+
+@functools.cache
+def _max_pixels() -> float:
+    from PIL import Image
+
+    return Image.MAX_IMAGE_PIXELS or float("inf")
 
 
 def _png_fast(raw: bytes) -> np.ndarray | None:
@@ -70,9 +104,7 @@ def _png_fast(raw: bytes) -> np.ndarray | None:
     width, height, depth, colour = struct.unpack(">IIBB", raw[16:26])
     if (colour, depth) not in _SPNG_SAFE or b"tRNS" in raw:
         return None
-    from PIL import Image
-
-    if width * height > (Image.MAX_IMAGE_PIXELS or float("inf")):
+    if width * height > _max_pixels():
         return None  # Pillow's decompression-bomb warning or error applies
     spng = _spng()
     if spng is None:
@@ -481,11 +513,9 @@ def load_npy(path: Path | str) -> np.ndarray:
     """A .npy file as np.load(path, allow_pickle=False) returns it (writable, same dtype and
     shape), in one read: the header is parsed once per distinct header and the data is viewed,
     not copied. Anything unusual (object arrays, a truncated file) is np.load's, with its errors."""
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        buf = bytearray(size)
-        got = fh.readinto(buf)
-    if got == size and buf[:6] == _NPY_MAGIC and size >= 10:
+    buf = _read_writable(path)
+    size = len(buf)
+    if buf[:6] == _NPY_MAGIC and size >= 10:
         major = buf[6]
         start = 10 if major == 1 else 12
         if major in (1, 2, 3) and size >= start:
@@ -557,7 +587,7 @@ def load_flow(path: Path | str, with_valid: bool = False):
     suffix = path.suffix.lower()
     try:
         if suffix == ".flo":
-            raw = path.read_bytes()
+            raw = read_bytes(path)
             magic, = struct.unpack("<f", raw[:4])
             if abs(magic - FLO_MAGIC) > 1e-3:
                 raise DataError(f"{path}: not a .flo file (magic {magic}, expected {FLO_MAGIC})")
