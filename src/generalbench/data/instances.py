@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from generalbench.data.safepath import iter_files, resolve_inside
+from generalbench.data.safepath import iter_files, resolve_checked, resolve_inside
 from generalbench.errors import DataError
 
 MediaKind = Literal["image", "video", "frames", "audio", "pointcloud", "mesh", "depth", "flow",
@@ -41,16 +41,22 @@ _LOADERS = {"image": "load_image", "video": "load_video", "frames": "load_frames
 """Media kind -> its decoder in data/media.py."""
 
 
-def load_media(kind: str, path: Path | str) -> Any:
+def load_media(kind: str, path: Path | str, exists: bool | None = None) -> Any:
     """Decode a file already resolved inside its folder (`safepath.resolve_inside`) as `kind`.
 
     Shared by MediaRef.load and the scorer's plain-path fast lane (data/native.py), which skips
-    building a MediaRef per file."""
+    building a MediaRef per file and passes `exists` as its path walk found it."""
     from generalbench.data import media
 
-    if not os.path.exists(path):
+    if not (os.path.exists(path) if exists is None else exists):
         raise DataError(f"{path}: {kind} file not found")
     return getattr(media, _LOADERS[kind])(path)
+
+
+def load_relative(kind: str, base: Path | str, rel: str) -> Any:
+    """Decode the file `rel` below `base` as `kind`: MediaRef(kind, rel).load(base) without the
+    MediaRef (same checks, same messages)."""
+    return load_media(kind, *resolve_checked(base, rel, what=f"{kind} file"))
 
 
 class MediaRef(BaseModel):

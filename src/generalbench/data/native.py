@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generalbench.data.instances import MediaRef, check_relative, load_media
+from generalbench.data.instances import MediaRef, check_relative, load_relative
 from generalbench.data.media import check_rle, decode_rle, is_rle
-from generalbench.data.safepath import resolve_inside_str
 from generalbench.errors import DataError
 
 
@@ -237,7 +236,7 @@ def load_native(output: str, value: Any, base: Path | None = None) -> Any:
             if is_rle(m):
                 return decode_rle(m).astype(np.int64)
             if isinstance(m, str) and base is not None:  # the common case: no MediaRef built
-                return load_media("mask", resolve_inside_str(base, m, what="mask file"))
+                return load_relative("mask", base, m)
             ref = m if isinstance(m, MediaRef) else MediaRef(kind="mask", path=m, base=base)
             return ref.load(base if ref.base is None else None)
         return [one(m) for m in value] if output == "mask_series" else one(value)
@@ -268,7 +267,7 @@ def _load_plain(output: str, value: Any, base: Path | None) -> list[Any] | None:
     out = []
     for item in items:
         item_kind = "frames" if output == "video" and not Path(item).suffix else kind
-        out.append(load_media(item_kind, resolve_inside_str(base, item, what=f"{item_kind} file")))
+        out.append(load_relative(item_kind, base, item))
     return out
 
 

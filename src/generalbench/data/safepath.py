@@ -98,6 +98,12 @@ def resolve_inside_str(root: Path | str, rel: str, *, what: str = "file") -> str
     """`resolve_inside` as a string (a scoring run resolves ~100k files; Path objects cost more
     than the lstat calls). A plain path (ASCII, at most 255 characters, no '', '.', '..' part,
     no backslash or drive) skips the general spelling checks, which it passes by construction."""
+    return resolve_checked(root, rel, what=what)[0]
+
+
+def resolve_checked(root: Path | str, rel: str, *, what: str = "file") -> tuple[str, bool]:
+    """`resolve_inside_str` and whether the file exists (known from its walk: the scorer needs
+    no further stat before opening it)."""
     root_s = os.fspath(root)
     root_s = _abs_root(root_s) if root_s.startswith("/") else os.path.abspath(root_s)
     parts = rel.split("/") if isinstance(rel, str) else None
@@ -117,15 +123,16 @@ def resolve_inside_str(root: Path | str, rel: str, *, what: str = "file") -> str
             try:
                 mode = os.lstat(cur).st_mode
             except (FileNotFoundError, NotADirectoryError):
-                return path  # missing: the caller reports "not found"
+                return path, False  # missing: the caller reports "not found"
             if stat.S_ISLNK(mode):
-                return str(check_inside(path, root, what=what))
+                path = str(check_inside(path, root, what=what))
+                return path, os.path.exists(path)
     except OSError as exc:
         raise DataError(f"{path}: cannot access {what} ({exc.strerror})") from None
     if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise DataError(f"{path}: {what} is not a regular file (a pipe, socket or device); "
                         "refusing to read it")
-    return path
+    return path, True
 
 
 def require_file(path: Path | str, root: Path | str, *, what: str = "file") -> Path:
