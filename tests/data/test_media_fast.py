@@ -119,3 +119,13 @@ def test_without_pyspng_pillow_decodes_everything(monkeypatch):
     raw = _png(_images()["RGB"])
     assert media._png_fast(raw) is None
     assert np.array_equal(media.image_array(raw), np.asarray(Image.open(io.BytesIO(raw))))
+
+
+def test_flo_valid_mask_is_finite_and_below_1e9(tmp_path):
+    flow = np.random.default_rng(0).normal(size=(5, 6, 2)).astype(np.float32)
+    flow[0, 0, 0], flow[1, 1, 1], flow[2, 2, 0], flow[3, 3, 1] = np.nan, np.inf, 2e9, -np.inf
+    media.save_flow(tmp_path / "a.flo", flow)
+    got, valid = media.load_flow(tmp_path / "a.flo", with_valid=True)
+    want = np.isfinite(got).all(axis=2) & (np.abs(got) < 1e9).all(axis=2)
+    assert np.array_equal(valid, want) and int(valid.sum()) == 26
+    assert np.array_equal(media.load_flow(tmp_path / "a.flo"), got, equal_nan=True)

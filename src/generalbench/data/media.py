@@ -595,7 +595,7 @@ def load_flow(path: Path | str, with_valid: bool = False):
             if len(raw) < 12 + 8 * w * h:
                 raise DataError(f"{path}: .flo file truncated ({w}x{h} needs {12 + 8 * w * h} bytes)")
             flow = np.frombuffer(raw, "<f4", 2 * w * h, 12).reshape(h, w, 2).astype(np.float32)
-            valid = np.isfinite(flow).all(axis=2) & (np.abs(flow) < 1e9).all(axis=2)
+            valid = None  # computed below, only when asked for
         elif suffix == ".png":
             flow, valid = _read_flow_png(path)
         elif suffix == ".npy":
@@ -609,7 +609,12 @@ def load_flow(path: Path | str, with_valid: bool = False):
         raise _fail(path, "optical flow", exc) from None
     if flow.ndim != 3 or flow.shape[2] != 2:
         raise DataError(f"{path}: flow must be H x W x 2 (got shape {flow.shape})")
-    return (flow, valid) if with_valid else flow
+    if not with_valid:
+        return flow
+    if valid is None:  # .flo: both components finite and below 1e9 (NaN and inf compare False)
+        small = np.abs(flow) < 1e9
+        valid = small[..., 0] & small[..., 1]
+    return flow, valid
 
 
 def _read_flow_png(path: Path) -> tuple[np.ndarray, np.ndarray]:
