@@ -129,3 +129,34 @@ def test_flo_valid_mask_is_finite_and_below_1e9(tmp_path):
     want = np.isfinite(got).all(axis=2) & (np.abs(got) < 1e9).all(axis=2)
     assert np.array_equal(valid, want) and int(valid.sum()) == 26
     assert np.array_equal(media.load_flow(tmp_path / "a.flo"), got, equal_nan=True)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_load_npz_is_np_load(tmp_path, compressed):
+    rng = np.random.default_rng(3)
+    save = np.savez_compressed if compressed else np.savez
+    arrays = {"other": np.arange(3), "disparity": rng.random((2, 1, 4, 5)).astype(np.float32),
+              "depth": np.asfortranarray(rng.random((4, 5)))}
+    save(tmp_path / "a.npz", **arrays)
+    for keys in [("depth", "disparity"), ("disparity",), ("missing",), ()]:
+        got = media.load_npz(tmp_path / "a.npz", keys)
+        with np.load(tmp_path / "a.npz") as z:
+            want = z[next((k for k in keys if k in z.files), z.files[0])]
+        assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
+        assert got.flags.writeable
+
+
+def test_load_npz_unusual_members_are_np_loads(tmp_path):
+    import zipfile
+
+    np.savez(tmp_path / "obj.npz", a=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        media.load_npz(tmp_path / "obj.npz")
+    with zipfile.ZipFile(tmp_path / "raw.npz", "w") as zf:
+        zf.writestr("notes.txt", b"hello")
+    with np.load(tmp_path / "raw.npz") as z:
+        want = z["notes.txt"]
+    assert media.load_npz(tmp_path / "raw.npz") == want
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(DataError, match="bad.npz"):
+        media.load_depth(tmp_path / "bad.npz")

@@ -416,9 +416,7 @@ def load_pointcloud(path: Path | str) -> np.ndarray:
         if suffix == ".npy":
             arr = load_npy(path)
         elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                key = next((k for k in ("points", "xyz", "pointcloud") if k in z.files), z.files[0])
-                arr = z[key]
+            arr = load_npz(path, ("points", "xyz", "pointcloud"))
         elif suffix == ".ply":
             arr = _read_ply(path)[0]
         elif suffix == ".obj":
@@ -509,25 +507,58 @@ def _npy_header(text: bytes) -> tuple[np.dtype, tuple[int, ...], bool] | None:
     return parsed
 
 
+def _npy_from_buffer(buf: bytearray) -> np.ndarray | None:
+    """The array of a whole .npy file held in `buf`, viewed on it (writable); None for anything
+    but a plain numeric array of exactly the size its header states."""
+    size = len(buf)
+    if buf[:6] != _NPY_MAGIC or size < 10 or buf[6] not in (1, 2, 3):
+        return None
+    start = 10 if buf[6] == 1 else 12
+    if size < start:
+        return None
+    hlen = struct.unpack_from("<H" if buf[6] == 1 else "<I", buf, 8)[0]
+    head = _npy_header(bytes(buf[start:start + hlen])) if hlen <= 10000 else None
+    if head is None:
+        return None
+    dtype, shape, fortran = head
+    count = math.prod(shape)
+    if size - start - hlen != count * dtype.itemsize:
+        return None
+    arr = np.frombuffer(buf, dtype, count, start + hlen)
+    return arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)
+
+
 def load_npy(path: Path | str) -> np.ndarray:
     """A .npy file as np.load(path, allow_pickle=False) returns it (writable, same dtype and
     shape), in one read: the header is parsed once per distinct header and the data is viewed,
     not copied. Anything unusual (object arrays, a truncated file) is np.load's, with its errors."""
-    buf = _read_writable(path)
-    size = len(buf)
-    if buf[:6] == _NPY_MAGIC and size >= 10:
-        major = buf[6]
-        start = 10 if major == 1 else 12
-        if major in (1, 2, 3) and size >= start:
-            hlen = struct.unpack_from("<H" if major == 1 else "<I", buf, 8)[0]
-            head = _npy_header(bytes(buf[start:start + hlen])) if hlen <= 10000 else None
-            if head is not None:
-                dtype, shape, fortran = head
-                count = math.prod(shape)
-                if size - start - hlen == count * dtype.itemsize:
-                    arr = np.frombuffer(buf, dtype, count, start + hlen)
-                    return arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)
-    return np.load(path, allow_pickle=False)
+    arr = _npy_from_buffer(_read_writable(path))
+    return arr if arr is not None else np.load(path, allow_pickle=False)
+
+
+def load_npz(path: Path | str, keys: Sequence[str] = ()) -> np.ndarray:
+    """np.load(path)[key] of an .npz for the first of `keys` it holds, else its first array.
+
+    The archive is read in one go and its member parsed as load_npy does (np.load's NpzFile
+    reads a member in many small reads); anything unusual (a member that is no plain .npy,
+    ambiguous names, a damaged archive) is np.load's, with its errors."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(read_bytes(path))) as zf:
+            members = zf.namelist()
+            files = [m[:-4] if m.endswith(".npy") else m for m in members]
+            if files and len(set(files)) == len(files) == len(set(members)):
+                key = next((k for k in keys if k in files), files[0])
+                arr = _npy_from_buffer(bytearray(zf.read(members[files.index(key)])))
+                if arr is not None:
+                    return arr
+    except Exception:  # noqa: BLE001 - np.load reads it again and names the problem
+        pass
+    with np.load(path, allow_pickle=False) as z:
+        key = next((k for k in keys if k in z.files), z.files[0])
+        return z[key]
 
 
 def load_array(path: Path | str) -> np.ndarray:
@@ -535,8 +566,7 @@ def load_array(path: Path | str) -> np.ndarray:
     path = Path(path)
     try:
         if path.suffix.lower() == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                return z[z.files[0]]
+            return load_npz(path)
         return load_npy(path)
     except Exception as exc:  # noqa: BLE001
         raise _fail(path, "array", exc) from None
@@ -554,9 +584,7 @@ def load_depth(path: Path | str) -> np.ndarray:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                key = next((k for k in ("depth", "disparity", "arr_0") if k in z.files), z.files[0])
-                arr = z[key]
+            arr = load_npz(path, ("depth", "disparity", "arr_0"))
         elif suffix == ".npy":
             arr = load_npy(path)
         elif suffix in IMAGE_SUFFIXES:
