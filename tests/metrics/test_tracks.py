@@ -197,3 +197,25 @@ def test_success_auc_iou_clipped_at_one():
     res = registry.compute_detailed("success_auc", [[box] * 3], [[box] * 3])
     assert res.value == pytest.approx(100 * 20 / 21)
     assert res.value <= res.details["best_possible"]
+
+
+@pytest.mark.parametrize("track", [
+    [[1, 2, 3, 4], None, [0.5, 1.5, 0, 2], [1, 2, float("nan"), 4], [1e9, 2, 3, 4.5]],
+    [[1, 2, 3, 4], [[1, 2], [3, 4]], None],  # a nested box: the per-frame rule
+    [[1, 2, 3], [1, 2, 3, 4]],  # a short box: absent
+    [np.array([1.0, 2, 3, 4]), (5, 6, 7, 8), None],
+    [["1", "2", "3", "4"]],
+    [],
+    None,
+])
+@pytest.mark.parametrize("n", [None, 2, 7])
+def test_track_array_fast_path_is_the_per_frame_rule(track, n):
+    from generalbench.metrics.tracks import _track_array, _track_array_slow
+
+    frames = list(track) if track is not None else []
+    if n is not None:
+        frames = frames[:n] + [None] * max(0, n - len(frames))
+    boxes, present = _track_array(track, n)
+    want_boxes, want_present = _track_array_slow(frames)
+    assert boxes.dtype == want_boxes.dtype and np.array_equal(boxes, want_boxes)
+    assert np.array_equal(present, want_present)

@@ -8,12 +8,13 @@ and are decoded lazily, so an instance is small and can be logged as JSON withou
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from generalbench.data.safepath import iter_files, resolve_inside
+from generalbench.data.safepath import iter_files, resolve_checked, resolve_inside
 from generalbench.errors import DataError
 
 MediaKind = Literal["image", "video", "frames", "audio", "pointcloud", "mesh", "depth", "flow",
@@ -32,6 +33,30 @@ def check_relative(path: str, where: str = "") -> str:
     if ".." in parts:
         raise DataError(f"{where}path {path!r} must not leave its folder ('..')")
     return "/".join(parts) or "."  # what str(PurePosixPath(norm)) gives, without its parsing
+
+
+_LOADERS = {"image": "load_image", "video": "load_video", "frames": "load_frames",
+            "audio": "load_audio", "pointcloud": "load_pointcloud", "mesh": "load_mesh",
+            "depth": "load_depth", "flow": "load_flow", "mask": "load_mask", "array": "load_array"}
+"""Media kind -> its decoder in data/media.py."""
+
+
+def load_media(kind: str, path: Path | str, exists: bool | None = None) -> Any:
+    """Decode a file already resolved inside its folder (`safepath.resolve_inside`) as `kind`.
+
+    Shared by MediaRef.load and the scorer's plain-path fast lane (data/native.py), which skips
+    building a MediaRef per file and passes `exists` as its path walk found it."""
+    from generalbench.data import media
+
+    if not (os.path.exists(path) if exists is None else exists):
+        raise DataError(f"{path}: {kind} file not found")
+    return getattr(media, _LOADERS[kind])(path)
+
+
+def load_relative(kind: str, base: Path | str, rel: str) -> Any:
+    """Decode the file `rel` below `base` as `kind`: MediaRef(kind, rel).load(base) without the
+    MediaRef (same checks, same messages)."""
+    return load_media(kind, *resolve_checked(base, rel, what=f"{kind} file"))
 
 
 class MediaRef(BaseModel):
@@ -91,24 +116,7 @@ class MediaRef(BaseModel):
 
     def load(self, base: Path | str | None = None) -> Any:
         """Decode the media into its native value (see docs/contracts.md)."""
-        from generalbench.data import media
-
-        path = self.resolve(base)
-        if not path.exists():
-            raise DataError(f"{path}: {self.kind} file not found")
-        loader = {
-            "image": media.load_image,
-            "video": media.load_video,
-            "frames": media.load_frames,
-            "audio": media.load_audio,
-            "pointcloud": media.load_pointcloud,
-            "mesh": media.load_mesh,
-            "depth": media.load_depth,
-            "flow": media.load_flow,
-            "mask": media.load_mask,
-            "array": media.load_array,
-        }[self.kind]
-        return loader(path)
+        return load_media(self.kind, self.resolve(base))
 
     def probe(self, base: Path | str | None = None) -> None:
         """Check the media decodes, holding at most one frame of a video at a time."""

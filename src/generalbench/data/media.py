@@ -7,6 +7,9 @@ value of docs/contracts.md and raises DataError naming the file when it cannot.
 
 from __future__ import annotations
 
+import functools
+import math
+import os
 import re
 import struct
 from collections.abc import Callable, Sequence
@@ -38,6 +41,97 @@ def _natural_key(name: str) -> list[Any]:
 
 
 # --- images ------------------------------------------------------------------------------------
+_O_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_bytes(path: Path | str) -> bytes:
+    """The whole file in one read (Pillow and np.load read a small file in a dozen small reads,
+    which cost more than the decoding of a 64 x 64 map; a Python file object adds its own)."""
+    fd = os.open(path, _O_READ)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)  # one byte more: a file larger than it said is read on
+        if len(data) == size:
+            return data
+        parts = [data]
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def _read_writable(path: Path | str) -> bytearray:
+    """The file's first st_size bytes in a writable buffer (arrays viewed on it stay writable,
+    as np.load's are); fewer when it shrank meanwhile."""
+    fd = os.open(path, _O_READ)
+    try:
+        buf = bytearray(os.fstat(fd).st_size)
+        got = os.readv(fd, [buf]) if buf else 0
+    finally:
+        os.close(fd)
+    return buf if got == len(buf) else buf[:got]
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_SPNG_SAFE = frozenset({(0, 8), (0, 16), (2, 8), (6, 8)})
+"""(colour type, bit depth) of the PNGs that libspng decodes to the very array Pillow's native
+mode gives: 8/16-bit grey, 8-bit RGB and RGBA. Palette images (whose indices are the labels of
+VOC-style masks), 1/2/4-bit grey, grey + alpha, 16-bit colour and images with a tRNS chunk go
+through Pillow (tests/data/test_media.py compares both on every colour type)."""
+
+
+@functools.cache
+def _spng() -> Any:
+    try:
+        import pyspng
+    except ImportError:  # an optional speed-up: Pillow decodes every PNG too
+        return None
+    return pyspng
+
+
+@functools.cache
+def _max_pixels() -> float:
+    from PIL import Image
+
+    return Image.MAX_IMAGE_PIXELS or float("inf")
+
+
+def _png_fast(raw: bytes) -> np.ndarray | None:
+    """The array of a PNG through libspng when its colour type allows (see _SPNG_SAFE), else None."""
+    if len(raw) < 33 or not raw.startswith(PNG_SIGNATURE) or raw[12:16] != b"IHDR":
+        return None
+    width, height, depth, colour = struct.unpack(">IIBB", raw[16:26])
+    if (colour, depth) not in _SPNG_SAFE or b"tRNS" in raw:
+        return None
+    if width * height > _max_pixels():
+        return None  # Pillow's decompression-bomb warning or error applies
+    spng = _spng()
+    if spng is None:
+        return None
+    try:
+        arr = spng.load(raw)
+    except Exception:  # noqa: BLE001 - Pillow decodes it again and names the problem
+        return None
+    if colour == 0 and depth == 16:
+        arr = np.ascontiguousarray(arr[..., 0])  # libspng adds an opaque alpha channel
+    return arr
+
+
+def image_array(raw: bytes) -> np.ndarray:
+    """An image file's pixels in Pillow's native mode, as np.asarray(Image.open(file)) gives them
+    (palette indices kept, 16-bit grey as uint16), decoded from its bytes."""
+    arr = _png_fast(raw)
+    if arr is not None:
+        return arr
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(raw)) as img:
+        return np.asarray(img)
+
+
 def load_image(path: Path | str) -> np.ndarray:
     """An image as an H x W x 3 uint8 RGB array (alpha dropped, palettes expanded)."""
     from PIL import Image
@@ -320,11 +414,9 @@ def load_pointcloud(path: Path | str) -> np.ndarray:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
-            arr = np.load(path, allow_pickle=False)
+            arr = load_npy(path)
         elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                key = next((k for k in ("points", "xyz", "pointcloud") if k in z.files), z.files[0])
-                arr = z[key]
+            arr = load_npz(path, ("points", "xyz", "pointcloud"))
         elif suffix == ".ply":
             arr = _read_ply(path)[0]
         elif suffix == ".obj":
@@ -386,14 +478,96 @@ def save_obj(path: Path | str, vertices: np.ndarray, faces: np.ndarray) -> None:
     Path(path).write_text("\n".join(lines) + "\n", "ascii")
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+_npy_headers: dict[bytes, tuple[np.dtype, tuple[int, ...], bool] | None] = {}
+"""Parsed .npy headers (dtype, shape, Fortran order), by their text: the files of one task share
+a handful of headers, and parsing one costs more than reading a 64 x 64 map."""
+
+
+def _npy_header(text: bytes) -> tuple[np.dtype, tuple[int, ...], bool] | None:
+    """A .npy header's (dtype, shape, fortran_order), or None for anything but a plain numeric
+    array (object dtypes, structured dtypes, a header numpy would reject)."""
+    if text in _npy_headers:
+        return _npy_headers[text]
+    import ast
+
+    parsed = None
+    try:
+        d = ast.literal_eval(text.decode("latin1"))
+        dtype = np.dtype(d["descr"]) if isinstance(d["descr"], str) else None
+        shape = tuple(d["shape"])
+        if (dtype is not None and not dtype.hasobject and dtype.kind in "biufc"
+                and all(isinstance(n, int) and n >= 0 for n in shape)
+                and isinstance(d["fortran_order"], bool) and set(d) == {"descr", "shape", "fortran_order"}):
+            parsed = (dtype, shape, d["fortran_order"])
+    except Exception:  # noqa: BLE001 - np.load reads it again and names the problem
+        parsed = None
+    if len(_npy_headers) < 1024:
+        _npy_headers[text] = parsed
+    return parsed
+
+
+def _npy_from_buffer(buf: bytearray) -> np.ndarray | None:
+    """The array of a whole .npy file held in `buf`, viewed on it (writable); None for anything
+    but a plain numeric array of exactly the size its header states."""
+    size = len(buf)
+    if buf[:6] != _NPY_MAGIC or size < 10 or buf[6] not in (1, 2, 3):
+        return None
+    start = 10 if buf[6] == 1 else 12
+    if size < start:
+        return None
+    hlen = struct.unpack_from("<H" if buf[6] == 1 else "<I", buf, 8)[0]
+    head = _npy_header(bytes(buf[start:start + hlen])) if hlen <= 10000 else None
+    if head is None:
+        return None
+    dtype, shape, fortran = head
+    count = math.prod(shape)
+    if size - start - hlen != count * dtype.itemsize:
+        return None
+    arr = np.frombuffer(buf, dtype, count, start + hlen)
+    return arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)
+
+
+def load_npy(path: Path | str) -> np.ndarray:
+    """A .npy file as np.load(path, allow_pickle=False) returns it (writable, same dtype and
+    shape), in one read: the header is parsed once per distinct header and the data is viewed,
+    not copied. Anything unusual (object arrays, a truncated file) is np.load's, with its errors."""
+    arr = _npy_from_buffer(_read_writable(path))
+    return arr if arr is not None else np.load(path, allow_pickle=False)
+
+
+def load_npz(path: Path | str, keys: Sequence[str] = ()) -> np.ndarray:
+    """np.load(path)[key] of an .npz for the first of `keys` it holds, else its first array.
+
+    The archive is read in one go and its member parsed as load_npy does (np.load's NpzFile
+    reads a member in many small reads); anything unusual (a member that is no plain .npy,
+    ambiguous names, a damaged archive) is np.load's, with its errors."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(read_bytes(path))) as zf:
+            members = zf.namelist()
+            files = [m[:-4] if m.endswith(".npy") else m for m in members]
+            if files and len(set(files)) == len(files) == len(set(members)):
+                key = next((k for k in keys if k in files), files[0])
+                arr = _npy_from_buffer(bytearray(zf.read(members[files.index(key)])))
+                if arr is not None:
+                    return arr
+    except Exception:  # noqa: BLE001 - np.load reads it again and names the problem
+        pass
+    with np.load(path, allow_pickle=False) as z:
+        key = next((k for k in keys if k in z.files), z.files[0])
+        return z[key]
+
+
 def load_array(path: Path | str) -> np.ndarray:
     """A numpy array file as stored (.npy, or the first array of an .npz); no pickles."""
     path = Path(path)
     try:
         if path.suffix.lower() == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                return z[z.files[0]]
-        return np.load(path, allow_pickle=False)
+            return load_npz(path)
+        return load_npy(path)
     except Exception as exc:  # noqa: BLE001
         raise _fail(path, "array", exc) from None
 
@@ -410,16 +584,11 @@ def load_depth(path: Path | str) -> np.ndarray:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                key = next((k for k in ("depth", "disparity", "arr_0") if k in z.files), z.files[0])
-                arr = z[key]
+            arr = load_npz(path, ("depth", "disparity", "arr_0"))
         elif suffix == ".npy":
-            arr = np.load(path, allow_pickle=False)
+            arr = load_npy(path)
         elif suffix in IMAGE_SUFFIXES:
-            from PIL import Image
-
-            with Image.open(path) as img:
-                arr = np.asarray(img)
+            arr = image_array(read_bytes(path))
             if arr.ndim == 3:
                 arr = arr[..., 0]
         else:
@@ -446,7 +615,7 @@ def load_flow(path: Path | str, with_valid: bool = False):
     suffix = path.suffix.lower()
     try:
         if suffix == ".flo":
-            raw = path.read_bytes()
+            raw = read_bytes(path)
             magic, = struct.unpack("<f", raw[:4])
             if abs(magic - FLO_MAGIC) > 1e-3:
                 raise DataError(f"{path}: not a .flo file (magic {magic}, expected {FLO_MAGIC})")
@@ -454,11 +623,11 @@ def load_flow(path: Path | str, with_valid: bool = False):
             if len(raw) < 12 + 8 * w * h:
                 raise DataError(f"{path}: .flo file truncated ({w}x{h} needs {12 + 8 * w * h} bytes)")
             flow = np.frombuffer(raw, "<f4", 2 * w * h, 12).reshape(h, w, 2).astype(np.float32)
-            valid = np.isfinite(flow).all(axis=2) & (np.abs(flow) < 1e9).all(axis=2)
+            valid = None  # computed below, only when asked for
         elif suffix == ".png":
             flow, valid = _read_flow_png(path)
         elif suffix == ".npy":
-            flow = np.load(path, allow_pickle=False).astype(np.float32)
+            flow = load_npy(path).astype(np.float32)
             valid = np.ones(flow.shape[:2], bool)
         else:
             raise DataError(f"{path}: unknown flow format {suffix!r} (use .flo, 16-bit .png, .npy)")
@@ -468,7 +637,12 @@ def load_flow(path: Path | str, with_valid: bool = False):
         raise _fail(path, "optical flow", exc) from None
     if flow.ndim != 3 or flow.shape[2] != 2:
         raise DataError(f"{path}: flow must be H x W x 2 (got shape {flow.shape})")
-    return (flow, valid) if with_valid else flow
+    if not with_valid:
+        return flow
+    if valid is None:  # .flo: both components finite and below 1e9 (NaN and inf compare False)
+        small = np.abs(flow) < 1e9
+        valid = small[..., 0] & small[..., 1]
+    return flow, valid
 
 
 def _read_flow_png(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -663,12 +837,9 @@ def load_mask(path: Path | str) -> np.ndarray:
     Palette and grey images keep their indices; an RGB mask is reduced to its first channel when
     all channels agree, otherwise to an id per distinct colour (in sorted colour order, 0 = black).
     """
-    from PIL import Image
-
     try:
-        with Image.open(path) as img:
-            arr = np.asarray(img)
-    except Exception as exc:  # noqa: BLE001
+        arr = image_array(read_bytes(path))
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is a data error
         raise _fail(path, "mask", exc) from None
     if arr.ndim == 3:
         rgb = arr[..., :3]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generalbench.data.instances import MediaRef, check_relative
+from generalbench.data.instances import MediaRef, check_relative, load_relative
 from generalbench.errors import DataError
 
 
@@ -56,6 +56,20 @@ def _num(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def _nums(values: Any) -> bool:
+    """all(_num(v) for v in values), with the JSON types (exact int and float) checked inline:
+    a track of 20 boxes is 80 numbers, and a scoring run checks millions."""
+    isfinite = math.isfinite
+    for v in values:
+        t = type(v)
+        if t is float or t is int:
+            if not isfinite(v):
+                return False
+        elif not _num(v):
+            return False
+    return True
+
+
 def _path(x: Any, what: str) -> str | None:
     if isinstance(x, MediaRef):
         return None
@@ -75,7 +89,7 @@ def _boxes(value: Any, key: str, dims: int) -> str | None:
         if not isinstance(b, dict):
             return f"[{i}] must be an object with {key!r} and 'label'"
         box = b.get(key)
-        if not (isinstance(box, list) and len(box) == dims and all(_num(v) for v in box)):
+        if not (isinstance(box, list) and len(box) == dims and _nums(box)):
             return f"[{i}].{key} must be {dims} finite numbers, got {box!r}"
         if dims == 4 and (box[2] < 0 or box[3] < 0):
             return f"[{i}].bbox has negative width/height {box!r} (COCO [x, y, w, h])"
@@ -119,7 +133,7 @@ def check_native(output: str, value: Any, *, reference: bool = False) -> str | N
     if output == "number":
         return None if _num(value) else f"must be a finite number, got {value!r}"
     if output == "number_series":
-        if isinstance(value, list) and all(_num(v) for v in value):
+        if isinstance(value, list) and _nums(value):
             return None
         return "must be a list of finite numbers"
     if output == "boxes":
@@ -138,8 +152,7 @@ def check_native(output: str, value: Any, *, reference: bool = False) -> str | N
         if not isinstance(value, list):
             return "must be a list with one [x, y, w, h] (or null) per frame"
         for i, box in enumerate(value):
-            if box is not None and not (isinstance(box, list) and len(box) == 4
-                                        and all(_num(v) for v in box)):
+            if box is not None and not (isinstance(box, list) and len(box) == 4 and _nums(box)):
                 return f"[{i}] must be [x, y, w, h] or null, got {box!r}"
         return None
     if output == "mask":
@@ -166,7 +179,7 @@ def check_native(output: str, value: Any, *, reference: bool = False) -> str | N
     if output == "poses":
         if isinstance(value, list) and all(
                 isinstance(m, list) and len(m) in (3, 4)
-                and all(isinstance(r, list) and len(r) == 4 and all(_num(v) for v in r) for r in m)
+                and all(isinstance(r, list) and len(r) == 4 and _nums(r) for r in m)
                 for m in value):
             return None
         return "must be a list of 3x4 or 4x4 matrices"
@@ -225,20 +238,40 @@ def load_native(output: str, value: Any, base: Path | None = None) -> Any:
         def one(m: Any) -> Any:
             if is_rle(m):
                 return decode_rle(m).astype(np.int64)
+            if isinstance(m, str) and base is not None:  # the common case: no MediaRef built
+                return load_relative("mask", base, m)
             ref = m if isinstance(m, MediaRef) else MediaRef(kind="mask", path=m, base=base)
             return ref.load(base if ref.base is None else None)
         return [one(m) for m in value] if output == "mask_series" else one(value)
     if output == "point_labels" and isinstance(value, list):
         return np.asarray(value, dtype=np.int64)
-    refs = artifact_refs(output, value, base)
-    if not refs:
-        return value
-    loaded = [r.load() for r in refs]
+    loaded = _load_plain(output, value, base)
+    if loaded is None:
+        refs = artifact_refs(output, value, base)
+        if not refs:
+            return value
+        loaded = [r.load() for r in refs]
     if output == "point_labels":
         return np.asarray(loaded[0], dtype=np.int64).reshape(-1)
     if output == "dense_series" and isinstance(value, list):
         return np.stack(loaded)
     return loaded if isinstance(value, list) else loaded[0]
+
+
+def _load_plain(output: str, value: Any, base: Path | None) -> list[Any] | None:
+    """The decoded files of a value made only of path strings, resolved against `base` without
+    building a MediaRef per file (what `artifact_refs` + `MediaRef.load` do, same checks and
+    messages); None when the value holds anything else (MediaRefs, inline parts, no base)."""
+    kind = "array" if output == "point_labels" else (
+        OUTPUT_TYPES[output].artifact if output in OUTPUT_TYPES else None)
+    items = value if isinstance(value, list) else [value]
+    if kind is None or base is None or not items or not all(isinstance(i, str) for i in items):
+        return None
+    out = []
+    for item in items:
+        item_kind = "frames" if output == "video" and not Path(item).suffix else kind
+        out.append(load_relative(item_kind, base, item))
+    return out
 
 
 def _track_box(box: Any) -> Any:

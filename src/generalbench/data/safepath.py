@@ -76,36 +76,63 @@ def _real_root(root: str) -> str:
     return os.path.realpath(root)
 
 
+@lru_cache(maxsize=256)
+def _abs_root(root: str) -> str:
+    """os.path.abspath of an absolute root (memoised; a relative one depends on the working
+    folder and is not cached)."""
+    return os.path.abspath(root)
+
+
+_UNPLAIN = frozenset({"", ".", ".."})
+
+
 def resolve_inside(root: Path | str, rel: str, *, what: str = "file") -> Path:
     """The absolute path of `rel` under `root`, checked by `check_relative` and `check_inside`.
 
     The common case (no symbolic link below the root) costs one lstat per component of `rel`
     instead of two full realpath walks; any link hands over to `check_inside`'s general rule."""
-    from generalbench.data.instances import check_relative
+    return Path(resolve_inside_str(root, rel, what=what))
 
-    check_length(rel)
-    rel = check_relative(rel)
-    root_s = os.path.abspath(os.fspath(root))
+
+def resolve_inside_str(root: Path | str, rel: str, *, what: str = "file") -> str:
+    """`resolve_inside` as a string (a scoring run resolves ~100k files; Path objects cost more
+    than the lstat calls). A plain path (ASCII, at most 255 characters, no '', '.', '..' part,
+    no backslash or drive) skips the general spelling checks, which it passes by construction."""
+    return resolve_checked(root, rel, what=what)[0]
+
+
+def resolve_checked(root: Path | str, rel: str, *, what: str = "file") -> tuple[str, bool]:
+    """`resolve_inside_str` and whether the file exists (known from its walk: the scorer needs
+    no further stat before opening it)."""
+    root_s = os.fspath(root)
+    root_s = _abs_root(root_s) if root_s.startswith("/") else os.path.abspath(root_s)
+    parts = rel.split("/") if isinstance(rel, str) else None
+    if (parts is None or len(rel) > MAX_NAME_BYTES or not rel.isascii() or "\\" in rel
+            or rel[1:2] == ":" or not _UNPLAIN.isdisjoint(parts)):
+        from generalbench.data.instances import check_relative
+
+        check_length(rel)
+        rel = check_relative(rel)
+        parts = [part for part in rel.split("/") if part not in ("", ".")]
     path = os.path.join(root_s, rel)
     cur = _real_root(root_s)
     mode = None
     try:
-        for part in rel.split("/"):
-            if part in ("", "."):
-                continue
-            cur = os.path.join(cur, part)
+        for part in parts:
+            cur = f"{cur}/{part}" if cur != "/" else f"/{part}"
             try:
                 mode = os.lstat(cur).st_mode
             except (FileNotFoundError, NotADirectoryError):
-                return Path(path)  # missing: the caller reports "not found"
+                return path, False  # missing: the caller reports "not found"
             if stat.S_ISLNK(mode):
-                return check_inside(path, root, what=what)
+                path = str(check_inside(path, root, what=what))
+                return path, os.path.exists(path)
     except OSError as exc:
         raise DataError(f"{path}: cannot access {what} ({exc.strerror})") from None
     if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise DataError(f"{path}: {what} is not a regular file (a pipe, socket or device); "
                         "refusing to read it")
-    return Path(path)
+    return path, True
 
 
 def require_file(path: Path | str, root: Path | str, *, what: str = "file") -> Path:

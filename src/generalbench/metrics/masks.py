@@ -29,19 +29,28 @@ def _same_shape(p: np.ndarray, r: np.ndarray, metric: str) -> None:
 # Semantic mIoU (images and points)
 
 
+def _small_int(dtype: np.dtype) -> bool:
+    """Signed integers, or unsigned ones narrower than int64 (they add to int64 exactly)."""
+    return dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8)
+
+
 def confusion(pred: np.ndarray, ref: np.ndarray, n: int, ignore_index: int | None) -> np.ndarray:
     """n x (n + 1) confusion counts: rows reference class, columns predicted class; the extra last
     column counts predictions outside 0..n-1 (e.g. the ignore value), which are always wrong.
     Reference pixels equal to `ignore_index` (or outside 0..n-1) are dropped."""
-    p = pred.ravel().astype(np.int64)
-    r = ref.ravel().astype(np.int64)
+    p, r = pred.ravel(), ref.ravel()  # integer maps are compared in their own dtype
+    if not _small_int(p.dtype):
+        p = p.astype(np.int64)  # float or bool labels: truncated first, as always
+    if not _small_int(r.dtype):
+        r = r.astype(np.int64)
     keep = (r >= 0) & (r < n)
+    wrong = (p < 0) | (p >= n)
     if ignore_index is not None:
         keep &= r != ignore_index
-    p, r = p[keep], r[keep]
-    p = np.where((p >= 0) & (p < n) & (p != (ignore_index if ignore_index is not None else -1)),
-                 p, n)
-    return np.bincount(r * (n + 1) + p, minlength=n * (n + 1)).reshape(n, n + 1)
+        wrong |= p == ignore_index
+    cell = r.astype(np.int64) * (n + 1)
+    cell += np.where(wrong, np.int64(n), p)  # np.int64: n must not wrap in p's dtype
+    return np.bincount(cell[keep], minlength=n * (n + 1)).reshape(n, n + 1)
 
 
 def _iou_from_confusion(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ General-Bench code.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,11 +21,29 @@ from generalbench.metrics.registry import MetricResult, register
 SUCCESS_THRESHOLDS = np.linspace(0.0, 1.0, 21)
 
 
+_ABSENT = (math.nan,) * 4
+
+
 def _track_array(track: Any, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(T, 4) float boxes and a (T,) presence mask; missing frames / None / zero area = absent."""
+    """(T, 4) float boxes and a (T,) presence mask; missing frames / None / zero area = absent.
+
+    One np.array call for the whole track when every frame is None or four numbers (the JSON
+    form); any other frame (a nested or odd-sized box, text) goes through the per-frame rule."""
     frames = list(track) if track is not None else []
     if n is not None:
         frames = frames[:n] + [None] * max(0, n - len(frames))
+    try:
+        arr = np.array([_ABSENT if b is None else b for b in frames], dtype=np.float64)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is not None and arr.shape == (len(frames), 4):
+        finite = np.isfinite(arr).all(axis=1)
+        boxes = np.where(finite[:, None], arr, 0.0)
+        return boxes, finite & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
+    return _track_array_slow(frames)
+
+
+def _track_array_slow(frames: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     boxes = np.zeros((len(frames), 4))
     present = np.zeros(len(frames), bool)
     for i, b in enumerate(frames):
