@@ -84,19 +84,36 @@ class TaskDetail:
 
 
 # --- one task ----------------------------------------------------------------------------------
+MEMO_KINDS = frozenset({"label", "text", "number", "yes_no"})
+"""Output kinds whose parsed value is immutable (a str or a float): a task's repeated answers
+("A", "yes", a class name) are parsed once and the result shared (parsing is pure)."""
+
+
 def _instance_value(task: Task, inst: Any, raw: Any, ref: Any, choices: list[str] | None,
-                    vocab: Sequence[str] | None, predictions_folder: Path | None
-                    ) -> tuple[Any, Any, str, Any]:
+                    vocab: Sequence[str] | None, predictions_folder: Path | None,
+                    memo: dict[Any, ParseResult] | None = None) -> tuple[Any, Any, str, Any]:
     """(prediction in native form or None, reference, failure reason, the parsed answer of a
-    file-valued prediction before decoding: its file name, else None)."""
+    file-valued prediction before decoding: its file name, else None). `memo` (one per task)
+    holds the parse results of string answers of the MEMO_KINDS."""
     kind = "label" if choices and task.output in CHOICE_TYPES else task.output
     numeric = (numeric_reference(ref) if kind == "text" and task.metric in EXACT_MATCH else None)
-    if numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
+    if numeric is not None:
         ref = numeric
+    key = None
+    if memo is not None and type(raw) is str and kind in MEMO_KINDS:
+        key = (raw, numeric is not None, tuple(choices) if choices else None)
+        res = memo.get(key)
+    else:
+        res = None
+    if res is not None:
+        pass
+    elif numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
         res = parse("number", raw)
         res = ParseResult(canonical_number(res.value), True) if res.ok else res
     else:
         res = parse(kind, raw, choices=choices, labels=None if choices else vocab)
+    if key is not None:
+        memo[key] = res  # type: ignore[index]
     value, reason, file = res.value, res.reason, None
     if res.ok and task.output not in INLINE_TYPES:
         from generalbench.data.native import load_native
@@ -151,6 +168,7 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
     rows: list[InstanceScore] = []
     files = PredictedFiles(task.metric, task.output, predictions_folder)  # VBench reads files
     parsed = failed = missing = 0
+    memo: dict[Any, ParseResult] = {}
     for inst in instances:
         choices = choices_of(inst.inputs)
         try:
@@ -164,7 +182,7 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
             rows.append(InstanceScore(task.id, inst.id, "missing", None, reason))
         else:
             value, ref, reason, file = _instance_value(
-                task, inst, predictions[inst.id], ref, choices, vocab, predictions_folder)
+                task, inst, predictions[inst.id], ref, choices, vocab, predictions_folder, memo)
             if value is None:
                 failed += 1
                 rows.append(InstanceScore(task.id, inst.id, "failed", None, reason))
