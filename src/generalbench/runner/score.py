@@ -84,6 +84,9 @@ class TaskDetail:
 
 
 # --- one task ----------------------------------------------------------------------------------
+_MISSING = object()
+"""No prediction for an instance (a prediction may itself be None)."""
+
 MEMO_KINDS = frozenset({"label", "text", "number", "yes_no"})
 """Output kinds whose parsed value is immutable (a str or a float): a task's repeated answers
 ("A", "yes", a class name) are parsed once and the result shared (parsing is pure)."""
@@ -169,28 +172,37 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
     files = PredictedFiles(task.metric, task.output, predictions_folder)  # VBench reads files
     parsed = failed = missing = 0
     memo: dict[Any, ParseResult] = {}
+    inline = task.output in INLINE_TYPES
+    # an inline reference is the target itself unless a choice letter is resolved
+    # (answers/references.reference_value): no call for it
+    target_is_ref = inline and task.output not in CHOICE_TYPES
     for inst in instances:
-        choices = choices_of(inst.inputs)
-        try:
-            ref = reference_value(task, inst.target, choices, task_folder)
-        except GeneralBenchError as exc:
-            return TaskDetail(task.id, task.metric, None, n, 0, 0, 0,
-                              f"bad reference for instance {inst.id!r}: {exc}"), []
-        if inst.id not in predictions:
+        iid, inputs = inst.id, inst.inputs
+        choices = choices_of(inputs) if "choices" in inputs or "options" in inputs else None
+        if target_is_ref or (inline and not choices):
+            ref = inst.target
+        else:
+            try:
+                ref = reference_value(task, inst.target, choices, task_folder)
+            except GeneralBenchError as exc:
+                return TaskDetail(task.id, task.metric, None, n, 0, 0, 0,
+                                  f"bad reference for instance {iid!r}: {exc}"), []
+        raw = predictions.get(iid, _MISSING)
+        if raw is _MISSING:
             value, reason, file = None, "no prediction", None
             missing += 1
-            rows.append(InstanceScore(task.id, inst.id, "missing", None, reason))
+            rows.append(InstanceScore(task.id, iid, "missing", None, reason))
         else:
             value, ref, reason, file = _instance_value(
-                task, inst, predictions[inst.id], ref, choices, vocab, predictions_folder, memo)
+                task, inst, raw, ref, choices, vocab, predictions_folder, memo)
             if value is None:
                 failed += 1
-                rows.append(InstanceScore(task.id, inst.id, "failed", None, reason))
+                rows.append(InstanceScore(task.id, iid, "failed", None, reason))
             else:
                 parsed += 1
-                rows.append(InstanceScore(task.id, inst.id, "ok", None, "",
-                                          value if task.output in INLINE_TYPES else None))
-        files.add(file)
+                rows.append(InstanceScore(task.id, iid, "ok", None, "", value if inline else None))
+        if files.enabled:
+            files.add(file)
         if acc is not None:
             try:
                 acc.update(value, ref)
