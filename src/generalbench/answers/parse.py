@@ -95,12 +95,32 @@ def clean(text: str) -> str:
     return text.strip()
 
 
+SPAN_MEMO_MAX_CHARS = 256
+SPAN_MEMO_SIZE = 1 << 14
+_SPANS: dict[str, str] = {}
+"""Answer spans of short texts that held a prefix keyword: the prefix search is a regex of
+alternatives tried at every position (~1 us a character), and short answers repeat ("label a,
+label b", "Answer: B"); cleared when full, so memory stays bounded."""
+
+
 def answer_span(text: str) -> str:
     """The text after the last answer prefix ("The answer is", "Answer:"), else all of it."""
     r = rules()
     low = text.lower()
     if not any(k in low for k in r.prefix_keywords):
         return text.strip()
+    if len(text) > SPAN_MEMO_MAX_CHARS:
+        return _prefixed_span(text, r)
+    span = _SPANS.get(text)
+    if span is None:
+        if len(_SPANS) >= SPAN_MEMO_SIZE:
+            _SPANS.clear()
+        span = _SPANS[text] = _prefixed_span(text, r)
+    return span
+
+
+def _prefixed_span(text: str, r: Rules) -> str:
+    """answer_span of a text holding a prefix keyword: after the last prefix match, if any."""
     last = None
     for m in r.prefixes.finditer(text):
         last = m

@@ -87,9 +87,10 @@ class TaskDetail:
 _MISSING = object()
 """No prediction for an instance (a prediction may itself be None)."""
 
-MEMO_KINDS = frozenset({"label", "text", "number", "yes_no"})
-"""Output kinds whose parsed value is immutable (a str or a float): a task's repeated answers
-("A", "yes", a class name) are parsed once and the result shared (parsing is pure)."""
+MEMO_KINDS = frozenset({"label", "text", "number", "yes_no", "label_set"})
+"""Output kinds whose parsed value is a str, a float or a list of str: a task's repeated answers
+("A", "yes", a class name, "cat, dog") are parsed once (parsing is pure); a label set is handed
+out as a fresh list each time, so no two instances share a mutable value."""
 
 
 def _instance_value(task: Task, inst: Any, raw: Any, ref: Any, choices: list[str] | None,
@@ -109,14 +110,19 @@ def _instance_value(task: Task, inst: Any, raw: Any, ref: Any, choices: list[str
     else:
         res = None
     if res is not None:
-        pass
-    elif numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
-        res = parse("number", raw)
-        res = ParseResult(canonical_number(res.value), True) if res.ok else res
+        if type(res.value) is list:
+            res = ParseResult(list(res.value), res.ok, res.reason)
     else:
-        res = parse(kind, raw, choices=choices, labels=None if choices else vocab)
-    if key is not None:
-        memo[key] = res  # type: ignore[index]
+        if numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
+            res = parse("number", raw)
+            res = ParseResult(canonical_number(res.value), True) if res.ok else res
+        else:
+            res = parse(kind, raw, choices=choices, labels=None if choices else vocab)
+        if key is not None and memo is not None:
+            if type(res.value) is not list:
+                memo[key] = res
+            elif all(type(v) is str for v in res.value):  # kept apart from the value handed out
+                memo[key] = ParseResult(list(res.value), res.ok, res.reason)
     value, reason, file = res.value, res.reason, None
     if res.ok and task.output not in INLINE_TYPES:
         from generalbench.data.native import load_native
