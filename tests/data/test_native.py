@@ -87,4 +87,3 @@ def test_load_native_decodes_files_and_rles(tmp_path):
         save_image(tmp_path / f"frames/{i}.png", np.full((4, 4, 3), i, np.uint8))
     assert load_native("video", "frames", tmp_path).shape == (3, 4, 4, 3)
     assert load_native("boxes", [{"bbox": [0, 0, 1, 1], "label": "a"}]) == [{"bbox": [0, 0, 1, 1], "label": "a"}]
-
