@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generalbench.answers.parse import INDEX_MIN_OPTIONS, _vocabulary, parse_label
+from generalbench.answers.parse import INDEX_MIN_OPTIONS, _Vocabulary, _vocabulary, parse_label
 
 WORDS = ["cat", "dog", "red", "a", "b1", "x-ray", "new york", "york", "café", "C++", "_", "1"]
 SEPS = [" ", "  ", ", ", "-", ".", "!", "_", "/", "(", ")", "é", "", "\n"]
@@ -21,8 +19,9 @@ text = st.lists(st.tuples(st.sampled_from(WORDS + ["xyz", "CAT", "Dog."]), st.sa
 @given(labels=st.lists(label, min_size=1, max_size=40, unique=True), texts=st.lists(text, max_size=5))
 def test_index_agrees_with_scan(labels, texts):
     vocab = _vocabulary(tuple(labels))
-    scan = dataclasses.replace(vocab, index=None)
-    indexed = dataclasses.replace(vocab, index={k: (r, o) for r, (k, o) in enumerate(vocab.keyed) if k})
+    scan = _Vocabulary(vocab.by_key, 0)  # too few options for an index: the per-option scan
+    indexed = _Vocabulary(vocab.by_key, INDEX_MIN_OPTIONS)
+    assert scan.index is None and indexed.index is not None
     for t in texts:
         assert indexed.mentions(t) == scan.mentions(t)
 

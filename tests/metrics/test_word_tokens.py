@@ -65,3 +65,23 @@ def test_bleu1_keeps_dotted_identifiers_and_ellipsis():
     assert compute("bleu1", ["self.items"], ["self.data"]) == 0.0
     assert compute("bleu1", ["Wait..."], ["Wait..."]) == pytest.approx(100.0)
     assert compute("bleu1", ["我爱北京"], ["我爱上海"]) == pytest.approx(50.0)
+
+
+def _rule_chain(text: str) -> list[str]:
+    """word_tokens without its plain-text shortcut (Punkt sentences, then every Treebank rule)."""
+    return [tok for sent in sentences(text) for tok in treebank_tokens(sent)]
+
+
+@given(st.lists(st.sampled_from(["the", "Cat", "42", "x9", " ", "  ", ".", "..", "cannot", "gonna",
+                                 "'tis", "a.", "\t", "\n", "!", "didn't"]), max_size=12))
+@settings(max_examples=400, deadline=None)
+def test_plain_shortcut_equals_the_rule_chain(parts):
+    """The shortcut for plain ASCII sentences gives exactly the tokens of the full rule chain."""
+    text = "".join(parts)
+    assert word_tokens(text) == _rule_chain(text)
+
+
+@pytest.mark.parametrize("text", ["", " ", ".", " .", ". ", "a man runs.", "a man runs .  ",
+                                  "Two dogs 3 cats", "cannot stop.", "A b."])
+def test_plain_shortcut_edge_cases(text):
+    assert word_tokens(text) == _rule_chain(text)

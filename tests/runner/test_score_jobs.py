@@ -93,3 +93,25 @@ def test_a_failed_run_leaves_no_partial_instances_file(bench, tmp_path, monkeypa
     with pytest.raises(RuntimeError, match="boom"):
         score_predictions(preds, root, CATALOG, out_dir=tmp_path / "out", jobs=1)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+
+
+def test_workers_take_the_largest_tasks_first(tmp_path):
+    """The pool's order: more bytes first, a file-valued task's bytes weighted up (its instances
+    decode files), unknown sizes last; the results still come back in task order (above)."""
+    from types import SimpleNamespace
+
+    from generalbench.runner.score import FILE_VALUED_COST, _job_cost
+
+    def job(output, size, pred_bytes=None):
+        path = None
+        if pred_bytes is not None:
+            path = tmp_path / f"{output}-{size}-{pred_bytes}.jsonl"
+            path.write_bytes(b"x" * pred_bytes)
+        return SimpleNamespace(data=SimpleNamespace(size_hint=lambda: size,
+                                                    task=SimpleNamespace(output=output)),
+                               predictions=None if path is None else SimpleNamespace(path=path))
+
+    text, mask, small, unknown = job("text", 1000, 500), job("mask", 100), job("label", 10), job("text", 0)
+    assert _job_cost(text) == 1500 and _job_cost(mask) == 100 * FILE_VALUED_COST
+    order = sorted([small, unknown, text, mask], key=_job_cost, reverse=True)
+    assert order == [mask, text, small, unknown]

@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -93,12 +93,32 @@ def clean(text: str) -> str:
     return text.strip()
 
 
+SPAN_MEMO_MAX_CHARS = 256
+SPAN_MEMO_SIZE = 1 << 14
+_SPANS: dict[str, str] = {}
+"""Answer spans of short texts that held a prefix keyword: the prefix search is a regex of
+alternatives tried at every position (~1 us a character), and short answers repeat ("label a,
+label b", "Answer: B"); cleared when full, so memory stays bounded."""
+
+
 def answer_span(text: str) -> str:
     """The text after the last answer prefix ("The answer is", "Answer:"), else all of it."""
     r = rules()
     low = text.lower()
     if not any(k in low for k in r.prefix_keywords):
         return text.strip()
+    if len(text) > SPAN_MEMO_MAX_CHARS:
+        return _prefixed_span(text, r)
+    span = _SPANS.get(text)
+    if span is None:
+        if len(_SPANS) >= SPAN_MEMO_SIZE:
+            _SPANS.clear()
+        span = _SPANS[text] = _prefixed_span(text, r)
+    return span
+
+
+def _prefixed_span(text: str, r: Rules) -> str:
+    """answer_span of a text holding a prefix keyword: after the last prefix match, if any."""
     last = None
     for m in r.prefixes.finditer(text):
         last = m
@@ -167,19 +187,37 @@ instead of searching the text once per option (a 1,000-label vocabulary: ~240 us
 _NOT_ALNUM = re.compile(r"[\W_]")  # exactly the characters for which str.isalnum() is False
 
 
-@dataclass(frozen=True)
 class _Vocabulary:
-    """A task's options prepared once: exact-match keys, the mention search order and index."""
+    """A task's options prepared once: exact-match keys (at once), the mention search order and
+    index (on first use: most answers match an option or a letter exactly, and per-question
+    choices are prepared for every question)."""
 
-    by_key: dict[str, str]
-    """normalised option -> option (see _option_keys)."""
-    yes_no: bool
-    """Every option is a yes/no word."""
-    keyed: tuple[tuple[str, str], ...]
-    """(key, option), longest key first, ties in option order: the order mentions are taken."""
-    index: dict[str, tuple[int, str]] | None
-    """key -> (position in `keyed`, option); None for small option lists (scanning is faster)."""
-    longest: int
+    def __init__(self, by_key: dict[str, str], n_options: int) -> None:
+        self.by_key = by_key
+        """normalised option -> option (see _option_keys)."""
+        self._n_options = n_options
+
+    @cached_property
+    def yes_no(self) -> bool:
+        """Every option is a yes/no word."""
+        r = rules()
+        return set(self.by_key) <= r.yes | r.no
+
+    @cached_property
+    def keyed(self) -> tuple[tuple[str, str], ...]:
+        """(key, option), longest key first, ties in option order: the order mentions are taken."""
+        return tuple(sorted(self.by_key.items(), key=lambda ko: -len(ko[0])))
+
+    @cached_property
+    def index(self) -> dict[str, tuple[int, str]] | None:
+        """key -> (position in `keyed`, option); None for small option lists (scanning is faster)."""
+        if self._n_options < INDEX_MIN_OPTIONS:
+            return None
+        return {key: (rank, opt) for rank, (key, opt) in enumerate(self.keyed) if key}
+
+    @cached_property
+    def longest(self) -> int:
+        return max((len(k) for k, _ in self.keyed), default=0)
 
     def mentions(self, text: str) -> list[str]:
         low = normalize_label(text)
@@ -224,14 +262,7 @@ class _Vocabulary:
 @lru_cache(maxsize=4096)
 def _vocabulary(options: tuple[str, ...]) -> _Vocabulary:
     """The options' look-up structures (memoised: a task asks with the same options each time)."""
-    by_key = _option_keys(options)
-    r = rules()
-    keyed = tuple(sorted(by_key.items(), key=lambda ko: -len(ko[0])))
-    index = None
-    if len(options) >= INDEX_MIN_OPTIONS:
-        index = {key: (rank, opt) for rank, (key, opt) in enumerate(keyed) if key}
-    return _Vocabulary(by_key, set(by_key) <= r.yes | r.no, keyed, index,
-                       max((len(k) for k, _ in keyed), default=0))
+    return _Vocabulary(_option_keys(options), len(options))
 
 
 def parse_yes_no(text: str) -> ParseResult:

@@ -221,6 +221,15 @@ class TaskData:
             self._annotation = require_file(found, self.folder, what="annotation file")
         return self._annotation
 
+    def size_hint(self) -> int:
+        """Bytes of the annotation file (of the archive, when it is not unpacked yet): a cheap
+        measure of the task's size, for scheduling; 0 when unknown."""
+        path = self._annotation or self.source
+        try:
+            return path.stat().st_size if path.is_file() else 0
+        except OSError:
+            return 0
+
     def load(self) -> tuple[dict[str, Any], list[Any]]:
         """The annotation file's header and its raw `data` records."""
         doc = _load_json(self.annotation_path)

@@ -272,6 +272,26 @@ def treebank_tokens(sentence: str) -> list[str]:
 _CJK_SPLIT = re.compile(rf"{_CJK}|[^{CJK_RANGES}]+")
 
 
+_PLAIN_WORDS = re.compile(r"[A-Za-z0-9 ]*")
+"""ASCII letters, digits and spaces: text on which no Punkt split and no Treebank rule acts."""
+
+
+def _plain_tokens(text: str) -> list[str] | None:
+    """word_tokens of a plain sentence (ASCII letters, digits and spaces, at most one final
+    period and trailing spaces), else None. On such text `sentences` finds no split, the only
+    Treebank rules that act split the final period off, so the tokens are the words plus "."
+    (most captions and short answers: a split instead of the rule chain, same tokens)."""
+    body = text.rstrip(" ")
+    dot = body.endswith(".")
+    core = body[:-1] if dot else body
+    if _PLAIN_WORDS.fullmatch(core) is None or _may_contract(core):
+        return None
+    tokens = core.split()
+    if dot:
+        tokens.append(".")
+    return tokens
+
+
 def word_tokens(text: str) -> list[str]:
     """`nltk.word_tokenize(text)`: Punkt sentences (approximated by `sentences`), then nltk's
     Treebank word rules on each. "self.items" and "e.g." stay whole inside a sentence, "..." is
@@ -280,6 +300,9 @@ def word_tokens(text: str) -> list[str]:
     One deliberate difference: CJK characters are one token each (nltk keeps a run of Chinese
     as one token, so a generated Chinese sentence would score all-or-nothing).
     """
+    plain = _plain_tokens(text)
+    if plain is not None:
+        return plain
     tokens = [tok for sent in sentences(text) for tok in treebank_tokens(sent)]
     if text.isascii():
         return tokens

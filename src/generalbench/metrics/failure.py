@@ -23,9 +23,54 @@ from generalbench.metrics.specs import MetricSpec
 _MAX_DEPTH = 6
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Leaf types that are always finite."""
+
+
+def _flat_nonfinite(values: Any) -> bool | None:
+    """The answer for a container of plain leaves (str, int, bool, None, float) and flat lists
+    of them (a box's bbox), found in one loop without a call per value; None when it holds
+    anything else (nested deeper, arrays, numpy scalars), for the general walk to decide."""
+    isfinite = math.isfinite
+    for v in values:
+        t = type(v)
+        if t is float:
+            if not isfinite(v):
+                return True
+        elif t is list:
+            for w in v:
+                tw = type(w)
+                if tw is float:
+                    if not isfinite(w):
+                        return True
+                elif tw not in _PLAIN:
+                    return None
+        elif t not in _PLAIN:
+            return None
+    return False
+
+
 def nonfinite(x: Any, depth: int = 0) -> bool:
     """Whether a NaN or an infinity appears anywhere in a prediction (arrays, nested lists and
     dicts, meshes); text never does."""
+    t = type(x)
+    if t in _PLAIN:
+        return False
+    if t is float:
+        return not math.isfinite(x)
+    if t is dict and depth + 2 < _MAX_DEPTH:  # a box {"bbox": [...], "label", "score"}
+        flat = _flat_nonfinite(x.values())
+        if flat is not None:
+            return flat
+    elif t is list and depth + 2 < _MAX_DEPTH and x and type(x[0]) is dict:  # a list of boxes
+        for item in x:
+            flat = _flat_nonfinite(item.values()) if type(item) is dict else None
+            if flat is None:
+                break
+            if flat:
+                return True
+        else:
+            return False
     if x is None or isinstance(x, (str, bool)):
         return False
     if isinstance(x, float):

@@ -116,6 +116,14 @@ def compute_detailed(metric: str, predictions: Sequence[Any], references: Sequen
         raise MetricError(f"metric {metric!r}: {len(predictions)} predictions but "
                           f"{len(references)} references")
     spec, fn = implementation(metric)
+    return _detailed(spec, fn, predictions, references, options, with_provenance=True)
+
+
+def _detailed(spec: MetricSpec, fn: MetricFn, predictions: Sequence[Any],
+              references: Sequence[Any], options: dict[str, Any], *,
+              with_provenance: bool) -> MetricResult:
+    """compute_detailed's body; `with_provenance=False` leaves the provenance out (a
+    MeanAccumulator takes it from its first instance only, so later ones skip it)."""
     if not references:
         raise NothingScoredError(f"metric {spec.name!r}: no instances to score")
     preds, rejected = screen(spec, predictions, references)
@@ -129,7 +137,8 @@ def compute_detailed(metric: str, predictions: Sequence[Any], references: Sequen
     result.failed = len(failed)
     if rejected:
         result.details["rejected"] = rejected
-    result.provenance = provenance(spec, fn, result.details)
+    if with_provenance:
+        result.provenance = provenance(spec, fn, result.details)
     return result
 
 
@@ -289,12 +298,14 @@ def accumulator(metric: str, **options: Any) -> Accumulator:
                           "references (worst: range_end): it needs the whole list")
 
     def one(prediction: Any, reference: Any) -> MetricResult:
-        try:
-            return compute_detailed(spec.name, [prediction], [reference], **options)
+        try:  # the provenance only until one is recorded (MeanAccumulator keeps the first)
+            return _detailed(spec, fn, [prediction], [reference], options,
+                             with_provenance=mean.provenance is None)
         except NothingScoredError:  # a reference with nothing to score: left out of the mean
             return MetricResult(math.nan, [None])
 
-    return MeanAccumulator(spec.name, one)
+    mean = MeanAccumulator(spec.name, one)
+    return mean
 
 
 class StreamAccumulator:

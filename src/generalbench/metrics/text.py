@@ -71,10 +71,24 @@ def exact_match_scores(predictions: Sequence[Any], references: Sequence[Any],
     """
     from generalbench.answers.parse import answer_span
 
+    # labels and short answers repeat within a task: each distinct text is normalised once
+    pred_keys: dict[str, str] = {}
+    ref_keys: dict[str, str] = {}
     out = []
     for pred, ref in zip(predictions, references, strict=True):
-        key = _match_key(answer_span(str(pred)), normalize)
-        out.append(100.0 if any(_match_key(r, normalize) == key for r in _refs(ref)) else 0.0)
+        text = str(pred)
+        key = pred_keys.get(text)
+        if key is None:
+            key = pred_keys[text] = _match_key(answer_span(text), normalize)
+        hit = False
+        for r in _refs(ref):
+            rk = ref_keys.get(r)
+            if rk is None:
+                rk = ref_keys[r] = _match_key(r, normalize)
+            if rk == key:
+                hit = True
+                break
+        out.append(100.0 if hit else 0.0)
     return out
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,19 +85,45 @@ class TaskDetail:
 
 
 # --- one task ----------------------------------------------------------------------------------
+_MISSING = object()
+"""No prediction for an instance (a prediction may itself be None)."""
+
+MEMO_KINDS = frozenset({"label", "text", "number", "yes_no", "label_set"})
+"""Output kinds whose parsed value is a str, a float or a list of str: a task's repeated answers
+("A", "yes", a class name, "cat, dog") are parsed once (parsing is pure); a label set is handed
+out as a fresh list each time, so no two instances share a mutable value."""
+
+
 def _instance_value(task: Task, inst: Any, raw: Any, ref: Any, choices: list[str] | None,
-                    vocab: Sequence[str] | None, predictions_folder: Path | None
-                    ) -> tuple[Any, Any, str, Any]:
+                    vocab: Sequence[str] | None, predictions_folder: Path | None,
+                    memo: dict[Any, ParseResult] | None = None) -> tuple[Any, Any, str, Any]:
     """(prediction in native form or None, reference, failure reason, the parsed answer of a
-    file-valued prediction before decoding: its file name, else None)."""
+    file-valued prediction before decoding: its file name, else None). `memo` (one per task)
+    holds the parse results of string answers of the MEMO_KINDS."""
     kind = "label" if choices and task.output in CHOICE_TYPES else task.output
     numeric = (numeric_reference(ref) if kind == "text" and task.metric in EXACT_MATCH else None)
-    if numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
+    if numeric is not None:
         ref = numeric
-        res = parse("number", raw)
-        res = ParseResult(canonical_number(res.value), True) if res.ok else res
+    key = None
+    if memo is not None and type(raw) is str and kind in MEMO_KINDS:
+        key = (raw, numeric is not None, tuple(choices) if choices else None)
+        res = memo.get(key)
     else:
-        res = parse(kind, raw, choices=choices, labels=None if choices else vocab)
+        res = None
+    if res is not None:
+        if type(res.value) is list:
+            res = ParseResult(list(res.value), res.ok, res.reason)
+    else:
+        if numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
+            res = parse("number", raw)
+            res = ParseResult(canonical_number(res.value), True) if res.ok else res
+        else:
+            res = parse(kind, raw, choices=choices, labels=None if choices else vocab)
+        if key is not None and memo is not None:
+            if type(res.value) is not list:
+                memo[key] = res
+            elif all(type(v) is str for v in res.value):  # kept apart from the value handed out
+                memo[key] = ParseResult(list(res.value), res.ok, res.reason)
     value, reason, file = res.value, res.reason, None
     if res.ok and task.output not in INLINE_TYPES:
         from generalbench.data.native import load_native
@@ -151,28 +178,38 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
     rows: list[InstanceScore] = []
     files = PredictedFiles(task.metric, task.output, predictions_folder)  # VBench reads files
     parsed = failed = missing = 0
+    memo: dict[Any, ParseResult] = {}
+    inline = task.output in INLINE_TYPES
+    # an inline reference is the target itself unless a choice letter is resolved
+    # (answers/references.reference_value): no call for it
+    target_is_ref = inline and task.output not in CHOICE_TYPES
     for inst in instances:
-        choices = choices_of(inst.inputs)
-        try:
-            ref = reference_value(task, inst.target, choices, task_folder)
-        except GeneralBenchError as exc:
-            return TaskDetail(task.id, task.metric, None, n, 0, 0, 0,
-                              f"bad reference for instance {inst.id!r}: {exc}"), []
-        if inst.id not in predictions:
+        iid, inputs = inst.id, inst.inputs
+        choices = choices_of(inputs) if "choices" in inputs or "options" in inputs else None
+        if target_is_ref or (inline and not choices):
+            ref = inst.target
+        else:
+            try:
+                ref = reference_value(task, inst.target, choices, task_folder)
+            except GeneralBenchError as exc:
+                return TaskDetail(task.id, task.metric, None, n, 0, 0, 0,
+                                  f"bad reference for instance {iid!r}: {exc}"), []
+        raw = predictions.get(iid, _MISSING)
+        if raw is _MISSING:
             value, reason, file = None, "no prediction", None
             missing += 1
-            rows.append(InstanceScore(task.id, inst.id, "missing", None, reason))
+            rows.append(InstanceScore(task.id, iid, "missing", None, reason))
         else:
             value, ref, reason, file = _instance_value(
-                task, inst, predictions[inst.id], ref, choices, vocab, predictions_folder)
+                task, inst, raw, ref, choices, vocab, predictions_folder, memo)
             if value is None:
                 failed += 1
-                rows.append(InstanceScore(task.id, inst.id, "failed", None, reason))
+                rows.append(InstanceScore(task.id, iid, "failed", None, reason))
             else:
                 parsed += 1
-                rows.append(InstanceScore(task.id, inst.id, "ok", None, "",
-                                          value if task.output in INLINE_TYPES else None))
-        files.add(file)
+                rows.append(InstanceScore(task.id, iid, "ok", None, "", value if inline else None))
+        if files.enabled:
+            files.add(file)
         if acc is not None:
             try:
                 acc.update(value, ref)
@@ -332,11 +369,30 @@ def _poolable(job: _TaskJob) -> bool:
         return False  # an unknown metric: reported by the task's own scoring, here
 
 
+FILE_VALUED_COST = 30
+"""How much more a byte of a task with file-valued outputs (masks, depth maps: each instance
+decodes files) costs to score than a byte of a task with inline answers, roughly (measured on
+the scoring benchmark's mix: ~1 ms against ~30 us an instance, for similar annotation bytes)."""
+
+
+def _job_cost(job: _TaskJob) -> float:
+    """A task's estimated scoring cost, for ordering the pool's work: its annotation and
+    predictions bytes, weighted for file-valued outputs."""
+    size = job.data.size_hint()
+    if job.predictions is not None:
+        try:
+            size += job.predictions.path.stat().st_size
+        except OSError:
+            pass
+    return size * (1 if job.data.task.output in INLINE_TYPES else FILE_VALUED_COST)
+
+
 def _score_jobs(jobs: list[_TaskJob], workers: int) -> Iterator[tuple[TaskDetail, str]]:
     """Each job's result, in the jobs' order: in this process (workers <= 1), else the tasks
-    whose metric needs no model through a pool of worker processes, one task at a time each
-    (memory: one task per worker plus the encoded rows of finished tasks), while this process
-    scores the others."""
+    whose metric needs no model through a pool of worker processes, one task at a time each,
+    largest first (so the workers finish together, not one of them on a large task at the end;
+    memory: one task per worker plus the encoded rows of finished tasks not yet written),
+    while this process scores the others."""
     light = [j for j in jobs if _poolable(j)]
     workers = min(workers, len(light))
     if workers <= 1:
@@ -348,14 +404,37 @@ def _score_jobs(jobs: list[_TaskJob], workers: int) -> Iterator[tuple[TaskDetail
     _warm_up(job.data.task for job in light)
     # fork: workers start with this process's imports (spawn would import everything again)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    # a few tasks per round trip (each costs a pickle of the job and of its result both ways),
-    # still small enough chunks that the workers finish together
-    chunk = max(1, min(16, len(light) // (workers * 8)))
-    pooled = {id(j) for j in light}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        results = pool.map(_score_job, light, chunksize=chunk)  # all submitted: runs meanwhile
-        for job in jobs:
-            yield next(results) if id(job) in pooled else _score_job(job)
+        futures = {id(job): pool.submit(_score_job, job)  # all submitted: runs meanwhile
+                   for job in sorted(light, key=_job_cost, reverse=True)}
+        try:
+            for job in jobs:
+                future = futures.pop(id(job), None)
+                yield future.result() if future is not None else _score_job(job)
+        finally:  # stopped early (an error, Ctrl-C): the tasks not started yet are not run
+            for future in futures.values():
+                future.cancel()
+
+
+GC_GEN0_THRESHOLD = 100_000
+"""Allocations between young-generation collections while scoring (CPython's default: 700).
+Scoring allocates millions of short-lived acyclic objects (records, rows, tokens) that reference
+counting frees at once; the default makes the cyclic collector run thousands of times over them
+for nothing: ~14% of the CPU of a full-size run."""
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """The cyclic garbage collector run less often (older generations too) while scoring;
+    the thresholds are restored after. Worker processes forked meanwhile inherit them."""
+    import gc
+
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], GC_GEN0_THRESHOLD), max(old[1], 50), max(old[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def score_predictions(predictions_path: Path | str, dataset_root: Path | str, catalog: Catalog, *,
@@ -387,13 +466,14 @@ def score_predictions(predictions_path: Path | str, dataset_root: Path | str, ca
             for task_id, td in by_task.items()]
     sink = RowSink(Path(out_dir)) if out_dir is not None else None
     try:
-        for done, (job, (detail, text)) in enumerate(zip(work, _score_jobs(work, jobs), strict=True),
-                                                     1):
-            details[job.data.task.id] = detail
-            if sink is not None:
-                sink.write(text)
-            if progress is not None:
-                progress(detail, done, len(work))
+        with _fewer_collections():
+            for done, (job, (detail, text)) in enumerate(
+                    zip(work, _score_jobs(work, jobs), strict=True), 1):
+                details[job.data.task.id] = detail
+                if sink is not None:
+                    sink.write(text)
+                if progress is not None:
+                    progress(detail, done, len(work))
     except BaseException:
         if sink is not None:
             sink.discard()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
@@ -77,13 +78,51 @@ _ENCODE = _make_encoder()
 WRITE_BUFFER = 1 << 20
 
 
+def _encode_row(row: Any) -> str:
+    """One instances.jsonl line, through the encoder (the general case)."""
+    return _ENCODE({"task": row.task, "id": row.id, "status": row.status, "score": row.score,
+                    "reason": row.reason, "parsed": row.parsed}) + "\n"
+
+
 def encode_rows(rows: Iterable[Any]) -> str:
     """instances.jsonl lines (one per scored instance) of rows with task, id, status, score,
-    reason and parsed: encoded directly, no dataclasses.asdict per row."""
-    enc = _ENCODE
-    return "".join([enc({"task": row.task, "id": row.id, "status": row.status,
-                         "score": row.score, "reason": row.reason, "parsed": row.parsed}) + "\n"
-                    for row in rows])
+    reason and parsed: encoded directly, no dataclasses.asdict per row.
+
+    A row whose fields are strings, a finite float score or None, and a string or None answer
+    (nearly all) is put together from its encoded strings: the text `json.dumps` of the row's
+    dict gives (the same string encoder, float repr and separators), without building and
+    walking a dict per row; any other row goes through the encoder.
+    """
+    from json.encoder import encode_basestring as q  # the C string encoder (ensure_ascii=False)
+
+    out: list[str] = []
+    add = out.append
+    task_key = task_text = None
+    for row in rows:
+        task, iid, status, score, reason, parsed = (row.task, row.id, row.status, row.score,
+                                                    row.reason, row.parsed)
+        if (type(task) is not str or type(iid) is not str or type(status) is not str
+                or type(reason) is not str):
+            add(_encode_row(row))
+            continue
+        if score is None:
+            score_text = "null"
+        elif type(score) is float and math.isfinite(score):
+            score_text = float.__repr__(score)
+        else:
+            add(_encode_row(row))
+            continue
+        if parsed is None:
+            parsed_text = "null"
+        elif type(parsed) is str:
+            parsed_text = q(parsed)
+        else:
+            parsed_text = _ENCODE(parsed)
+        if task is not task_key:
+            task_key, task_text = task, q(task)
+        add(f'{{"task": {task_text}, "id": {q(iid)}, "status": {q(status)}, "score": {score_text}, '
+            f'"reason": {q(reason)}, "parsed": {parsed_text}}}\n')
+    return "".join(out)
 
 
 def dump_lines(value: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from generalbench.data.adapters import AdaptContext, FieldError, fields, register
-from generalbench.data.adapters.common import media_ref, record_id, reference
+from generalbench.data.adapters.common import media_ref, new_instance, record_id, reference
 from generalbench.data.instances import Instance
 from generalbench.data.native import OUTPUT_TYPES
 
@@ -67,4 +67,4 @@ def adapt(record: dict[str, Any], ctx: AdaptContext) -> Instance:
             {k: v for k, v in record.items() if k not in _RECORD_KEYS})
     if isinstance(out, dict) and len(out) > 1:
         meta.update({f"output.{k}": v for k, v in out.items() if k != "answer"})
-    return Instance(id=iid, task_id=ctx.task.id, inputs=inputs, target=target, meta=meta)
+    return new_instance(iid, ctx.task.id, inputs, target, meta)

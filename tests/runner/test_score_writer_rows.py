@@ -1,0 +1,29 @@
+"""instances.jsonl rows put together from encoded strings are exactly the rows `json.dumps`
+writes for the same dicts, whatever the fields hold."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from generalbench.runner.score import InstanceScore
+from generalbench.runner.score_writer import encode_rows
+
+texts = st.text(alphabet=st.characters(), max_size=8)
+scores = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3))
+parsed = st.recursive(st.one_of(st.none(), texts, st.floats(), st.integers(), st.booleans()),
+                      lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                              st.dictionaries(texts, inner, max_size=3)),
+                      max_leaves=8)
+
+
+@given(st.lists(st.builds(InstanceScore, texts, texts, st.sampled_from(["ok", "failed", "missing"]),
+                          scores, texts, parsed), max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_rows_equal_json_dumps_of_their_dicts(rows):
+    expected = "".join(json.dumps({"task": r.task, "id": r.id, "status": r.status, "score": r.score,
+                                   "reason": r.reason, "parsed": r.parsed},
+                                  ensure_ascii=False, default=str) + "\n" for r in rows)
+    assert encode_rows(rows) == expected
