@@ -17,10 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from generalbench.catalog import Task
 from generalbench.data.instances import Instance
+from generalbench.yamlload import safe_load
 
 
 class FieldError(ValueError):
@@ -68,7 +67,7 @@ def register(*types: str) -> Callable[[Adapter], Adapter]:
 @lru_cache(maxsize=1)
 def fields() -> dict[str, Any]:
     text = resources.files("generalbench.data.adapters").joinpath("fields.yaml").read_text("utf-8")
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 7x faster
+    return safe_load(text)
 
 
 def get_path(record: Any, path: str) -> Any:
