@@ -154,3 +154,19 @@ def test_csv_bare_carriage_return_is_the_csv_modules_error(tmp_path, catalog):
                   .encode())
     with pytest.raises(ScoreFileError, match="not a readable CSV row"):
         read_csv(p, catalog)
+
+
+@pytest.mark.parametrize("n", [3, 20])
+def test_json_of_many_models_is_the_same_ranked_list(catalog, n):
+    """Few models: indented JSON; many: one model per line. Both parse to the same ranked list."""
+    import json
+
+    from generalbench.report import render
+
+    results = [evaluate(catalog, _raw(catalog, s), f"m{s}", keep_tasks=False) for s in range(n)]
+    text = render.to_json(results)
+    items = json.loads(text)
+    assert [r["model"] for r in items] == [r.model for _, r in render.rank(results)]
+    assert items == json.loads(json.dumps(items, indent=1))
+    lines = text.splitlines()
+    assert (len(lines) == n + 2) == (n >= render.FAST_ROWS)

@@ -303,9 +303,9 @@ def _csv_fast(text: str, catalog: Catalog, source: str,
               default_model: str) -> list[ModelScores] | None:
     """The models of a well-formed task,score[,model] CSV, read without the csv module or a
     dict per row (most of `level`'s time on a 100-model file); None as soon as anything is not
-    plain (a quote, a carriage return or NUL anywhere, a short row, a cell other than a number,
-    an empty cell or '-' for a known task, a repeated task), so that the general path reads the
-    file and names the problem exactly.
+    plain (a quote, a carriage return or NUL anywhere, a short or long row, an unknown task, a
+    cell other than a number, an empty cell or '-', a repeated task, a value out of the metric's
+    range), so that the general path reads the file and names the problem exactly.
 
     Without quotes, NULs and carriage returns other than in CRLF line ends, the csv module's
     rows are the lines split at commas (blank lines skipped), which is what this reads.
@@ -318,58 +318,50 @@ def _csv_fast(text: str, catalog: Catalog, source: str,
     header = lines[0].split(",")
     if len(set(header)) != len(header) or "task" not in header or "score" not in header:
         return None
-    ti, si = header.index("task"), header.index("score")
-    mi = header.index("model") if "model" in header else None
     width = len(header)
+    body = [line for line in lines[1:] if line]  # the csv module skips blank lines too
+    if not body or any(line.count(",") != width - 1 for line in body):
+        return None  # a short or long row: the general path pads or ignores cells
+    # Every row has `width` cells: the file's cells, row after row, in one list; a column is a
+    # slice of it. Why: one split and C-level slices instead of a list per row (most of `level`'s
+    # reading time on a 100-model file).
+    flat = ",".join(body).split(",")
+    task_cells = flat[header.index("task")::width]
+    values = flat[header.index("score")::width]
+    model_cells = flat[header.index("model")::width] if "model" in header else [""] * len(body)
     # task cell -> (task id, lowest and highest valid value): NaN and infinities fail both tests
     cells: dict[str, tuple[str, float, float]] = {}
-    models: dict[str, ModelScores] = {}
-    found: dict[str, dict[str, float | None]] = {}
-    last_model, got = None, None  # rows come grouped by model: look the model up on a change
-    empty = False
-    for line in lines[1:]:
-        if not line:
-            continue
-        row = line.split(",")
-        if len(row) < width:
+    for name in dict.fromkeys(task_cells):
+        if not name:
             return None
-        cell = cells.get(row[ti])
-        if cell is None:
-            if not row[ti]:
-                return None
-            try:
-                task = catalog.resolve(row[ti])
-            except UnknownTaskError:
-                return None
-            can_be_negative, at_most_100 = _value_limits(task.metric)
-            cell = cells[row[ti]] = (task.id, -_HUGE if can_be_negative else 0.0,
-                                     100.0 if at_most_100 else _HUGE)
-        task_id, lo, hi = cell
-        model = (row[mi] if mi is not None else "") or default_model
-        if model != last_model:
-            got = found.get(model)
-            if got is None:
-                got = found[model] = {}
-                models[model] = ModelScores(model, source=source)
-            last_model = model
-        if task_id in got:  # type: ignore[operator]
-            return None
-        value = row[si]
         try:
-            x = float(value)
-        except ValueError:
-            if value.strip() in {"", "-"}:
-                got[task_id] = None  # type: ignore[index]  # unsupported: kept to find repeats
-                empty = True
-                continue
+            task = catalog.resolve(name)
+        except UnknownTaskError:
             return None
-        if not lo <= x <= hi:
-            return None
-        got[task_id] = x  # type: ignore[index]
-    for model, ms in models.items():
-        raw = found[model]
-        ms.raw = {k: v for k, v in raw.items() if v is not None} if empty else raw  # type: ignore[assignment]
-    return list(models.values()) or None
+        can_be_negative, at_most_100 = _value_limits(task.metric)
+        cells[name] = (task.id, -_HUGE if can_be_negative else 0.0, 100.0 if at_most_100 else _HUGE)
+    try:
+        numbers: list[float | None] = list(map(float, values))
+    except ValueError:  # an empty cell or '-' (unsupported) somewhere, or text: cell by cell
+        numbers = []
+        for value in values:
+            try:
+                numbers.append(float(value))
+            except ValueError:
+                if value.strip() not in {"", "-"}:
+                    return None
+                numbers.append(None)  # unsupported: kept to find repeats
+    found: dict[str, dict[str, float | None]] = {}
+    for name, x, model in zip(task_cells, numbers, model_cells, strict=True):
+        task_id, lo, hi = cells[name]
+        got = found.get(model or default_model)
+        if got is None:
+            got = found[model or default_model] = {}
+        if task_id in got or (x is not None and not lo <= x <= hi):
+            return None  # a repeated task, or a value the general path words the error for
+        got[task_id] = x
+    return [ModelScores(model, raw={k: v for k, v in raw.items() if v is not None}, source=source)
+            for model, raw in found.items()]
 
 
 def read_json(path: Path, catalog: Catalog) -> list[ModelScores]:
