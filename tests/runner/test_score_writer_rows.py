@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,3 +28,20 @@ def test_rows_equal_json_dumps_of_their_dicts(rows):
                                    "reason": r.reason, "parsed": r.parsed},
                                   ensure_ascii=False, default=str) + "\n" for r in rows)
     assert encode_rows(rows) == expected
+
+
+@pytest.mark.parametrize("accelerator", ["missing", "changed"])
+def test_encoder_without_the_private_accelerator_is_json_dumps(monkeypatch, accelerator):
+    """The row encoder uses CPython's private C encoder only when it answers as json.dumps."""
+    from json import encoder as je
+
+    from generalbench.runner import score_writer
+
+    if accelerator == "missing":
+        monkeypatch.setattr(je, "c_make_encoder", None)
+    else:
+        monkeypatch.setattr(je, "c_make_encoder", lambda *a: (lambda value, level: iter(["?"])))
+    encode = score_writer._make_encoder()
+    value = {"a": [1, 2.5, None, "é"], "b": {"c": float("nan")}}
+    assert encode(value) == json.dumps(value, ensure_ascii=False, default=str)
+    assert encode("x") == '"x"'

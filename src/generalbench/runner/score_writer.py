@@ -56,15 +56,20 @@ def _make_encoder() -> Callable[[Any], str]:
 
     `json.dumps` with options builds a new JSONEncoder per call, and JSONEncoder builds a new C
     encoder per value (a third of the cost of a short row); the C encoder is the same one
-    `dumps` uses, so the text is identical. Without the C accelerator: the pure-Python encoder.
+    `dumps` uses, so the text is identical. Where it is missing or answers otherwise than `dumps`
+    on a sample (another interpreter, a changed private signature): the public encoder.
     """
     from json import encoder as je
 
-    if je.c_make_encoder is None:  # pragma: no cover - CPython always has it
-        return json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
-    c_encode = je.c_make_encoder(None, str, je.encode_basestring, None, ": ", ", ", False, False,
-                                 True)
     plain = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
+    try:  # c_make_encoder is CPython's private accelerator: used only if it answers as dumps does
+        c_encode = je.c_make_encoder(None, str, je.encode_basestring, None, ": ", ", ", False,
+                                     False, True)
+        sample = {"a": [1, 2.5, None, True, "é\n"], "b": {"c": float("inf")}, "d": (Path("x"),)}
+        if "".join(c_encode(sample, 0)) != json.dumps(sample, ensure_ascii=False, default=str):
+            return plain
+    except (TypeError, ValueError):  # None (another interpreter) or a changed signature
+        return plain
 
     def encode(value: Any) -> str:
         if isinstance(value, (dict, list, tuple)):
@@ -161,14 +166,10 @@ class RowSink:
         self._part.unlink(missing_ok=True)
 
 
-def write_outputs(out_dir: Path, result: LevelResult, details: Mapping[str, Any],
-                  row_text: Iterable[str] | None = None) -> None:
-    """tasks.json / tasks.csv, report.json, and instances.jsonl from `row_text` (chunks as
-    `encode_rows` gives them) unless a RowSink wrote it already (row_text None)."""
+def write_outputs(out_dir: Path, result: LevelResult, details: Mapping[str, Any]) -> None:
+    """tasks.json / tasks.csv and report.json (instances.jsonl is the RowSink's, written task by
+    task while scoring)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    if row_text is not None:
-        with open(out_dir / "instances.jsonl", "w", encoding="utf-8", buffering=WRITE_BUFFER) as fh:
-            fh.writelines(row_text)
     table = []
     for ts in result.tasks or []:
         d = details.get(ts.id)
