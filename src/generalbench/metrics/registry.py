@@ -150,18 +150,10 @@ def _apply_policy(spec: MetricSpec, fn: MetricFn, preds: list[Any], refs: Sequen
             and spec.on_failure in ("zero", "empty"):
         return MetricResult(0.0, [0.0] * n, {"all_failed": True})  # nothing to compare: the floor
     if spec.on_failure == "zero" and failed:
-        bad = set(failed)
-        keep = [i for i in range(n) if i not in bad]
-        if not keep:
+        scored = _score_the_rest(spec, fn, preds, refs, failed, options, 0.0, "on_failure: zero")
+        if scored is None:
             return MetricResult(0.0, [0.0] * n, {"all_failed": True})
-        sub = _as_result(fn([preds[i] for i in keep], [refs[i] for i in keep],
-                            **subset_options(options, keep, n)))
-        sub_per = sub.per_instance or sub.details.get("instance_scores")
-        if sub_per is None or len(sub_per) != len(keep):
-            raise MetricError(f"metric {spec.name!r} (on_failure: zero) gives no per-instance values")
-        per: list[float | None] = [0.0] * n
-        for i, v in zip(keep, sub_per, strict=True):
-            per[i] = v
+        _, sub, _, per = scored
         vals = [v for v in per if v is not None]
         details = {k: v for k, v in sub.details.items() if k != "instance_scores"}
         return MetricResult(math.fsum(vals) / len(vals) if vals else math.nan, per, details)
@@ -194,6 +186,28 @@ def _count_missing(result: MetricResult, n_failed: int) -> None:
         result.details["n_missing"] += n_failed
 
 
+def _score_the_rest(spec: MetricSpec, fn: MetricFn, preds: list[Any], refs: Sequence[Any],
+                    failed: list[int], options: dict[str, Any], fill: float, policy: str
+                    ) -> tuple[list[int], MetricResult, Sequence[float | None], list[float | None]] | None:
+    """The metric on the instances that did not fail: (their indices, its result, its
+    per-instance values, every instance's value with `fill` for the failed ones); None when
+    every instance failed. The 'zero' and 'worst: <value>' policies both score this way."""
+    n = len(preds)
+    bad = set(failed)
+    keep = [i for i in range(n) if i not in bad]
+    if not keep:
+        return None
+    sub = _as_result(fn([preds[i] for i in keep], [refs[i] for i in keep],
+                        **subset_options(options, keep, n)))
+    sub_per = sub.per_instance if sub.per_instance is not None else sub.details.get("instance_scores")
+    if sub_per is None or len(sub_per) != len(keep):
+        raise MetricError(f"metric {spec.name!r} ({policy}) gives no per-instance values")
+    per: list[float | None] = [fill] * n
+    for i, v in zip(keep, sub_per, strict=True):
+        per[i] = v
+    return keep, sub, sub_per, per
+
+
 def _worst_value(spec: MetricSpec, fn: MetricFn, preds: list[Any], refs: Sequence[Any],
                  failed: list[int], options: dict[str, Any], worst: float) -> MetricResult:
     """`worst: <value>`: the metric scores the other instances; each failed one scores `worst`.
@@ -203,18 +217,10 @@ def _worst_value(spec: MetricSpec, fn: MetricFn, preds: list[Any], refs: Sequenc
     own) is weighted by the number of instances it covers.
     """
     n = len(preds)
-    bad = set(failed)
-    keep = [i for i in range(n) if i not in bad]
-    if not keep:
+    got = _score_the_rest(spec, fn, preds, refs, failed, options, worst, f"worst: {worst:g}")
+    if got is None:
         return MetricResult(worst, [worst] * n, {"all_failed": True, "n_missing": n})
-    sub = _as_result(fn([preds[i] for i in keep], [refs[i] for i in keep],
-                        **subset_options(options, keep, n)))
-    sub_per = sub.per_instance if sub.per_instance is not None else sub.details.get("instance_scores")
-    if sub_per is None or len(sub_per) != len(keep):
-        raise MetricError(f"metric {spec.name!r} (worst: {worst:g}) gives no per-instance values")
-    per: list[float | None] = [worst] * n
-    for i, v in zip(keep, sub_per, strict=True):
-        per[i] = v
+    keep, sub, sub_per, per = got
 
     def scored(values: Sequence[float | None]) -> list[float]:
         return [float(v) for v in values if v is not None and math.isfinite(v)]
