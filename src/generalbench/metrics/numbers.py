@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from generalbench.errors import MetricError
+from generalbench.metrics.failure import range_end_predictions
 from generalbench.metrics.registry import MetricResult, register
 
 
@@ -38,10 +39,9 @@ def number_arrays(predictions: Sequence[Any], references: Sequence[Any]
     failed = np.array([not _finite(p) for p in predictions], dtype=bool)
     pred = np.array([np.nan if f else _scalar(p) for p, f in zip(predictions, failed, strict=True)],
                     dtype=np.float64)
-    if failed.any() and ref.size:
-        lo, hi = float(ref.min()), float(ref.max())
-        worst = np.where(ref - lo >= hi - ref, lo, hi)
-        pred[failed] = worst[failed]
+    if failed.any() and ref.size:  # the registry's `range_end` rule, for direct callers too
+        for i, worst in range_end_predictions(ref.tolist(), np.flatnonzero(failed).tolist()).items():
+            pred[i] = worst
     return pred, ref, failed
 
 
