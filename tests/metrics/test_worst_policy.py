@@ -166,3 +166,11 @@ def test_range_end_metrics_are_never_fed_one_at_a_time():
 
     with pytest.raises(MetricError, match="range_end"):
         accumulator("mae")
+
+
+def test_mae_called_directly_gives_a_non_number_the_range_end():
+    """Outside the registry, numbers' own screen applies the same range_end rule."""
+    from generalbench.metrics.numbers import mae
+
+    # refs 2..9: "x" (ref 2) is given 9, the far end: errors 7 and 4
+    assert mae(["x", 5.0], [2.0, 9.0]).value == pytest.approx(5.5)
