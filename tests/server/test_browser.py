@@ -51,6 +51,17 @@ def _wait_for(driver, what, timeout: float = 120):
     raise AssertionError(f"timed out; page was:\n{driver.page_source[:2000]}")
 
 
+def _is_stale(element) -> bool:
+    """True once the page that held `element` has been replaced."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    return False
+
+
 def test_sign_up_upload_and_see_the_model_ranked(service, bench, browser):
     from selenium.webdriver.common.by import By
 
@@ -68,7 +79,10 @@ def test_sign_up_upload_and_see_the_model_ranked(service, bench, browser):
     name.clear()
     name.send_keys("Browser-Oracle")
     browser.find_element(By.ID, "public").click()
-    browser.find_element(By.ID, "publish").click()
+    publish = browser.find_element(By.ID, "publish")
+    publish.click()
+    # the form's POST navigates; a get() before its answer arrives can be overtaken by it
+    _wait_for(browser, lambda d: _is_stale(publish))
     browser.get(service.url + "/?scope=A")
     board = _wait_for(browser, lambda d: d.find_element(By.ID, "board"))
     rows = board.find_elements(By.CSS_SELECTOR, "tbody tr")
