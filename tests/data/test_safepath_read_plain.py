@@ -95,3 +95,48 @@ def test_messages_for_declined_paths_are_the_general_ones(tree):
     (root / "masks" / "bad.png").write_bytes(b"not a png")
     with pytest.raises(DataError, match="cannot decode mask"):
         load_relative("mask", root, "masks/bad.png")
+
+
+def test_a_folder_scope_walks_each_folder_once(tree, monkeypatch):
+    from generalbench.data import safepath
+
+    root, _ = tree
+    save_mask(root / "masks" / "b.png", np.ones((3, 4), dtype=np.uint8))
+    calls = []
+    real_lstat = os.lstat
+    folder = os.path.realpath(root / "masks")
+    monkeypatch.setattr(safepath.os, "lstat",  # os itself: count the walks of masks/ only
+                        lambda p: (p == folder and calls.append(p)) or real_lstat(p))
+    with safepath.folder_scope():
+        assert read_plain(root, "masks/a.png") is not None
+        assert read_plain(root, "masks/b.png") is not None
+    assert len(calls) == 1
+    assert read_plain(root, "masks/a.png") is not None  # out of the scope: walked again
+    assert len(calls) == 2
+
+
+def test_a_symlinked_file_in_a_folder_checked_by_the_scope_is_refused(tree):
+    from generalbench.data.safepath import folder_scope
+
+    root, secret = tree
+    with folder_scope():
+        load_relative("mask", root, "masks/a.png")  # the folder is now remembered
+        (root / "masks" / "b.png").symlink_to(secret)
+        assert read_plain(root, "masks/b.png") is None
+        with pytest.raises(DataError, match="outside"):
+            load_relative("mask", root, "masks/b.png")
+
+
+def test_a_scope_remembers_only_folders_whose_chain_held_no_link(tree, tmp_path):
+    from generalbench.data.safepath import folder_scope
+
+    root, _ = tree
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    save_mask(outside / "c.png", np.zeros((2, 2), dtype=np.uint8))
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    with folder_scope():
+        for _ in range(2):
+            assert read_plain(root, "linked/c.png") is None
+            with pytest.raises(DataError, match="outside"):
+                load_relative("mask", root, "linked/c.png")
