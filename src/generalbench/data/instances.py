@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from generalbench.data.safepath import iter_files, resolve_checked, resolve_inside
+from generalbench.data.safepath import iter_files, read_plain, resolve_checked, resolve_inside
 from generalbench.errors import DataError
 
 MediaKind = Literal["image", "video", "frames", "audio", "pointcloud", "mesh", "depth", "flow",
@@ -55,7 +55,15 @@ def load_media(kind: str, path: Path | str, exists: bool | None = None) -> Any:
 
 def load_relative(kind: str, base: Path | str, rel: str) -> Any:
     """Decode the file `rel` below `base` as `kind`: MediaRef(kind, rel).load(base) without the
-    MediaRef (same checks, same messages)."""
+    MediaRef (same checks, same messages). A mask (most of a scoring run's files) is read by
+    `safepath.read_plain` (no lstat of the file, opened O_NOFOLLOW) and decoded from its bytes;
+    anything that lane declines takes the general path."""
+    if kind == "mask":
+        found = read_plain(base, rel)
+        if found is not None:
+            from generalbench.data.media import mask_from_bytes
+
+            return mask_from_bytes(found[1], found[0])
     return load_media(kind, *resolve_checked(base, rel, what=f"{kind} file"))
 
 

@@ -838,7 +838,16 @@ def load_mask(path: Path | str) -> np.ndarray:
     all channels agree, otherwise to an id per distinct colour (in sorted colour order, 0 = black).
     """
     try:
-        arr = image_array(read_bytes(path))
+        raw = read_bytes(path)
+    except Exception as exc:  # noqa: BLE001 - any read failure is a data error
+        raise _fail(path, "mask", exc) from None
+    return mask_from_bytes(raw, path)
+
+
+def mask_from_bytes(raw: bytes, path: Path | str) -> np.ndarray:
+    """`load_mask` of a file already read (`safepath.read_plain`); `path` names it in errors."""
+    try:
+        arr = image_array(raw)
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a data error
         raise _fail(path, "mask", exc) from None
     if arr.ndim == 3:

@@ -104,6 +104,9 @@ def epe(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> Metr
         if r.shape[-1] != 2:
             raise MetricError(f"EPE: flow must be H x W x 2, got {r.shape}")
         valid = np.isfinite(r).all(axis=-1)
+        if valid.all():  # the common case: no boolean gather (the same pixels in the same order)
+            per.append(float(np.linalg.norm((p - r).reshape(-1, 2), axis=-1).mean()))
+            continue
         if not valid.any():
             per.append(None)
             continue

@@ -185,6 +185,13 @@ class VideoMiouStream(_MeanOfInstances):
 
     def add(self, prediction: Any, reference: Any) -> float:
         rf, pf = _frames(reference), _frames(prediction)
+        if rf and len(pf) >= len(rf):
+            g = rf[0]
+            if all(f.shape == g.shape and f.dtype == g.dtype for f in rf) and all(
+                    f.shape == g.shape and f.dtype == g.dtype for f in pf[:len(rf)]):
+                # Every frame present, of one shape and dtype: the counts summed over frames are
+                # the counts of the stacked video (one pass instead of one per frame, same ints).
+                return self._add_frames(np.stack(rf), np.stack(pf[:len(rf)]))
         inter = union = 0
         for t, g in enumerate(rf):
             g = np.asarray(g)
@@ -198,6 +205,18 @@ class VideoMiouStream(_MeanOfInstances):
                 pm = np.zeros_like(gm)
             inter += int(np.count_nonzero(gm & pm))
             union += int(np.count_nonzero(gm | pm))
+        return self._keep(100.0 * inter / union if union else 100.0)
+
+    def _add_frames(self, g: np.ndarray, p: np.ndarray) -> float:
+        """`add` for a (T, H, W) reference and prediction of one shape."""
+        gm = g != 0
+        pm = p != 0
+        if self.ignore_index is not None:
+            valid = g != self.ignore_index
+            gm &= valid
+            pm &= valid
+        inter = int(np.count_nonzero(gm & pm))
+        union = int(np.count_nonzero(gm | pm))
         return self._keep(100.0 * inter / union if union else 100.0)
 
 
