@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
@@ -137,29 +135,6 @@ def resolve_checked(root: Path | str, rel: str, *, what: str = "file") -> tuple[
     return path, True
 
 
-_CHECKED_FOLDERS: ContextVar[set[str] | None] = ContextVar("generalbench_checked_folders",
-                                                           default=None)
-
-
-@contextmanager
-def folder_scope() -> Iterator[None]:
-    """Within it, `read_plain` walks each distinct folder once instead of once per file.
-
-    Meant to wrap one scoring call (a task's files mostly share one or two folders). Why it
-    stays safe: a folder is remembered only after its whole chain from the root was lstat'ed
-    and held no link; every file is still opened with O_NOFOLLOW and must be a regular file,
-    so a file link (however late it appears) is never followed. What the scope gives up is
-    only the re-check of a folder already seen: a folder replaced by a link *during* the call
-    (the submission cannot do that: it is a folder of files, not a process) would be trusted
-    until the scope ends. A new scope (the next call, another thread) walks again.
-    """
-    token = _CHECKED_FOLDERS.set(set())
-    try:
-        yield
-    finally:
-        _CHECKED_FOLDERS.reset(token)
-
-
 _O_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -186,20 +161,11 @@ def read_plain(root: Path | str, rel: str) -> tuple[str, bytes] | None:
     root_s = os.fspath(root)
     root_s = _abs_root(root_s) if root_s.startswith("/") else os.path.abspath(root_s)
     cur = _real_root(root_s)
-    checked = _CHECKED_FOLDERS.get()
     try:
-        if len(parts) > 1:
-            head = rel.rpartition("/")[0]
-            folder = f"{cur}\0{head}"
-            if checked is not None and folder in checked:
-                cur = f"{cur}/{head}" if cur != "/" else f"/{head}"
-            else:
-                for part in parts[:-1]:
-                    cur = f"{cur}/{part}" if cur != "/" else f"/{part}"
-                    if not stat.S_ISDIR(os.lstat(cur).st_mode):
-                        return None  # a link (general rule), or a file where a folder should be
-                if checked is not None:
-                    checked.add(folder)
+        for part in parts[:-1]:
+            cur = f"{cur}/{part}" if cur != "/" else f"/{part}"
+            if not stat.S_ISDIR(os.lstat(cur).st_mode):
+                return None  # a link (general rule), or a file where a folder should be
         fd = os.open(f"{cur}/{parts[-1]}" if cur != "/" else f"/{parts[-1]}", _O_FILE)
     except OSError:
         return None  # missing, ELOOP (a link), no permission: the general path decides
