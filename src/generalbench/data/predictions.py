@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from generalbench.catalog import Catalog, Task
+from generalbench.data import fastjson
 from generalbench.data.archive import Limits, unpack_cached
 from generalbench.data.instances import MediaRef
 from generalbench.data.native import artifact_refs, check_native, load_native
@@ -257,11 +258,13 @@ def iter_jsonl(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]]:
         yield from _iter_jsonl_lines(path, task_id)
         return
     decode = _DECODER.decode
+    fast = not fastjson.may_differ(text)  # one scan of the file, not one per line
+    loads = fastjson.loads
     for n, line in enumerate(text.split("\n"), start=1):
         if not line or line.isspace():
             continue
         try:
-            row = decode(line)
+            row = loads(line, decode, True) if fast else decode(line)
         except (ValueError, RecursionError) as exc:
             raise _not_json(f"{path}: line {n}: task={task_id!r}", exc) from None
         if type(row) is dict and type(row.get("id")) is str and type(row.get("prediction")) is str \
