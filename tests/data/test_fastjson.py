@@ -90,3 +90,11 @@ def test_nan_line_error_is_unchanged(tmp_path, monkeypatch) -> None:
             list(iter_jsonl(path, "t"))
         errors.append((type(exc.value), str(exc.value)))
     assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize(("text", "differ"), [("1" * 18, False), ("1" * 19, True), ("x" + "9" * 30, True),
+                                              ("0.1234567890123456789", True), ("é1234567890", False),
+                                              ('"12345678901234567890"', True)])
+def test_may_differ_flags_every_run_of_19_digits(text: str, differ: bool) -> None:
+    assert fastjson.may_differ(text) is differ
+    assert fastjson.may_differ(text.encode()) is differ

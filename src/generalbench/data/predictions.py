@@ -251,14 +251,16 @@ def iter_jsonl(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]]:
     """
     try:
         whole = path.stat().st_size <= JSONL_WHOLE_MAX
-        text = path.read_bytes().decode("utf-8-sig") if whole else None
+        data = path.read_bytes() if whole else b""
+        text = data.decode("utf-8-sig") if whole else None
     except (OSError, UnicodeDecodeError):
         text = None  # read line by line: the exact line and byte of a bad one are reported
     if text is None:
         yield from _iter_jsonl_lines(path, task_id)
         return
     decode = _DECODER.decode
-    fast = not fastjson.may_differ(text)  # one scan of the file, not one per line
+    fast = not fastjson.may_differ(data)  # one scan of the file, not one per line
+    del data
     loads = fastjson.loads
     for n, line in enumerate(text.split("\n"), start=1):
         if not line or line.isspace():
