@@ -54,3 +54,14 @@ def test_nonfinite_equals_the_recursive_walk(value):
 @settings(max_examples=300, deadline=None)
 def test_boxes_at_any_depth(boxes, depth):
     assert nonfinite(boxes, depth) == walk(boxes, depth)
+
+
+@given(st.lists(st.one_of(st.none(), st.lists(st.one_of(st.integers(), st.floats(allow_nan=True,
+                                                                              allow_infinity=True)),
+                                              min_size=4, max_size=4)), max_size=6),
+       st.integers(0, _MAX_DEPTH + 1))
+@settings(max_examples=300, deadline=None)
+def test_tracks_and_flat_lists_at_any_depth(track, depth):
+    assert nonfinite(track, depth) == walk(track, depth)
+    flat = [b[0] if b else b for b in track]
+    assert nonfinite(flat, depth) == walk(flat, depth)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from generalbench.data import fastjson
 from generalbench.errors import DataError
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -112,7 +113,7 @@ def _small_file_data(path: Path) -> list[Any] | None:
     if text.count('"data"') != 1:  # a repeated key: the streaming parser's semantics apply
         return None
     try:
-        doc = json.loads(text)
+        doc = fastjson.loads(text, json.loads)
     except (json.JSONDecodeError, RecursionError):
         return None
     data = doc.get("data") if isinstance(doc, dict) else None

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from generalbench.catalog import Catalog, Task
+from generalbench.data import fastjson
 from generalbench.data.archive import Limits, unpack_cached
 from generalbench.data.instances import MediaRef
 from generalbench.data.native import artifact_refs, check_native, load_native
@@ -250,18 +251,22 @@ def iter_jsonl(path: Path, task_id: str) -> Iterator[tuple[int, str, Any]]:
     """
     try:
         whole = path.stat().st_size <= JSONL_WHOLE_MAX
-        text = path.read_bytes().decode("utf-8-sig") if whole else None
+        data = path.read_bytes() if whole else b""
+        text = data.decode("utf-8-sig") if whole else None
     except (OSError, UnicodeDecodeError):
         text = None  # read line by line: the exact line and byte of a bad one are reported
     if text is None:
         yield from _iter_jsonl_lines(path, task_id)
         return
     decode = _DECODER.decode
+    fast = not fastjson.may_differ(data)  # one scan of the file, not one per line
+    del data
+    loads = fastjson.loads
     for n, line in enumerate(text.split("\n"), start=1):
         if not line or line.isspace():
             continue
         try:
-            row = decode(line)
+            row = loads(line, decode, True) if fast else decode(line)
         except (ValueError, RecursionError) as exc:
             raise _not_json(f"{path}: line {n}: task={task_id!r}", exc) from None
         if type(row) is dict and type(row.get("id")) is str and type(row.get("prediction")) is str \

@@ -62,15 +62,20 @@ def nonfinite(x: Any, depth: int = 0) -> bool:
         flat = _flat_nonfinite(x.values())
         if flat is not None:
             return flat
-    elif t is list and depth + 2 < _MAX_DEPTH and x and type(x[0]) is dict:  # a list of boxes
-        for item in x:
-            flat = _flat_nonfinite(item.values()) if type(item) is dict else None
-            if flat is None:
-                break
-            if flat:
-                return True
-        else:
-            return False
+    elif t is list and depth + 2 < _MAX_DEPTH:
+        if x and type(x[0]) is dict:  # a list of boxes
+            for item in x:
+                flat = _flat_nonfinite(item.values()) if type(item) is dict else None
+                if flat is None:
+                    break
+                if flat:
+                    return True
+            else:
+                return False
+        else:  # a label set, a number series, a track (one [x, y, w, h] or None per frame)
+            flat = _flat_nonfinite(x)
+            if flat is not None:
+                return flat
     if x is None or isinstance(x, (str, bool)):
         return False
     if isinstance(x, float):

@@ -14,6 +14,9 @@ from generalbench.errors import DataError
 
 def record_id(record: dict[str, Any], *fallbacks: str) -> str:
     """The instance id (`id`, else the first present fallback key) as a non-empty string."""
+    value = record.get("id")
+    if type(value) is str and value.strip():
+        return value  # the common case, what the loop below returns for it
     for key in ("id", *fallbacks):
         value = record.get(key)
         if value is None:
