@@ -7,10 +7,11 @@ import csv
 import io
 import random
 
+import pytest
 from rich.console import Console
 
 from generalbench.levels import evaluate
-from generalbench.report.render import NOTE_WIDTH, note_cell, to_csv
+from generalbench.report.render import NOTE_WIDTH, emit_tables, note_cell, to_csv
 
 
 def test_level_csv_has_one_value_per_column(catalog):
@@ -24,11 +25,16 @@ def test_level_csv_has_one_value_per_column(catalog):
         assert cell == "" or float(cell) == float(cell), cell
 
 
-def test_notes_keep_brackets_and_cut_notes_point_to_tasks_csv():
-    console = Console(width=400, record=True)
-    console.print(note_cell("install it: pip install 'generalbench[code]'"))
-    assert "generalbench[code]" in console.export_text()
+@pytest.mark.parametrize("plain", [False, True], ids=["rich", "text"])
+def test_notes_keep_brackets_and_cut_notes_point_to_tasks_csv(plain):
+    """Rich tables (a few tasks) and text tables (many) show a note as it is: brackets are not
+    read as markup; a cut note names tasks.csv."""
     long = "x" * (NOTE_WIDTH + 50)
-    console.print(note_cell(long, "out/tasks.csv"))
+    rows = [["t1", "install it: pip install 'generalbench[code]' [bold]"],
+            ["t2", note_cell(long, "out/tasks.csv")]]
+    console = Console(width=400, record=True)
+    emit_tables([("tasks", [("task", {}), ("note", {"overflow": "fold"})], rows)], console,
+                plain=plain)
     text = console.export_text()
+    assert "generalbench[code]' [bold]" in text
     assert "full note in out/tasks.csv" in text and "x" * (NOTE_WIDTH + 1) not in text

@@ -106,26 +106,29 @@ def _progress_bar() -> Iterator[Callable[[TaskDetail, int, int], None] | None]:
 
 def _print_tables(result: LevelResult, details: dict[str, TaskDetail], out: Path | None,
                   data: Path) -> None:
-    """The General-Level table and the per-task list (parse counts and notes)."""
+    """The General-Level table and the per-task list (parse counts and notes); a long list
+    (a full run has hundreds of tasks) as a plain text table, which Rich took about a second to
+    lay out."""
     from rich.console import Console
-    from rich.table import Table
 
     from generalbench.report import render
 
     console = Console(width=200)
     render.print_table([result], console=console)
-    table = Table(title="tasks in the dataset")
-    for col in ("task", "metric", "raw", "norm", "sota", "win", "parsed/failed/n", "note"):
-        table.add_column(col, overflow="fold", justify="right" if col in
-                         {"raw", "norm", "sota", "parsed/failed/n"} else "left")
+    columns = [(col, {"overflow": "fold", "justify": "right" if col in
+                      {"raw", "norm", "sota", "parsed/failed/n"} else "left"})
+               for col in ("task", "metric", "raw", "norm", "sota", "win", "parsed/failed/n",
+                           "note")]
+    rows = []
     for ts in result.tasks or []:
         d = details.get(ts.id)
         if d is None or d.note == "not in the dataset":
             continue
-        table.add_row(ts.id, ts.metric_name, _fmt(ts.raw), _fmt(ts.normalised), _fmt(ts.sota),
-                      "yes" if ts.win else "", f"{d.parsed}/{d.failed}/{d.instances}",
-                      render.note_cell(d.note, out / "tasks.csv" if out else None))
-    console.print(table)
+        rows.append([ts.id, ts.metric_name, _fmt(ts.raw), _fmt(ts.normalised), _fmt(ts.sota),
+                     "yes" if ts.win else "", f"{d.parsed}/{d.failed}/{d.instances}",
+                     render.note_cell(d.note, out / "tasks.csv" if out else None)])
+    render.emit_tables([("tasks in the dataset", columns, rows)], console,
+                       plain=len(rows) >= render.FAST_ROWS)
     if out is not None:
         console.print(f"per-instance scores and per-task files written to {out}")
         console.print(f"report with error bars: generalbench report {out} --data {data} "

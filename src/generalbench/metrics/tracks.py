@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from generalbench.errors import MetricError
 from generalbench.metrics.registry import MetricResult, register
@@ -146,6 +145,8 @@ def _frame_match(refs: list[dict], preds: list[dict], last: dict[Any, Any],
     free_r = [i for i in range(len(refs)) if i not in {a for a, _ in pairs}]
     free_p = [j for j in range(len(preds)) if j not in used_p]
     if free_r and free_p:
+        from scipy.optimize import linear_sum_assignment  # 0.15 s to import: when needed
+
         sub = np.where(d[np.ix_(free_r, free_p)] <= dist, d[np.ix_(free_r, free_p)], 1e9)
         for a, b in zip(*linear_sum_assignment(sub), strict=True):
             if sub[a, b] < 1e9:

@@ -164,7 +164,14 @@ def print_table(results: Sequence[LevelResult], scope: Scope | None = None, *,
                                f"{c.supported}/{c.wins}/{c.total}", _fmt(g.score),
                                _fmt(g.synergy_score), f"{g.supported}/{g.wins}/{g.total}"])
         tables.append(("per modality (Scope-B) and paradigm (Scope-C)", columns, detail))
-    texts = _text_tables(tables, console) if len(rows) >= FAST_ROWS else None
+    emit_tables(tables, console, plain=len(rows) >= FAST_ROWS)
+
+
+def emit_tables(tables: Sequence[tuple[str, Any, Sequence[Sequence[str]]]], console: Any = None,
+                *, plain: bool) -> None:
+    """Print (title, columns, rows) tables: as plain text (text_table) when `plain` and the
+    text fits (_text_tables), else as Rich tables. Cells are plain text either way (no markup)."""
+    texts = _text_tables(tables, console) if plain else None
     if texts is None:
         from rich.console import Console
 
@@ -209,13 +216,16 @@ def _text_tables(tables: Sequence[tuple[str, Any, Sequence[Sequence[str]]]],
 
 def _rich_table(title: str, columns: Sequence[tuple[str, dict[str, Any]]],
                 rows: Sequence[Sequence[str]]) -> Any:
+    """A Rich table of plain-text cells: a model name or a note quoting `pip install 'x[extra]'`
+    is shown as it is, never read as Rich markup (the text tables show it as it is too)."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title)
     for name, kw in columns:
         table.add_column(name, **kw)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 
@@ -265,12 +275,9 @@ NOTE_WIDTH = 160
 
 
 def note_cell(note: str | None, full: Any = None) -> str:
-    """A task note for a Rich table: markup escaped (a note quoting `pip install 'x[extra]'`
-    must not lose its brackets) and, when cut, pointing to where the whole note is."""
-    from rich.markup import escape
-
+    """A task note for a table cell: when cut, pointing to where the whole note is."""
     note = note or ""
     if len(note) <= NOTE_WIDTH:
-        return escape(note)
+        return note
     where = f"full note in {full}" if full else "full note: rerun with --out DIR, see DIR/tasks.csv"
-    return escape(f"{note[:NOTE_WIDTH]}... ({where})")
+    return f"{note[:NOTE_WIDTH]}... ({where})"
