@@ -40,16 +40,15 @@ def _labeller(references: Sequence[Sequence[dict] | None],
     return (lambda b: "") if class_agnostic else _label
 
 
-def _coco_ap(predictions: Sequence[Sequence[Box] | None], references: Sequence[Sequence[Box]],
-             iou_thresholds: Sequence[float] | None, max_dets: int = 100,
-             class_agnostic: bool | None = None) -> MetricResult:
-    """COCO box AP (x100) averaged over `iou_thresholds` (None = COCO's .50:.05:.95).
+Flat = tuple[list[int], list[int], Any, Any, list[int], list[int], Any, list[bool], int]
+"""(dt_img, dt_cat, dt_box, dt_score, gt_img, gt_cat, gt_box, gt_crowd, invalid): the boxes of
+every image as COCOeval's flat lists, categories numbered in order of first appearance."""
 
-    Categories are the distinct labels; a category with no reference box is ignored (COCO rule).
-    A dataset with no reference box at all scores 100 when nothing is predicted, else 0.
-    Computed by metrics/coco_ap.py, which reproduces pycocotools' COCOeval to 1e-9.
-    """
-    lab = _labeller(references, class_agnostic)
+
+def _flatten(predictions: Sequence[Sequence[Box] | None], references: Sequence[Sequence[Box]],
+             lab: Callable[[dict], str]) -> Flat:
+    """The boxes as flat lists, box by box: a predicted box or score that is not finite is left
+    out and counted (`invalid`)."""
     cat_id: dict[str, int] = {}
     gt_img: list[int] = []
     gt_cat: list[int] = []
@@ -76,13 +75,79 @@ def _coco_ap(predictions: Sequence[Sequence[Box] | None], references: Sequence[S
             dt_cat.append(cat_id.setdefault(lab(b), len(cat_id)))
             dt_box.append((x, y, max(w, 0.0), max(h, 0.0)))
             dt_score.append(score)
+    return dt_img, dt_cat, dt_box, dt_score, gt_img, gt_cat, gt_box, gt_crowd, invalid
+
+
+def _flatten_fast(predictions: Sequence[Sequence[Box] | None],
+                  references: Sequence[Sequence[Box]], lab: Callable[[dict], str]) -> Flat | None:
+    """What `_flatten` gives, with the boxes converted and checked as whole arrays (the
+    per-number Python loop was most of a detection task's scoring), or None when a predicted box
+    or score is not finite or the boxes do not convert (then `_flatten` counts or words it).
+    A label is normalised once per distinct spelling."""
+    cat_id: dict[str, int] = {}
+    by_raw: dict[Any, int] = {}
+
+    def cat(b: Box) -> int:
+        raw = b.get("label", "")
+        c = by_raw.get(raw) if type(raw) is str else None
+        if c is None:
+            c = cat_id.setdefault(lab(b), len(cat_id))
+            if type(raw) is str:
+                by_raw[raw] = c
+        return c
+
+    gt_img: list[int] = []
+    gt_cat: list[int] = []
+    gt_raw: list[Any] = []
+    gt_crowd: list[bool] = []
+    dt_img: list[int] = []
+    dt_cat: list[int] = []
+    dt_raw: list[Any] = []
+    dt_score: list[Any] = []
+    for img_id, (pred, ref) in enumerate(zip(predictions, references, strict=True)):
+        for b in ref or ():
+            gt_img.append(img_id)
+            gt_cat.append(cat(b))
+            gt_raw.append(b["bbox"])
+            gt_crowd.append(bool(int(b.get("iscrowd", 0))))
+        for b in pred or ():
+            dt_img.append(img_id)
+            dt_cat.append(cat(b))
+            dt_raw.append(b["bbox"])
+            dt_score.append(b.get("score", 1.0))
+    try:
+        gt_box = np.array(gt_raw, dtype=float).reshape(-1, 4)
+        dt_box = np.array(dt_raw, dtype=float).reshape(-1, 4)
+        scores = np.array(dt_score, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if dt_raw and not (np.isfinite(dt_box).all() and np.isfinite(scores).all()):
+        return None
+    np.maximum(dt_box[:, 2:], 0.0, out=dt_box[:, 2:])
+    return dt_img, dt_cat, dt_box, scores, gt_img, gt_cat, gt_box, gt_crowd, 0
+
+
+def _coco_ap(predictions: Sequence[Sequence[Box] | None], references: Sequence[Sequence[Box]],
+             iou_thresholds: Sequence[float] | None, max_dets: int = 100,
+             class_agnostic: bool | None = None) -> MetricResult:
+    """COCO box AP (x100) averaged over `iou_thresholds` (None = COCO's .50:.05:.95).
+
+    Categories are the distinct labels; a category with no reference box is ignored (COCO rule).
+    A dataset with no reference box at all scores 100 when nothing is predicted, else 0.
+    Computed by metrics/coco_ap.py, which reproduces pycocotools' COCOeval to 1e-9.
+    """
+    lab = _labeller(references, class_agnostic)
+    flat = _flatten_fast(predictions, references, lab)
+    if flat is None:  # a non-finite predicted box or score: the loop that counts them
+        flat = _flatten(predictions, references, lab)
+    dt_img, dt_cat, dt_box, dt_score, gt_img, gt_cat, gt_box, gt_crowd, invalid = flat
     thr_desc = "0.50:0.95" if iou_thresholds is None else ",".join(f"{t:g}" for t in iou_thresholds)
     details: dict[str, Any] = {"iou_thresholds": thr_desc, "n_references": len(gt_box),
                                "n_predictions": len(dt_box), "max_dets": max_dets,
                                "invalid_predictions": invalid}
-    if not gt_box:
-        return MetricResult(100.0 if not dt_box else 0.0, None, details)
-    if not dt_box:
+    if not len(gt_box):
+        return MetricResult(100.0 if not len(dt_box) else 0.0, None, details)
+    if not len(dt_box):
         return MetricResult(0.0, None, details)
     thrs = (np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
             if iou_thresholds is None else np.asarray(iou_thresholds, dtype=float))
