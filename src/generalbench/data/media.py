@@ -846,6 +846,13 @@ def load_mask(path: Path | str) -> np.ndarray:
 
 def mask_from_bytes(raw: bytes, path: Path | str) -> np.ndarray:
     """`load_mask` of a file already read (`safepath.read_plain`); `path` names it in errors."""
+    return np.asarray(mask_ids(raw, path), dtype=np.int64)
+
+
+def mask_ids(raw: bytes, path: Path | str) -> np.ndarray:
+    """`mask_from_bytes` in the integer dtype the ids come in: uint8 or uint16 as a grey or
+    palette PNG stores them, int64 otherwise (the same values). The scorer keeps the bytes: an
+    int64 copy of every map is 8x the memory the metrics then read, for no different count."""
     try:
         arr = image_array(raw)
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a data error
@@ -858,7 +865,10 @@ def mask_from_bytes(raw: bytes, path: Path | str) -> np.ndarray:
             packed = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
             _, arr = np.unique(packed, return_inverse=True)
             arr = arr.reshape(rgb.shape[:2])
-    return np.asarray(arr, dtype=np.int64)
+    return arr if arr.dtype in _COMPACT_IDS else np.asarray(arr, dtype=np.int64)
+
+
+_COMPACT_IDS = (np.dtype(np.uint8), np.dtype(np.uint16))
 
 
 def save_mask(path: Path | str, mask: np.ndarray) -> None:
