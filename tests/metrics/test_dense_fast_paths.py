@@ -27,6 +27,8 @@ def test_epe_all_valid_is_bit_identical(seed, h, w, fortran):
     if fortran:
         p, r = np.asfortranarray(p), np.asfortranarray(r)
     assert epe([p], [r]).per_instance[0] == _epe_general(p, r)
+    p32, r32 = p.astype(np.float32), r.astype(np.float32)  # flow files hold float32
+    assert epe([p32], [r32]).per_instance[0] == _epe_general(p32.astype(float), r32.astype(float))
 
 
 def _video_general(ref, pred, ignore):
