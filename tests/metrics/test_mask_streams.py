@@ -189,3 +189,25 @@ def test_failed_panoptic_and_part_predictions_are_the_empty_fill_not_module_code
     failed = compute_detailed("instance_miou", [None, good], [parts, parts])
     assert failed.per_instance == unlabelled.per_instance and failed.failed == 1
     assert unlabelled.per_instance[0] == 25.0  # only part 3, absent from both, scores 1
+
+
+_byte_label = st.sampled_from([0, 1, 2, 3, 4, 7, 200, 254, 255])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.lists(_byte_label, min_size=1, max_size=6),
+       st.sampled_from([None, 3, 8, 300]), st.sampled_from([255, None, 0, 7, 1000]))
+def test_miou_of_uint8_maps_equals_the_int64_computation(seed, n, pool, num_classes,
+                                                         ignore_index):
+    """Masks decode to uint8 (the lookup-table lane of MiouStream); the same ids as int64 maps
+    (the general lane, checked against the oracle above) give the very same floats."""
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 7)), int(rng.integers(1, 7)))
+    refs = [rng.choice(pool, shape) for _ in range(n)]
+    preds = [np.where(rng.random(shape) < 0.6, r, rng.choice(pool, shape)) for r in refs]
+    opts = {"num_classes": num_classes, "ignore_index": ignore_index}
+    value, per, per_class = _oracle_miou(preds, refs, ignore_index, num_classes)
+    small, _ = _fed("miou", [p.astype(np.uint8) for p in preds],
+                    [r.astype(np.uint8) for r in refs], **opts)
+    assert small.value == value and small.per_instance == per
+    assert small.details["per_class_iou"] == per_class

@@ -71,3 +71,21 @@ def test_chamfer_on_meshes_samples_the_surface():
     lifted = Mesh(v + [0, 0, 0.1], f)
     # Parallel planes 0.1 apart: squared distance 0.01 each way (plus a little edge effect).
     assert registry.compute("chamfer", [lifted], [mesh]) == pytest.approx(0.02, rel=0.05)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 300), st.integers(1, 300), st.floats(-8, 8),
+       st.floats(-8, 4), st.booleans(), st.sampled_from(["sum", "mean"]))
+def test_pairwise_chamfer_is_bit_identical_to_the_kd_trees(seed, n, m, log_offset, log_scale,
+                                                           squared, reduction):
+    """Small clouds take cdist instead of two k-d trees: the same floats, ties and duplicated
+    points included (offsets up to 1e8 against spreads down to 1e-8)."""
+    from generalbench.metrics.pointclouds import chamfer_pair, chamfer_single
+
+    rng = np.random.default_rng(seed)
+    p = 10**log_offset + 10**log_scale * rng.normal(size=(n, 3))
+    r = 10**log_offset + 10**log_scale * rng.normal(size=(m, 3))
+    if rng.random() < 0.3:  # exact duplicates and ties
+        r[: min(n, m) // 2] = p[: min(n, m) // 2]
+        p = np.round(p, 1)
+    assert chamfer_pair(p, r, squared, reduction) == chamfer_single(p, r, squared, reduction)

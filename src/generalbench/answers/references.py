@@ -43,6 +43,8 @@ def reference_value(task: Task, target: Any, choices: list[str] | None, base: Pa
 
     # Decode files by path against their own folder: load_native reads paths for every type,
     # while a MediaRef of kind 'array' (point_labels) would come back undecoded.
+    if type(target) is MediaRef:  # one file: what the lines below do for it, in one step
+        return load_native(task.output, target.path, target.base or base)
     items = target if isinstance(target, list) else [target]
     if any(isinstance(t, MediaRef) for t in items):
         base = next((t.base for t in items if isinstance(t, MediaRef) and t.base), base)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from generalbench.data.instances import MediaRef, check_relative, load_relative
+from generalbench.data.safepath import read_plain
 from generalbench.errors import DataError
 
 
@@ -224,21 +225,25 @@ def to_refs(output: str, value: Any, base: Path | None) -> Any:
 def load_native(output: str, value: Any, base: Path | None = None) -> Any:
     """Decode a native value into its Python form: arrays loaded, RLEs decoded, rest unchanged.
 
-    mask -> H x W int array; mask_series -> list of those; dense -> float array; flow -> H x W x 2;
+    mask -> H x W integer array (uint8 / uint16 as a PNG stores the ids, else int64);
+    mask_series -> list of those; dense -> float array; flow -> H x W x 2;
     image -> H x W x 3 uint8; video -> T x H x W x 3 uint8; audio -> (samples, rate);
     pointcloud -> (N, 3); mesh -> Mesh; point_labels -> int array; other types as stored.
     """
     import numpy as np
 
-    from generalbench.data.media import decode_rle, is_rle
+    from generalbench.data.media import decode_rle, is_rle, mask_ids
 
     if value is None:
         return None
     if output in ("mask", "mask_series"):
         def one(m: Any) -> Any:
             if is_rle(m):
-                return decode_rle(m).astype(np.int64)
+                return decode_rle(m)  # uint8 0/1
             if isinstance(m, str) and base is not None:  # the common case: no MediaRef built
+                found = read_plain(base, m)
+                if found is not None:
+                    return mask_ids(found[1], found[0])
                 return load_relative("mask", base, m)
             ref = m if isinstance(m, MediaRef) else MediaRef(kind="mask", path=m, base=base)
             return ref.load(base if ref.base is None else None)
