@@ -334,7 +334,7 @@ def _score_job(job: _TaskJob) -> tuple[TaskDetail, str]:
     td = job.data
     task_id = td.task.id
     try:
-        instances = list(td.instances(quick=job.quick))
+        instances = td.records(quick=job.quick)  # plain records: scoring reads no more
     except DataError as exc:
         return TaskDetail(task_id, td.task.metric, None, 0, 0, 0, 0,
                           f"cannot read the dataset: {exc}"), ""
