@@ -126,3 +126,20 @@ def test_dumps_takes_boxes_and_tracks():
         assert fastjson.dumps(value) == json.dumps(value, ensure_ascii=False)
     for value in ([float("nan")], [[1.0, float("inf")], None], [1e-7], ["a:b"], {"a": "x,y"}):
         assert fastjson.dumps(value) is None
+
+
+@pytest.mark.parametrize("number", ["1e400", "-2E+999", "1" + "0" * 309 + ".5"])
+def test_a_number_that_overflows_in_a_structured_prediction_is_refused(tmp_path, number):
+    """A non-string prediction is walked for infinities when the file has a number literal that
+    could overflow (found by one scan of the file), wherever in the file that literal is."""
+    from generalbench.errors import PredictionError
+
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"id": "0", "prediction": "1e400 as text"}\n'
+                    '{"id": "1", "prediction": [{"bbox": [1, 2, 3, 4]}]}\n'
+                    f'{{"id": "2", "prediction": [{{"bbox": [1, 2, {number}, 4]}}]}}\n')
+    with pytest.raises(PredictionError, match=r"line 3: .*predictions must be finite"):
+        list(iter_jsonl(path, "t"))
+    path.write_text('{"id": "0", "prediction": "1e400 as text"}\n'
+                    '{"id": "1", "prediction": [{"bbox": [1, 2.5e3, 3, 4]}]}\n')
+    assert [r[1] for r in iter_jsonl(path, "t")] == ["0", "1"]
