@@ -162,7 +162,28 @@ def _plain_track(value: Any) -> bool:
     return type(value) is list and all(b is None or _finite(b, 4) for b in value)
 
 
-_PLAIN_CHECKS = {"boxes": _plain_boxes, "track": _plain_track}
+_IS_STR = str.__instancecheck__
+
+
+def _plain_strings(value: Any) -> bool:
+    """A label set (a list of strings) as check_native accepts it and coerce_reference leaves it."""
+    return type(value) is list and all(map(_IS_STR, value))
+
+
+def _plain_texts(value: Any) -> bool:
+    """Several acceptable texts of a text reference (a non-empty list of strings), likewise (a
+    one-item list of a *label* is unwrapped, so labels are not among the types this serves)."""
+    return type(value) is list and len(value) > 0 and all(map(_IS_STR, value))
+
+
+def _plain_number(value: Any) -> bool:
+    """A finite int or float (not a bool): a number reference as it stays."""
+    t = type(value)
+    return (t is float or t is int) and math.isfinite(value)
+
+
+_PLAIN_CHECKS = {"boxes": _plain_boxes, "track": _plain_track, "label_set": _plain_strings,
+                 "text": _plain_texts, "number": _plain_number}
 """Output types whose common reference form is recognised in one pass (the value is returned
 as it is, exactly what the coerce / check / to_refs chain returns for it)."""
 
