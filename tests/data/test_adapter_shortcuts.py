@@ -55,3 +55,28 @@ def test_reference_shortcut_equals_the_full_chain(value, output):
             reference(value, ctx, "output.answer")
     else:
         assert reference(value, ctx, "output.answer") == to_refs(output, coerced, Path("."))
+
+
+_LEAF = st.one_of(st.text(max_size=3), st.integers(-3, 3), st.floats(allow_nan=True, allow_infinity=True),
+                  st.booleans(), st.none())
+
+
+@given(st.one_of(_LEAF, st.lists(_LEAF, max_size=3), st.lists(st.text(max_size=3), max_size=3)),
+       st.sampled_from(["label_set", "text", "label", "number"]))
+@settings(max_examples=600, deadline=None)
+def test_plain_reference_shortcuts_equal_the_full_chain(value, output):
+    """Label sets, lists of texts and numbers recognised in one pass come out exactly as the
+    coerce / check / to_refs chain makes them (or fail as it fails)."""
+    task = SimpleNamespace(output=output, id="t")
+    ctx = AdaptContext(task=task, folder=Path("."))  # type: ignore[arg-type]
+    if value is None:
+        return
+    coerced = coerce_reference(output, value)
+    err = check_native(output, coerced, reference=True)
+    if err:
+        with pytest.raises(FieldError):
+            reference(value, ctx, "output.answer")
+    else:
+        got = reference(value, ctx, "output.answer")
+        want = to_refs(output, coerced, Path("."))
+        assert got == want and type(got) is type(want)

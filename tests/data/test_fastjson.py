@@ -98,3 +98,48 @@ def test_nan_line_error_is_unchanged(tmp_path, monkeypatch) -> None:
 def test_may_differ_flags_every_run_of_19_digits(text: str, differ: bool) -> None:
     assert fastjson.may_differ(text) is differ
     assert fastjson.may_differ(text.encode()) is differ
+
+
+_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**70, max_value=2**70),
+                    st.floats(), st.floats(min_value=-1e-3, max_value=1e-3),
+                    st.sampled_from([1e16, 1e-5, 9.9e-5, 1e-4, -0.0, 5e-324, 1e22]),
+                    st.text(max_size=6), st.sampled_from(["a,b", "k: v", "null", "1e5", "é", "\n"]))
+_VALUES = st.recursive(_LEAVES, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.tuples(inner, inner),
+    st.dictionaries(st.one_of(st.text(max_size=4), st.sampled_from(["a,b", "x:"])), inner,
+                    max_size=3)), max_leaves=12)
+
+
+@given(_VALUES)
+@settings(max_examples=1500, deadline=None)
+def test_dumps_is_json_dumps_or_declines(value):
+    got = fastjson.dumps(value)
+    assert got is None or got == json.dumps(value, ensure_ascii=False)
+
+
+def test_dumps_takes_boxes_and_tracks():
+    """The shapes it is for are not declined (else it would only cost time)."""
+    boxes = [{"bbox": [104.46, 27.44, 40.71, 85.59], "label": "object f", "score": 0.861},
+             {"bbox": [1, 2, 3, 4], "label": "", "score": 1.0}]
+    track = [[398.13, 187.38, 117.05, 76.71], None, [0.5, 1e-4, 3.0, 12345678.9]]
+    for value in (boxes, track, [[1.5, None]], [0.0, -0.0, 2**63 - 1]):
+        assert fastjson.dumps(value) == json.dumps(value, ensure_ascii=False)
+    for value in ([float("nan")], [[1.0, float("inf")], None], [1e-7], ["a:b"], {"a": "x,y"}):
+        assert fastjson.dumps(value) is None
+
+
+@pytest.mark.parametrize("number", ["1e400", "-2E+999", "1" + "0" * 309 + ".5"])
+def test_a_number_that_overflows_in_a_structured_prediction_is_refused(tmp_path, number):
+    """A non-string prediction is walked for infinities when the file has a number literal that
+    could overflow (found by one scan of the file), wherever in the file that literal is."""
+    from generalbench.errors import PredictionError
+
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"id": "0", "prediction": "1e400 as text"}\n'
+                    '{"id": "1", "prediction": [{"bbox": [1, 2, 3, 4]}]}\n'
+                    f'{{"id": "2", "prediction": [{{"bbox": [1, 2, {number}, 4]}}]}}\n')
+    with pytest.raises(PredictionError, match=r"line 3: .*predictions must be finite"):
+        list(iter_jsonl(path, "t"))
+    path.write_text('{"id": "0", "prediction": "1e400 as text"}\n'
+                    '{"id": "1", "prediction": [{"bbox": [1, 2.5e3, 3, 4]}]}\n')
+    assert [r[1] for r in iter_jsonl(path, "t")] == ["0", "1"]

@@ -6,6 +6,7 @@ native output types whose values are small JSON are answers/parse.py's TEXT_TYPE
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,11 @@ def canonical_number(x: float) -> str:
     return format(float(x) + 0.0, ".12g")
 
 
+_DIGIT = re.compile(r"\d")
+"""A decimal digit, as float() reads them (Unicode Nd): a text without one is no finite number
+(float accepts only "inf", "nan" and "infinity" without digits), found without an exception."""
+
+
 def numeric_reference(target: Any) -> list[str] | None:
     """Canonical strings of a reference whose every acceptable answer is a number, else None."""
     from generalbench.answers.parse import parse_number
@@ -71,6 +77,8 @@ def numeric_reference(target: Any) -> list[str] | None:
         if isinstance(item, bool) or not isinstance(item, (str, int, float)):
             return None
         text = str(item).strip().replace(",", "")
+        if _DIGIT.search(text) is None:  # words: float() would raise or give inf/nan
+            return None
         try:
             value = float(text)
         except ValueError:

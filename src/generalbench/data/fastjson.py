@@ -48,3 +48,44 @@ def loads(text: str | bytes, fallback: Callable[[Any], Any], checked: bool = Fal
         except _orjson.JSONDecodeError:
             pass  # the fallback decodes it the standard way or raises its own error
     return fallback(text)
+
+
+_DIGIT_E = bytes(0x30 if 0x30 <= b <= 0x39 else 0x65 if b == 0x65 else 0x78 for b in range(256))
+"""A byte table: every digit becomes "0", "e" stays, every other byte becomes "x"."""
+
+
+def _not_like_repr(out: bytes) -> bool:
+    """Whether orjson's number text may differ from `float.__repr__` (which json writes):
+    exponent forms ("1e-7" against "1e-07", a digit then "e") and fixed forms of magnitudes
+    below 1e-4 ("0.00001" against "1e-05"); between those, both write the shortest round-trip
+    digits in fixed notation. (A string holding such text is declined too: harmless.)"""
+    return b"0.0000" in out or (b"e" in out and out.translate(_DIGIT_E).find(b"0e") >= 0)
+
+
+def dumps(value: Any) -> str | None:
+    """`json.dumps(value, ensure_ascii=False)` computed by orjson (several times faster on
+    lists of numbers: boxes, tracks), or None where that cannot be shown equal (then use json).
+
+    orjson writes compact separators, so ", " and ": " are put back: exact when no string holds
+    "," or ":" (with no escape in the text, every '"' delimits a string, so the strings are the
+    odd pieces between quotes). A null is a None or a NaN / infinity (orjson writes those as
+    null, json does not): nulls exactly as many as the list's None items, or else a round
+    trip, shows there is none. Text with an escape, a non-ASCII character (json and orjson
+    escape differently) or a number form of _not_like_repr is declined."""
+    if _orjson is None:
+        return None
+    try:
+        out = _orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError: big ints, non-str keys, other types, depth
+        return None
+    if not out.isascii() or b"\\" in out or _not_like_repr(out):
+        return None
+    if b'"' in out:
+        strings = b"".join(out.split(b'"')[1::2])
+        if b"," in strings or b":" in strings:
+            return None
+    spaced = out.replace(b",", b", ").replace(b":", b": ")
+    if (b"null" in out and not (type(value) is list and out.count(b"null") == value.count(None))
+            and _orjson.loads(spaced) != value):
+        return None
+    return spaced.decode()

@@ -37,7 +37,24 @@ def _labeller(references: Sequence[Sequence[dict] | None],
     differently or not at all)."""
     if class_agnostic is None:
         class_agnostic = len({_label(b) for boxes in references for b in (boxes or [])}) <= 1
-    return (lambda b: "") if class_agnostic else _label
+    return (lambda b: "") if class_agnostic else _memo_label()
+
+
+def _memo_label() -> Callable[[dict], str]:
+    """_label with each distinct label string folded once (a task has a few labels and many
+    boxes)."""
+    folded: dict[str, str] = {}
+
+    def lab(b: dict) -> str:
+        v = b.get("label", "")
+        if type(v) is not str:
+            return _label(b)
+        key = folded.get(v)
+        if key is None:
+            key = folded[v] = " ".join(v.lower().split())
+        return key
+
+    return lab
 
 
 Flat = tuple[list[int], list[int], Any, Any, list[int], list[int], Any, list[bool], int]
@@ -59,16 +76,18 @@ def _flatten(predictions: Sequence[Sequence[Box] | None], references: Sequence[S
     dt_box: list[tuple[float, float, float, float]] = []
     dt_score: list[float] = []
     invalid = 0
+    isfinite = math.isfinite
     for img_id, (pred, ref) in enumerate(zip(predictions, references, strict=True)):
         for b in ref or []:
             gt_img.append(img_id)
             gt_cat.append(cat_id.setdefault(lab(b), len(cat_id)))
-            gt_box.append(tuple(float(v) for v in b["bbox"]))
+            gt_box.append(tuple(map(float, b["bbox"])))
             gt_crowd.append(bool(int(b.get("iscrowd", 0))))
         for b in pred or []:
-            x, y, w, h = (float(v) for v in b["bbox"])
+            x, y, w, h = map(float, b["bbox"])
             score = float(b.get("score", 1.0))
-            if not all(map(math.isfinite, (x, y, w, h, score))):
+            if not (isfinite(x) and isfinite(y) and isfinite(w) and isfinite(h)
+                    and isfinite(score)):
                 invalid += 1  # a malformed box can only be wrong
                 continue
             dt_img.append(img_id)

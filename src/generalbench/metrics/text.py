@@ -50,6 +50,16 @@ def _best(scores: Iterable[float]) -> float:
     return max(scores, default=0.0)
 
 
+def _clipped_matches(tokens: Sequence[str], ref: Sequence[str]) -> int:
+    """Multiset overlap of two token lists: sum over shared tokens of the smaller count (BLEU's
+    clipped unigram matches, ROUGE-1's overlap), with every loop in C (Counter's counting, a
+    key-set intersection, map over min)."""
+    rc = Counter(ref)
+    tc = Counter(tokens)
+    common = tc.keys() & rc.keys()
+    return sum(map(min, map(tc.__getitem__, common), map(rc.__getitem__, common)))
+
+
 # --- exact match ---------------------------------------------------------------------------
 def _match_key(text: str, normalize: str) -> str:
     if normalize == "label":
@@ -281,8 +291,7 @@ def bleu1_pair(hyp: Sequence[str], ref: Sequence[str]) -> float:
     c = len(hyp)
     if c == 0:
         return 0.0
-    rc = Counter(ref)
-    matches = sum(min(n, rc[w]) for w, n in Counter(hyp).items() if w in rc)
+    matches = _clipped_matches(hyp, ref)
     if matches == 0:
         return 0.0
     r = len(ref)
@@ -298,7 +307,10 @@ def bleu1(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> Me
     per = []
     for pred, ref in zip(predictions, references, strict=True):
         hyp = word_tokens(str(pred))
-        per.append(100.0 * _best(bleu1_pair(hyp, word_tokens(r)) for r in _refs(ref)))
+        if type(ref) is str:  # one reference (most): no list, no generator
+            per.append(100.0 * bleu1_pair(hyp, word_tokens(ref)))
+        else:
+            per.append(100.0 * _best(bleu1_pair(hyp, word_tokens(r)) for r in _refs(ref)))
     return _mean_result(per)
 
 
@@ -383,8 +395,7 @@ def _rouge_f(overlap: int, n_pred: int, n_ref: int) -> float:
 def rouge_pair(pred: Sequence[str], ref: Sequence[str], kind: str) -> float:
     """ROUGE-1 or ROUGE-L F-measure of two token lists, a fraction (rouge-score's formulas)."""
     if kind == "rouge1":
-        rc = Counter(ref)
-        overlap = sum(min(n, rc[w]) for w, n in Counter(pred).items() if w in rc)
+        overlap = _clipped_matches(pred, ref)
     else:
         overlap = lcs_length(ref, pred)
     return _rouge_f(overlap, len(pred), len(ref))
@@ -395,7 +406,11 @@ def _rouge(predictions: Sequence[Any], references: Sequence[Any], kind: str,
     per = []
     for pred, ref in zip(predictions, references, strict=True):
         pt = rouge_tokens(str(pred), stem)
-        per.append(100.0 * _best(rouge_pair(pt, rouge_tokens(r, stem), kind) for r in _refs(ref)))
+        if type(ref) is str:  # one reference (most): no list, no generator
+            per.append(100.0 * rouge_pair(pt, rouge_tokens(ref, stem), kind))
+        else:
+            per.append(100.0 * _best(rouge_pair(pt, rouge_tokens(r, stem), kind)
+                                     for r in _refs(ref)))
     return _mean_result(per)
 
 

@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ __all__ = ["INLINE_TYPES", "InstanceScore", "TaskDetail", "metric_options", "ref
            "score_predictions", "score_task_predictions"]
 
 
-@dataclass
+@dataclass(slots=True)
 class InstanceScore:
     """One scored instance, as written to instances.jsonl (no media content, paths only)."""
 
@@ -85,6 +86,7 @@ class TaskDetail:
 
 
 # --- one task ----------------------------------------------------------------------------------
+_ID = attrgetter("id")
 _MISSING = object()
 """No prediction for an instance (a prediction may itself be None)."""
 
@@ -94,46 +96,58 @@ MEMO_KINDS = frozenset({"label", "text", "number", "yes_no", "label_set"})
 out as a fresh list each time, so no two instances share a mutable value."""
 
 
-def _instance_value(task: Task, inst: Any, raw: Any, ref: Any, choices: list[str] | None,
-                    vocab: Sequence[str] | None, predictions_folder: Path | None,
-                    memo: dict[Any, ParseResult] | None = None) -> tuple[Any, Any, str, Any]:
-    """(prediction in native form or None, reference, failure reason, the parsed answer of a
-    file-valued prediction before decoding: its file name, else None). `memo` (one per task)
-    holds the parse results of string answers of the MEMO_KINDS."""
-    kind = "label" if choices and task.output in CHOICE_TYPES else task.output
-    numeric = (numeric_reference(ref) if kind == "text" and task.metric in EXACT_MATCH else None)
-    if numeric is not None:
-        ref = numeric
-    key = None
-    if memo is not None and type(raw) is str and kind in MEMO_KINDS:
-        key = (raw, numeric is not None, tuple(choices) if choices else None)
-        res = memo.get(key)
-    else:
-        res = None
-    if res is not None:
-        if type(res.value) is list:
-            res = ParseResult(list(res.value), res.ok, res.reason)
-    else:
-        if numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
-            res = parse("number", raw)
-            res = ParseResult(canonical_number(res.value), True) if res.ok else res
-        else:
-            res = parse(kind, raw, choices=choices, labels=None if choices else vocab)
-        if key is not None and memo is not None:
-            if type(res.value) is not list:
-                memo[key] = res
-            elif all(type(v) is str for v in res.value):  # kept apart from the value handed out
-                memo[key] = ParseResult(list(res.value), res.ok, res.reason)
-    value, reason, file = res.value, res.reason, None
-    if res.ok and task.output not in INLINE_TYPES:
-        from generalbench.data.native import load_native
+class _AnswerReader:
+    """One task's answers read into native values, with what depends only on the task decided
+    once (not per instance): the parse kind, whether a reference may be read as a number, the
+    memo of repeated answers."""
 
-        file = value
-        try:
-            value = load_native(task.output, value, predictions_folder)
-        except (GeneralBenchError, OSError, ValueError) as exc:
-            value, reason, file = None, f"cannot read the predicted {task.output}: {exc}", None
-    return value, ref, reason, file
+    def __init__(self, task: Task, vocab: Sequence[str] | None,
+                 predictions_folder: Path | None) -> None:
+        self.output = task.output
+        self.choice_kind = task.output in CHOICE_TYPES
+        self.numeric = task.metric in EXACT_MATCH  # for kind "text": a number compares as one
+        self.inline = task.output in INLINE_TYPES
+        self.vocab = vocab
+        self.folder = predictions_folder
+        self.memo: dict[Any, ParseResult] = {}
+        """Parse results of string answers of the MEMO_KINDS (parsing is pure)."""
+
+    def read(self, raw: Any, ref: Any, choices: list[str] | None) -> tuple[Any, Any, str, Any]:
+        """(prediction in native form or None, reference, failure reason, the parsed answer of
+        a file-valued prediction before decoding: its file name, else None)."""
+        kind = "label" if choices and self.choice_kind else self.output
+        numeric = numeric_reference(ref) if kind == "text" and self.numeric else None
+        if numeric is not None:
+            ref = numeric
+        key = None
+        res = None
+        if type(raw) is str and kind in MEMO_KINDS:
+            key = (raw, numeric is not None, tuple(choices) if choices else None)
+            res = self.memo.get(key)
+        if res is not None:
+            if type(res.value) is list:
+                res = ParseResult(list(res.value), res.ok, res.reason)
+        else:
+            if numeric is not None:  # a numeric answer compares as a number ("x = 42" vs "42.0")
+                res = parse("number", raw)
+                res = ParseResult(canonical_number(res.value), True) if res.ok else res
+            else:
+                res = parse(kind, raw, choices=choices, labels=None if choices else self.vocab)
+            if key is not None:
+                if type(res.value) is not list:
+                    self.memo[key] = res
+                elif all(type(v) is str for v in res.value):  # kept apart from the value handed out
+                    self.memo[key] = ParseResult(list(res.value), res.ok, res.reason)
+        value, reason, file = res.value, res.reason, None
+        if res.ok and not self.inline:
+            from generalbench.data.native import load_native
+
+            file = value
+            try:
+                value = load_native(self.output, value, self.folder)
+            except (GeneralBenchError, OSError, ValueError) as exc:
+                value, reason, file = None, f"cannot read the predicted {self.output}: {exc}", None
+        return value, ref, reason, file
 
 
 def score_task_predictions(task: Task, instances: list[Any], predictions: Mapping[str, Any] | None,
@@ -178,11 +192,12 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
     rows: list[InstanceScore] = []
     files = PredictedFiles(task.metric, task.output, predictions_folder)  # VBench reads files
     parsed = failed = missing = 0
-    memo: dict[Any, ParseResult] = {}
+    read = _AnswerReader(task, vocab, predictions_folder).read
     inline = task.output in INLINE_TYPES
     # an inline reference is the target itself unless a choice letter is resolved
     # (answers/references.reference_value): no call for it
     target_is_ref = inline and task.output not in CHOICE_TYPES
+    tid, get, add_row, files_on = task.id, predictions.get, rows.append, files.enabled
     for inst in instances:
         iid, inputs = inst.id, inst.inputs
         choices = choices_of(inputs) if "choices" in inputs or "options" in inputs else None
@@ -194,21 +209,20 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
             except GeneralBenchError as exc:
                 return TaskDetail(task.id, task.metric, None, n, 0, 0, 0,
                                   f"bad reference for instance {iid!r}: {exc}"), []
-        raw = predictions.get(iid, _MISSING)
+        raw = get(iid, _MISSING)
         if raw is _MISSING:
-            value, reason, file = None, "no prediction", None
+            value = file = None
             missing += 1
-            rows.append(InstanceScore(task.id, iid, "missing", None, reason))
+            add_row(InstanceScore(tid, iid, "missing", None, "no prediction"))
         else:
-            value, ref, reason, file = _instance_value(
-                task, inst, raw, ref, choices, vocab, predictions_folder, memo)
+            value, ref, reason, file = read(raw, ref, choices)
             if value is None:
                 failed += 1
-                rows.append(InstanceScore(task.id, iid, "failed", None, reason))
+                add_row(InstanceScore(tid, iid, "failed", None, reason))
             else:
                 parsed += 1
-                rows.append(InstanceScore(task.id, iid, "ok", None, "", value if inline else None))
-        if files.enabled:
+                add_row(InstanceScore(tid, iid, "ok", None, "", value if inline else None))
+        if files_on:
             files.add(file)
         if acc is not None:
             try:
@@ -260,8 +274,11 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
         return detail, rows
     detail.raw = float(result.value)
     notes = []
-    known = {i.id for i in instances}
-    extra = sum(1 for k in predictions if k not in known)
+    known = set(map(_ID, instances))
+    if len(known) == len(instances):  # unique ids (TaskData.check): each instance not missing
+        extra = len(predictions) - (len(instances) - missing)  # matched one prediction
+    else:
+        extra = sum(1 for k in predictions if k not in known)
     if extra and quick is None:
         notes.append(f"{extra} prediction(s) for unknown instance ids ignored")
     action = POLICY_NOTES[spec.on_failure]
@@ -317,7 +334,7 @@ def _score_job(job: _TaskJob) -> tuple[TaskDetail, str]:
     td = job.data
     task_id = td.task.id
     try:
-        instances = list(td.instances(quick=job.quick))
+        instances = td.records(quick=job.quick)  # plain records: scoring reads no more
     except DataError as exc:
         return TaskDetail(task_id, td.task.metric, None, 0, 0, 0, 0,
                           f"cannot read the dataset: {exc}"), ""

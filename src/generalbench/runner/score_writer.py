@@ -100,6 +100,8 @@ def encode_rows(rows: Iterable[Any]) -> str:
     """
     from json.encoder import encode_basestring as q  # the C string encoder (ensure_ascii=False)
 
+    from generalbench.data.fastjson import dumps as fast_dumps
+
     out: list[str] = []
     add = out.append
     task_key = task_text = None
@@ -121,7 +123,9 @@ def encode_rows(rows: Iterable[Any]) -> str:
             parsed_text = "null"
         elif type(parsed) is str:
             parsed_text = q(parsed)
-        else:
+        elif type(parsed) is list and parsed and type(parsed[0]) is not str:
+            parsed_text = fast_dumps(parsed) or _ENCODE(parsed)  # boxes, tracks: orjson writes
+        else:                                                     # numbers several times faster
             parsed_text = _ENCODE(parsed)
         if task is not task_key:
             task_key, task_text = task, q(task)

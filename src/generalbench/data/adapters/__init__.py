@@ -41,6 +41,10 @@ class AdaptContext:
     annotation_type: str = ""
     layout: str = ""
     """The adapter-specific layout chosen for this file (e.g. the video layout)."""
+    build: Callable[..., Any] | None = None
+    """What the native adapter builds from (id, task_id, inputs, target, meta): None for an
+    `Instance`, `common.Record` when the dataset is read for scoring (the other adapters
+    validate through pydantic and always give an Instance)."""
 
 
 Adapter = Callable[[dict[str, Any], AdaptContext], Instance]

@@ -28,30 +28,42 @@ def looks_native(record: dict[str, Any]) -> bool:
                                                                       and "answer" in out))
 
 
+_IS_STR = str.__instancecheck__
+"""isinstance(x, str) as a C callable, for all(map(...)) over a list of choices."""
+
+
 @register(*SCHEMA_TYPES, "generalbench")
 def adapt(record: dict[str, Any], ctx: AdaptContext) -> Instance:
-    iid = record_id(record)
+    """The instance of one record (a `common.Record` when `ctx.build` says so)."""
+    iid = record.get("id")
+    if type(iid) is not str or not iid.strip():
+        iid = record_id(record)
     raw_inputs = record.get("input")
     if not isinstance(raw_inputs, dict):
         raise FieldError("input", f"must be an object of input fields, got {type(raw_inputs).__name__}")
     media_keys = fields()["media_keys"]
-    inputs: dict[str, Any] = {}
-    if "choices" not in raw_inputs and media_keys.keys().isdisjoint(raw_inputs):
-        inputs = dict(raw_inputs)  # text fields only (most records): nothing to check or bind
-        raw_inputs = {}
-    for key, value in raw_inputs.items():
-        if key in media_keys:
-            kind, arity = media_keys[key]
-            if arity == "many":
-                if not isinstance(value, list):
-                    raise FieldError(f"input.{key}", "must be a list of file paths")
-                inputs[key] = [media_ref(kind, v, ctx, f"input.{key}[{i}]") for i, v in enumerate(value)]
+    if media_keys.keys().isdisjoint(raw_inputs):  # text fields only (most records): a copy
+        inputs = dict(raw_inputs)                  # with its choices checked, nothing to bind
+        if "choices" in inputs and not (isinstance(choices := inputs["choices"], list)
+                                        and all(map(_IS_STR, choices))):
+            raise FieldError("input.choices", "must be a list of strings")
+    else:
+        inputs = {}
+        for key, value in raw_inputs.items():
+            if key in media_keys:
+                kind, arity = media_keys[key]
+                if arity == "many":
+                    if not isinstance(value, list):
+                        raise FieldError(f"input.{key}", "must be a list of file paths")
+                    inputs[key] = [media_ref(kind, v, ctx, f"input.{key}[{i}]")
+                                   for i, v in enumerate(value)]
+                else:
+                    inputs[key] = media_ref(kind, value, ctx, f"input.{key}")
             else:
-                inputs[key] = media_ref(kind, value, ctx, f"input.{key}")
-        else:
-            if key == "choices" and not (isinstance(value, list) and all(isinstance(c, str) for c in value)):
-                raise FieldError("input.choices", "must be a list of strings")
-            inputs[key] = value
+                if key == "choices" and not (isinstance(value, list)
+                                             and all(map(_IS_STR, value))):
+                    raise FieldError("input.choices", "must be a list of strings")
+                inputs[key] = value
     target = None
     out = record.get("output")
     if out is not None:
@@ -60,11 +72,11 @@ def adapt(record: dict[str, Any], ctx: AdaptContext) -> Instance:
         if "answer" not in out:
             raise FieldError("output.answer", "missing (closed-set instances omit 'output' entirely)")
         target = reference(out["answer"], ctx, "output.answer")
-        if (ctx.task.output == "label" and isinstance(target, str) and "choices" in inputs
+        if (ctx.task.output == "label" and "choices" in inputs and isinstance(target, str)
                 and target not in inputs["choices"]):
             raise FieldError("output.answer", f"label {target!r} is not one of input.choices")
     meta = ({} if _RECORD_KEYS.issuperset(record) else
             {k: v for k, v in record.items() if k not in _RECORD_KEYS})
-    if isinstance(out, dict) and len(out) > 1:
+    if out is not None and len(out) > 1:
         meta.update({f"output.{k}": v for k, v in out.items() if k != "answer"})
-    return new_instance(iid, ctx.task.id, inputs, target, meta)
+    return (ctx.build or new_instance)(iid, ctx.task.id, inputs, target, meta)
