@@ -101,19 +101,11 @@ def _flatten_fast(predictions: Sequence[Sequence[Box] | None],
                   references: Sequence[Sequence[Box]], lab: Callable[[dict], str]) -> Flat | None:
     """What `_flatten` gives, with the boxes converted and checked as whole arrays (the
     per-number Python loop was most of a detection task's scoring), or None when a predicted box
-    or score is not finite or the boxes do not convert (then `_flatten` counts or words it).
-    A label is normalised once per distinct spelling."""
+    or score is not finite or the boxes do not convert (then `_flatten` counts or words it)."""
     cat_id: dict[str, int] = {}
-    by_raw: dict[Any, int] = {}
 
     def cat(b: Box) -> int:
-        raw = b.get("label", "")
-        c = by_raw.get(raw) if type(raw) is str else None
-        if c is None:
-            c = cat_id.setdefault(lab(b), len(cat_id))
-            if type(raw) is str:
-                by_raw[raw] = c
-        return c
+        return cat_id.setdefault(lab(b), len(cat_id))
 
     gt_img: list[int] = []
     gt_cat: list[int] = []
