@@ -160,33 +160,3 @@ def test_load_npz_unusual_members_are_np_loads(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(DataError, match="bad.npz"):
         media.load_depth(tmp_path / "bad.npz")
-
-
-def test_npz_members_stored_by_np_savez_are_viewed_in_place(tmp_path):
-    """np.savez archives take the in-place lane (same arrays as np.load); anything else (a
-    compressed member, an archive comment, a damaged CRC) is zipfile's and np.load's."""
-    import zipfile
-
-    rng = np.random.default_rng(5)
-    arrays = {"disparity": rng.random((3, 1, 4, 5)).astype(np.float32), "b": np.arange(7),
-              "f": np.asfortranarray(rng.random((3, 2)))}
-    np.savez(tmp_path / "a.npz", **arrays)
-    buf = bytearray((tmp_path / "a.npz").read_bytes())
-    for keys, name in [(("disparity",), "disparity"), (("x", "f"), "f"), ((), "disparity")]:
-        got = media._stored_npz_member(buf, keys)
-        assert got is not None and got.flags.writeable
-        assert got.dtype == arrays[name].dtype and np.array_equal(got, arrays[name])
-        assert got.flags.f_contiguous == arrays[name].flags.f_contiguous
-    np.savez_compressed(tmp_path / "c.npz", **arrays)
-    assert media._stored_npz_member(bytearray((tmp_path / "c.npz").read_bytes()), ()) is None
-    with zipfile.ZipFile(tmp_path / "a.npz", "a") as zf:
-        zf.comment = b"a comment"
-    assert media._stored_npz_member(bytearray((tmp_path / "a.npz").read_bytes()), ()) is None
-    assert np.array_equal(media.load_npz(tmp_path / "a.npz", ("b",)), arrays["b"])
-    np.savez(tmp_path / "d.npz", **arrays)
-    raw = bytearray((tmp_path / "d.npz").read_bytes())
-    raw[200] ^= 0xFF  # inside the first member's data: its CRC no longer matches
-    (tmp_path / "d.npz").write_bytes(raw)
-    assert media._stored_npz_member(raw, ()) is None
-    with pytest.raises(DataError, match="d.npz"):
-        media.load_depth(tmp_path / "d.npz")

@@ -536,60 +536,6 @@ def load_npy(path: Path | str) -> np.ndarray:
     return arr if arr is not None else np.load(path, allow_pickle=False)
 
 
-_EOCD = struct.Struct("<4sHHHHIIH")
-_CENTRAL = struct.Struct("<4s4xHH4xIIIHHH8xI")
-"""A zip central directory entry: signature, flags, method, CRC-32, compressed and plain
-sizes, name / extra / comment lengths, local header offset (version, time and attribute fields
-skipped)."""
-
-
-def _stored_npz_member(buf: bytearray, keys: Sequence[str]) -> np.ndarray | None:
-    """The .npy member `load_npz` picks, viewed in place when the archive is what np.savez
-    writes (members stored uncompressed, no archive comment, no zip64 sizes or offsets), its
-    CRC-32 checked as zipfile checks it; None for anything else (compressed, encrypted or odd
-    archives, a bad CRC), which zipfile and np.load then read and judge. zipfile's Python-level
-    parsing and its chunked CRC reads cost more than the 64 x 64 maps they hold."""
-    import zlib
-
-    n = len(buf)
-    if n < _EOCD.size:
-        return None
-    sig, disk, cd_disk, here, count, cd_size, cd_off, comment = _EOCD.unpack_from(buf, n - _EOCD.size)
-    if (sig != b"PK\x05\x06" or disk or cd_disk or here != count or comment or not count
-            or cd_off + cd_size > n - _EOCD.size):
-        return None
-    members = []
-    pos = cd_off
-    for _ in range(count):
-        if pos + _CENTRAL.size > n:
-            return None
-        sig, flags, method, crc, csize, usize, nlen, xlen, clen, offset = _CENTRAL.unpack_from(buf, pos)
-        if sig != b"PK\x01\x02":
-            return None
-        raw_name = bytes(buf[pos + _CENTRAL.size:pos + _CENTRAL.size + nlen])
-        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
-        members.append((name, flags, method, crc, csize, usize, offset))
-        pos += _CENTRAL.size + nlen + xlen + clen
-    names = [m[0] for m in members]
-    files = [m[:-4] if m.endswith(".npy") else m for m in names]
-    if len(set(files)) != len(files) or len(set(names)) != len(names):
-        return None
-    key = next((k for k in keys if k in files), files[0])
-    _, flags, method, crc, csize, usize, offset = members[files.index(key)]
-    if method != 0 or flags & 0x1 or csize != usize or 0xFFFFFFFF in (csize, offset):
-        return None
-    if offset + 30 > n or buf[offset:offset + 4] != b"PK\x03\x04":
-        return None
-    nlen, xlen = struct.unpack_from("<HH", buf, offset + 26)
-    start = offset + 30 + nlen + xlen
-    if start + usize > cd_off:
-        return None
-    member = memoryview(buf)[start:start + usize]
-    if zlib.crc32(member) != crc:
-        return None
-    return _npy_from_buffer(member)
-
-
 def load_npz(path: Path | str, keys: Sequence[str] = ()) -> np.ndarray:
     """np.load(path)[key] of an .npz for the first of `keys` it holds, else its first array.
 
@@ -600,11 +546,7 @@ def load_npz(path: Path | str, keys: Sequence[str] = ()) -> np.ndarray:
     import zipfile
 
     try:
-        buf = _read_writable(path)
-        arr = _stored_npz_member(buf, keys)
-        if arr is not None:
-            return arr
-        with zipfile.ZipFile(io.BytesIO(buf)) as zf:
+        with zipfile.ZipFile(io.BytesIO(read_bytes(path))) as zf:
             members = zf.namelist()
             files = [m[:-4] if m.endswith(".npy") else m for m in members]
             if files and len(set(files)) == len(files) == len(set(members)):
