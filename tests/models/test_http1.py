@@ -226,3 +226,15 @@ def test_the_openai_backend_reports_a_redirect_instead_of_following_it():
     assert isinstance(out, RequestRejected) and "http://elsewhere/v1/chat/completions" in str(out)
     assert json.loads(seen[0][2])["messages"] == [{"role": "user", "content": "hi"}]
     assert "X-GeneralBench-Key: k" in seen[0][1]
+
+
+@pytest.mark.parametrize("body", [
+    {"model": "m", "messages": [{"role": "user", "content": "é \u2028 \\ \" \x00 😀"}],
+     "max_tokens": 256, "temperature": 0.7, "top_p": 1.0, "seed": 0, "stop": ["\n\n"]},
+    {"model": "m", "extra": {"big": 2 ** 70, "neg": -(2 ** 65)}},  # beyond 64 bits: json
+    {"model": "m", "extra": {1: "a", "b": (1, 2.5e-300, True, None)}},  # an int key: json
+])
+def test_request_bodies_are_the_json_value_json_would_send(body):
+    from generalbench.models.openai import encode_body
+
+    assert json.loads(encode_body(body)) == json.loads(json.dumps(body))

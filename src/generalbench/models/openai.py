@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from generalbench.data import fastjson
 from generalbench.models.api import (
     AuthenticationError,
     MalformedReply,
@@ -33,6 +34,11 @@ from generalbench.models.api import (
 from generalbench.models.config import ModelConfig
 from generalbench.models.http1 import Pool, ProtocolError, Response
 from generalbench.models.messages import to_openai
+
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is a core dependency; json still works
+    _orjson = None
 
 
 def _retry_after(response: Response) -> float | None:
@@ -64,7 +70,7 @@ def parse_reply(text: str) -> tuple[str, Usage, dict[str, str]]:
     servers send one) is joined.
     """
     try:
-        data = json.loads(text)
+        data = fastjson.loads(text, json.loads)
     except ValueError as exc:
         raise MalformedReply(f"malformed reply (not JSON: {exc}): {text[:200]!r}") from None
     if not isinstance(data, dict):
@@ -92,6 +98,19 @@ def parse_reply(text: str) -> tuple[str, Usage, dict[str, str]]:
               if isinstance(data.get(k), str) and data[k]}
     return content, Usage(input_tokens=_count(usage, "prompt_tokens"),
                           output_tokens=_count(usage, "completion_tokens")), served
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """The request body as JSON: orjson (a fifth of json's CPU per request), json for what
+    orjson refuses (integers beyond 64 bits, keys that are not strings). Both give the same JSON
+    value; only NaN and infinities differ (null against json's non-standard literals, which no
+    server parses), and the request settings hold neither."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(body)
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            pass
+    return json.dumps(body).encode()
 
 
 class OpenAIBackend:
@@ -133,7 +152,7 @@ class OpenAIBackend:
 
     async def _one(self, request: ModelRequest) -> ModelOutput:
         start = time.perf_counter()
-        payload = json.dumps(self.body(request)).encode()
+        payload = encode_body(self.body(request))
         try:
             response = await self._client().post(
                 "/chat/completions", payload, {"Content-Type": "application/json",
