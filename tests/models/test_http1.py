@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import shutil
+import ssl
+import subprocess
 import zlib
 
 import pytest
@@ -13,7 +16,7 @@ import pytest
 from generalbench.models.http1 import Pool, ProtocolError
 
 
-async def _serve(replies, seen):
+async def _serve(replies, seen, tls=None):
     """A server answering request i on any connection with replies[i] (bytes, or a callable
     taking the writer), recording (connection number, request head, body) in `seen`."""
     count = {"conn": 0, "req": 0}
@@ -40,7 +43,7 @@ async def _serve(replies, seen):
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
     return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
 
 
@@ -238,3 +241,33 @@ def test_request_bodies_are_the_json_value_json_would_send(body):
     from generalbench.models.openai import encode_body
 
     assert json.loads(encode_body(body)) == json.loads(json.dumps(body))
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_verifies_the_certificate_and_its_host_name(tmp_path, monkeypatch):
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts this certificate only
+
+    async def go():
+        server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_ctx.load_cert_chain(cert, key)
+        seen: list = []
+        server, url = await _serve([ok(b'{"tls": 1}'), ok(b'{"tls": 2}')], seen, tls=server_ctx)
+        port = url.split(":")[2].split("/")[0]
+        pool = Pool(f"https://localhost:{port}/v1", 2)
+        other = Pool(f"https://127.0.0.1:{port}/v1", 2)  # not the certificate's name
+        try:
+            replies = [await pool.post("/c", b"{}", {}, 5) for _ in range(2)]
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await other.post("/c", b"{}", {}, 5)
+        finally:
+            await pool.close()
+            server.close()
+        return replies, seen
+
+    replies, seen = asyncio.run(go())
+    assert [r.body for r in replies] == [b'{"tls": 1}', b'{"tls": 2}']
+    assert [c for c, _, _ in seen] == [0, 0] and "Host: localhost:" in seen[0][1]
