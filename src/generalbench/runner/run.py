@@ -477,25 +477,44 @@ def run_eval(config: ModelConfig, catalog: Catalog, opts: RunOptions) -> RunSumm
     lines = PredictionLines(opts.out)
     manifest = _Manifest(config, catalog, opts)
     stopped: BaseException | None = None
+    journal: Journal | None = None
     try:
         opts.out.mkdir(parents=True, exist_ok=True)
-        with Journal(opts.out / "journal") as journal:
-            try:
-                with _sigterm_interrupts():
-                    run_async(_infer(plans, dataset, journal, opts, summary, lines,
-                                     meanwhile=manifest.start))
-            except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - re-raised below,
-                stopped = exc  # after the predictions of everything journaled are written
-            finally:
-                journal.flush()
-            records = journal.outcomes()
+        journal = Journal(opts.out / "journal")
+        try:
+            with _sigterm_interrupts():
+                run_async(_infer(plans, dataset, journal, opts, summary, lines,
+                                 meanwhile=manifest.start))
+        except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - re-raised below,
+            stopped = exc  # after the predictions of everything journaled are written
+        finally:
+            journal.flush()
+        records = journal.outcomes()
     except BaseException:
+        if journal is not None:
+            journal.close()
         if created:
             _remove_if_unused(opts.out)
         raise
     if stopped is not None and created and not records:
+        journal.close()
         _remove_if_unused(opts.out)
         raise _stop_error(stopped, 0, opts.out)
+    # every answer is fsynced in the log by now; the index commits and closes while the
+    # predictions are written (the journal stays locked until they are)
+    journal.close_soon()
+    try:
+        return _write_run(plans, dataset, records, lines, manifest, summary, opts, stopped,
+                          start)
+    finally:
+        journal.close()
+
+
+def _write_run(plans: list[TaskPlan], dataset: Any, records: dict[str, dict[str, Any]],
+               lines: PredictionLines, manifest: _Manifest, summary: RunSummary,
+               opts: RunOptions, stopped: BaseException | None, start: float) -> RunSummary:
+    """The predictions folder and run-info.json from the journaled outcomes; raises the error
+    that stopped the run, if any, once they are written."""
     for tp in plans:  # a run stopped while planning: the rest is planned (its answers missing)
         if not tp.planned:
             for _ in plan_requests(tp, dataset, opts):
