@@ -166,10 +166,11 @@ def test_broken_replies_are_protocol_errors(reply):
 
 def test_a_timeout_closes_the_connection_and_the_limit_bounds_connections():
     closed: list[int] = []
-    peak = {"now": 0, "max": 0}
+    peak = {"now": 0, "max": 0, "opened": 0}
 
     async def go():
         async def handle(reader, writer):
+            peak["opened"] += 1
             peak["now"] += 1
             peak["max"] = max(peak["max"], peak["now"])
             head = await reader.readuntil(b"\r\n\r\n")
@@ -183,8 +184,8 @@ def test_a_timeout_closes_the_connection_and_the_limit_bounds_connections():
         pool = Pool(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", 2)
         results = await asyncio.gather(*(pool.post("/x", b"{}", {}, 0.3) for _ in range(4)),
                                        return_exceptions=True)
-        for _ in range(50):
-            if len(closed) == 2:
+        for _ in range(100):
+            if len(closed) == peak["opened"]:
                 break
             await asyncio.sleep(0.02)
         await pool.close()
@@ -193,8 +194,8 @@ def test_a_timeout_closes_the_connection_and_the_limit_bounds_connections():
 
     results = asyncio.run(go())
     assert all(isinstance(r, TimeoutError) for r in results)
-    # two connections at most; the two calls waiting for one time out in the same 0.3 s
-    assert peak["max"] == 2 and len(closed) == 2
+    # never more than two connections at once; every one the client gave up on is closed
+    assert peak["max"] == 2 and len(closed) == peak["opened"] >= 2
 
 
 def test_only_http_urls():
