@@ -101,7 +101,7 @@ def test_the_connection_pool_follows_the_concurrency():
     async def go():
         b = backend("http://127.0.0.1:9/v1", concurrency=64)
         try:
-            return b._client().connector.limit
+            return b._client().limit
         finally:
             await b.aclose()
     assert asyncio.run(go()) == 64

@@ -198,3 +198,21 @@ def test_outcomes_agree_with_reading_the_whole_log(tmp_path_factory, before, aft
             slim = {k: {f: r[f] for f in ("status", "prediction", "error")}
                     for k, r in j.latest().items()}
             assert j.outcomes() == slim
+
+
+def test_close_soon_commits_the_index_in_the_writer_and_keeps_the_lock_until_close(tmp_path):
+    j = Journal(tmp_path)
+    for i in range(300):  # fewer than a batch: the index rows are still pending
+        j.append(rec(f"k{i}", prediction=i))
+    j.close_soon()
+    j._writer.join(10)
+    assert not j._writer.is_alive() and not j._pending  # committed, SQLite closed there
+    with pytest.raises(JournalLockedError):  # still this process's run until close()
+        Journal(tmp_path)
+    j.close()
+    j.close()  # twice is harmless
+    db = sqlite3.connect(tmp_path / "index.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 300
+    db.close()
+    with Journal(tmp_path) as again:
+        assert again.done() == {f"k{i}" for i in range(300)}
