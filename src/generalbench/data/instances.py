@@ -46,7 +46,9 @@ def load_media(kind: str, path: Path | str, exists: bool | None = None) -> Any:
 
     Shared by MediaRef.load and the scorer's plain-path fast lane (data/native.py), which skips
     building a MediaRef per file and passes `exists` as its path walk found it."""
-    from generalbench.data import media
+    # not `from generalbench.data import media`: a package's fromlist runs importlib's
+    # Python-level _handle_fromlist on every call
+    import generalbench.data.media as media
 
     if not (os.path.exists(path) if exists is None else exists):
         raise DataError(f"{path}: {kind} file not found")

@@ -184,7 +184,8 @@ def read_plain(root: Path | str, rel: str) -> tuple[str, bytes] | None:
         return None
     finally:
         os.close(fd)
-    return os.path.join(root_s, rel), data
+    # os.path.join(root_s, rel) of an absolute, normalised root and a plain relative path
+    return (f"{root_s}/{rel}" if root_s != "/" else f"/{rel}"), data
 
 
 def require_file(path: Path | str, root: Path | str, *, what: str = "file") -> Path:
