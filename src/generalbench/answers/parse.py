@@ -325,11 +325,18 @@ _NUM_RE = re.compile(r"(?<![\w.])[-−+]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?
                      r"(?:\s*/\s*\d+)?")
 
 
+@lru_cache(maxsize=1)
+def _number_words() -> re.Pattern:
+    """A run of number words ("twenty-one", "two hundred and five"), compiled once."""
+    r = rules()
+    vocab = "|".join(sorted((*r.words, *r.scales), key=len, reverse=True))
+    return re.compile(rf"\b(?:{vocab})(?:(?:[\s-]+|\s+and\s+)(?:{vocab}))*\b", re.IGNORECASE)
+
+
 def _words_to_digits(text: str) -> str:
     """'twenty-one apples' -> '21 apples'; 'two hundred' -> '200'."""
     r = rules()
-    vocab = "|".join(sorted((*r.words, *r.scales), key=len, reverse=True))
-    pattern = re.compile(rf"\b(?:{vocab})(?:(?:[\s-]+|\s+and\s+)(?:{vocab}))*\b", re.IGNORECASE)
+    pattern = _number_words()
 
     def convert(m: re.Match) -> str:
         total = current = 0

@@ -95,7 +95,13 @@ def normalize_answer(text: str) -> str:
     collapse whitespace. Punctuation is any Unicode non-word character (SQuAD: ASCII only)."""
     text = text.lower()
     text = text.translate(_ASCII_PUNCT) if text.isascii() else _PUNCT_RE.sub("", text)
-    return " ".join(_ARTICLES_RE.sub(" ", text).split())
+    # Only letters, digits and whitespace are left, so the words _ARTICLES_RE would blank out
+    # (whole words between \b boundaries) are exactly whitespace-split words: dropped by a set
+    # test instead of a regex scan of every position.
+    return " ".join([w for w in text.split() if w not in _ARTICLES])
+
+
+_ARTICLES = frozenset({"a", "an", "the"})
 
 
 def answer_tokens(text: str) -> list[str]:
