@@ -80,6 +80,10 @@ def _make_encoder() -> Callable[[Any], str]:
 
 
 _ENCODE = _make_encoder()
+_STATUS = {s: json.dumps(s) for s in ("ok", "failed", "missing")}
+"""The statuses, encoded once."""
+EMPTY = '""'
+"""An empty reason (an ok row's), encoded."""
 WRITE_BUFFER = 1 << 20
 
 
@@ -129,8 +133,9 @@ def encode_rows(rows: Iterable[Any]) -> str:
             parsed_text = _ENCODE(parsed)
         if task is not task_key:
             task_key, task_text = task, q(task)
-        add(f'{{"task": {task_text}, "id": {q(iid)}, "status": {q(status)}, "score": {score_text}, '
-            f'"reason": {q(reason)}, "parsed": {parsed_text}}}\n')
+        add(f'{{"task": {task_text}, "id": {q(iid)}, "status": {_STATUS.get(status) or q(status)}, '
+            f'"score": {score_text}, "reason": {q(reason) if reason else EMPTY}, '
+            f'"parsed": {parsed_text}}}\n')
     return "".join(out)
 
 
