@@ -109,6 +109,7 @@ def encode_rows(rows: Iterable[Any]) -> str:
     out: list[str] = []
     add = out.append
     task_key = task_text = None
+    reprs: dict[float, str] = {}
     for row in rows:
         task, iid, status, score, reason, parsed = (row.task, row.id, row.status, row.score,
                                                     row.reason, row.parsed)
@@ -119,7 +120,11 @@ def encode_rows(rows: Iterable[Any]) -> str:
         if score is None:
             score_text = "null"
         elif type(score) is float and math.isfinite(score):
-            score_text = float.__repr__(score)
+            score_text = reprs.get(score)  # scores repeat (0, 100, 50, ...): repr'd once each
+            if score_text is None or not score:  # 0.0 and -0.0: one key, two texts
+                score_text = float.__repr__(score)
+                if score:
+                    reprs[score] = score_text
         else:
             add(_encode_row(row))
             continue
