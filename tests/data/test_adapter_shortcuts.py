@@ -80,3 +80,26 @@ def test_plain_reference_shortcuts_equal_the_full_chain(value, output):
         got = reference(value, ctx, "output.answer")
         want = to_refs(output, coerced, Path("."))
         assert got == want and type(got) is type(want)
+
+
+@given(st.sampled_from(["image", "mask", "video", "nope"]),
+       st.one_of(st.sampled_from(["a/b.png", "./a:b", "a//b/../c", "C:/x", "a\\b", ".", "x"]),
+                 st.text(max_size=6)),
+       st.one_of(st.none(), st.text(max_size=3)))
+@settings(max_examples=300, deadline=None)
+def test_trusted_media_ref_equals_the_validated_one(kind, path, sha):
+    """media_ref's MediaRef built without validation is exactly the validated one, or the
+    validation error where validation fails."""
+    from generalbench.data.adapters.common import _trusted_media, _validated_media, new_media_ref
+
+    assert new_media_ref is _trusted_media
+    base = Path("/data/task")
+    try:
+        want = _validated_media(kind, path, sha, base)
+    except pydantic.ValidationError:
+        with pytest.raises(pydantic.ValidationError):
+            _trusted_media(kind, path, sha, base)
+        return
+    got = _trusted_media(kind, path, sha, base)
+    assert got == want and repr(got) == repr(want) and got.model_dump() == want.model_dump()
+    assert got.base == want.base and got.__pydantic_fields_set__ == want.__pydantic_fields_set__

@@ -45,3 +45,11 @@ def test_encoder_without_the_private_accelerator_is_json_dumps(monkeypatch, acce
     value = {"a": [1, 2.5, None, "é"], "b": {"c": float("nan")}}
     assert encode(value) == json.dumps(value, ensure_ascii=False, default=str)
     assert encode("x") == '"x"'
+
+
+def test_repeated_scores_and_signed_zeros_are_written_as_json_dumps_writes_them():
+    scores = [0.0, -0.0, 0.0, 5.5, 5.5, -0.0, 100.0, 1e-7, 1e-7]
+    rows = [InstanceScore("t", str(i), "ok", s, "", None) for i, s in enumerate(scores)]
+    assert encode_rows(rows) == "".join(
+        json.dumps({"task": "t", "id": str(i), "status": "ok", "score": s, "reason": "",
+                    "parsed": None}, ensure_ascii=False) + "\n" for i, s in enumerate(scores))

@@ -295,12 +295,15 @@ def parse_label(text: str, choices: Sequence[str] | None = None,
     if options:
         vocab = _vocabulary(options)
         by_key = vocab.by_key
-        for candidate in (line, span):
+        # a one-line answer (most) is its own first line: each look-up below once, not twice
+        candidates = (line,) if line == span else (line, span)
+        for candidate in candidates:
             hit = by_key.get(normalize_label(candidate))
             if hit is not None:
                 return ParseResult(hit, True)
         if choices:
-            hit = _letter_choice(line, choices) or _letter_choice(span, choices)
+            first = _letter_choice(line, choices)
+            hit = first or (_letter_choice(span, choices) if line != span else first)
             if hit is not None:
                 return ParseResult(hit, True)
         if vocab.yes_no:
@@ -309,7 +312,7 @@ def parse_label(text: str, choices: Sequence[str] | None = None,
                 match = [o for k, o in by_key.items() if (k in rules().yes) == (yn.value == "yes")]
                 if match:
                     return ParseResult(match[0], True)
-        for candidate in (line, span):
+        for candidate in candidates:
             found = vocab.mentions(candidate)
             if len(found) == 1:
                 return ParseResult(found[0], True)
@@ -325,11 +328,18 @@ _NUM_RE = re.compile(r"(?<![\w.])[-−+]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?
                      r"(?:\s*/\s*\d+)?")
 
 
+@lru_cache(maxsize=1)
+def _number_words() -> re.Pattern:
+    """A run of number words ("twenty-one", "two hundred and five"), compiled once."""
+    r = rules()
+    vocab = "|".join(sorted((*r.words, *r.scales), key=len, reverse=True))
+    return re.compile(rf"\b(?:{vocab})(?:(?:[\s-]+|\s+and\s+)(?:{vocab}))*\b", re.IGNORECASE)
+
+
 def _words_to_digits(text: str) -> str:
     """'twenty-one apples' -> '21 apples'; 'two hundred' -> '200'."""
     r = rules()
-    vocab = "|".join(sorted((*r.words, *r.scales), key=len, reverse=True))
-    pattern = re.compile(rf"\b(?:{vocab})(?:(?:[\s-]+|\s+and\s+)(?:{vocab}))*\b", re.IGNORECASE)
+    pattern = _number_words()
 
     def convert(m: re.Match) -> str:
         total = current = 0

@@ -26,9 +26,12 @@ CHOICE_TYPES = frozenset({"label", "text"})
 def choices_of(inputs: Mapping[str, Any]) -> list[str] | None:
     """The instance's answer options (`choices` or `options`), None when it lists none."""
     ch = inputs.get("choices") or inputs.get("options")
-    if isinstance(ch, list) and ch and all(isinstance(c, str) for c in ch):
+    if isinstance(ch, list) and ch and all(map(_IS_STR, ch)):  # isinstance(c, str), in C
         return ch
     return None
+
+
+_IS_STR = str.__instancecheck__
 
 
 def reference_value(task: Task, target: Any, choices: list[str] | None, base: Path | None) -> Any:

@@ -35,6 +35,9 @@ _ROUGE_RE = re.compile(rf"{_CJK}|[^\W_{CJK_RANGES}]+")
 _NORM_TOKEN_RE = re.compile(rf"{_CJK}|[^\s{CJK_RANGES}]+")
 _PUNCT_RE = re.compile(r"[^\w\s]|_")
 _ROUGE_ASCII_RE = re.compile(r"[a-z0-9]+")
+_ROUGE_ASCII_SPACES = {c: " " for c in range(128)
+                       if chr(c) not in "abcdefghijklmnopqrstuvwxyz0123456789"}
+"""ASCII characters outside _ROUGE_ASCII_RE's class mapped to a space (the rest kept)."""
 _ASCII_PUNCT = str.maketrans("", "", "".join(chr(c) for c in range(128)
                                              if not (chr(c).isalnum() or chr(c).isspace())))
 _ARTICLES_RE = re.compile(r"\b(?:a|an|the)\b")
@@ -83,10 +86,12 @@ def rouge_tokens(text: str, stem: bool = True) -> list[str]:
     On ASCII text it returns exactly what `rouge_score.tokenize.tokenize` returns.
     """
     text = text.lower()
-    tokens = (_ROUGE_ASCII_RE if text.isascii() else _ROUGE_RE).findall(text)
-    if stem:
-        cache = _STEMS
-        return [cache[t] for t in tokens]
+    if text.isascii():  # _ROUGE_ASCII_RE's runs: every other character a space, then split
+        tokens = text.translate(_ROUGE_ASCII_SPACES).split()
+    else:
+        tokens = _ROUGE_RE.findall(text)
+    if stem:  # dict lookups in C (a miss still reaches _StemCache.__missing__)
+        return list(map(_STEMS.__getitem__, tokens))
     return tokens
 
 
@@ -95,7 +100,13 @@ def normalize_answer(text: str) -> str:
     collapse whitespace. Punctuation is any Unicode non-word character (SQuAD: ASCII only)."""
     text = text.lower()
     text = text.translate(_ASCII_PUNCT) if text.isascii() else _PUNCT_RE.sub("", text)
-    return " ".join(_ARTICLES_RE.sub(" ", text).split())
+    # Only letters, digits and whitespace are left, so the words _ARTICLES_RE would blank out
+    # (whole words between \b boundaries) are exactly whitespace-split words: dropped by a set
+    # test instead of a regex scan of every position.
+    return " ".join([w for w in text.split() if w not in _ARTICLES])
+
+
+_ARTICLES = frozenset({"a", "an", "the"})
 
 
 def answer_tokens(text: str) -> list[str]:

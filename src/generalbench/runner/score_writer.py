@@ -80,6 +80,10 @@ def _make_encoder() -> Callable[[Any], str]:
 
 
 _ENCODE = _make_encoder()
+_STATUS = {s: json.dumps(s) for s in ("ok", "failed", "missing")}
+"""The statuses, encoded once."""
+EMPTY = '""'
+"""An empty reason (an ok row's), encoded."""
 WRITE_BUFFER = 1 << 20
 
 
@@ -105,6 +109,7 @@ def encode_rows(rows: Iterable[Any]) -> str:
     out: list[str] = []
     add = out.append
     task_key = task_text = None
+    reprs: dict[float, str] = {}
     for row in rows:
         task, iid, status, score, reason, parsed = (row.task, row.id, row.status, row.score,
                                                     row.reason, row.parsed)
@@ -115,7 +120,11 @@ def encode_rows(rows: Iterable[Any]) -> str:
         if score is None:
             score_text = "null"
         elif type(score) is float and math.isfinite(score):
-            score_text = float.__repr__(score)
+            score_text = reprs.get(score)  # scores repeat (0, 100, 50, ...): repr'd once each
+            if score_text is None or not score:  # 0.0 and -0.0: one key, two texts
+                score_text = float.__repr__(score)
+                if score:
+                    reprs[score] = score_text
         else:
             add(_encode_row(row))
             continue
@@ -129,8 +138,9 @@ def encode_rows(rows: Iterable[Any]) -> str:
             parsed_text = _ENCODE(parsed)
         if task is not task_key:
             task_key, task_text = task, q(task)
-        add(f'{{"task": {task_text}, "id": {q(iid)}, "status": {q(status)}, "score": {score_text}, '
-            f'"reason": {q(reason)}, "parsed": {parsed_text}}}\n')
+        add(f'{{"task": {task_text}, "id": {q(iid)}, "status": {_STATUS.get(status) or q(status)}, '
+            f'"score": {score_text}, "reason": {q(reason) if reason else EMPTY}, '
+            f'"parsed": {parsed_text}}}\n')
     return "".join(out)
 
 

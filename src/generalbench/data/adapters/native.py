@@ -42,8 +42,10 @@ def adapt(record: dict[str, Any], ctx: AdaptContext) -> Instance:
     if not isinstance(raw_inputs, dict):
         raise FieldError("input", f"must be an object of input fields, got {type(raw_inputs).__name__}")
     media_keys = fields()["media_keys"]
-    if media_keys.keys().isdisjoint(raw_inputs):  # text fields only (most records): a copy
-        inputs = dict(raw_inputs)                  # with its choices checked, nothing to bind
+    if media_keys.keys().isdisjoint(raw_inputs):  # text fields only (most records): as they
+        # are, with the choices checked, nothing to bind: the record's own dict for a scoring
+        # Record (the decoded record is not kept), a copy for an Instance
+        inputs = raw_inputs if ctx.build is not None else dict(raw_inputs)
         if "choices" in inputs and not (isinstance(choices := inputs["choices"], list)
                                         and all(map(_IS_STR, choices))):
             raise FieldError("input.choices", "must be a list of strings")
