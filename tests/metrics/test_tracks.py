@@ -222,23 +222,6 @@ def test_track_array_fast_path_is_the_per_frame_rule(track, n):
     assert np.array_equal(present, want_present)
 
 
-def _success_per_sequence(preds, refs):
-    """success_auc's per-sequence loop as it was before the frames of a task were stacked."""
-    from generalbench.metrics.tracks import SUCCESS_THRESHOLDS, _frame_iou, _track_array
-
-    per = []
-    for pred, ref in zip(preds, refs, strict=True):
-        rb, rp = _track_array(ref)
-        pb, pp = _track_array(pred, len(rb))
-        iou = np.where(pp, _frame_iou(pb, rb), 0.0)[rp]
-        if iou.size == 0:
-            per.append(None)
-            continue
-        curve = (iou[None, :] > SUCCESS_THRESHOLDS[:, None]).mean(axis=1)
-        per.append(float(curve.mean() * 100.0))
-    return per
-
-
 _frame = st.one_of(
     st.none(), st.just([]), st.just([1.0, 2.0, 0.0, 3.0]),
     st.lists(st.floats(-20, 60, allow_nan=False) | st.sampled_from([float("nan"), float("inf")]),
@@ -255,6 +238,8 @@ def test_success_auc_over_stacked_frames_equals_the_per_sequence_loop(pairs, see
               [None if b is None or len(b) != 4 else list(np.add(b, rng.normal(0, 2, 4)))
                for b in r], r) for p, r in pairs]
     preds, refs = [p for p, _ in pairs], [r for _, r in pairs]
+    from generalbench.metrics.tracks import _success_per_sequence
+
     assert success_auc(preds, refs).per_instance == _success_per_sequence(preds, refs)
     with pytest.raises(ValueError):
         success_auc([*preds, []], refs)
@@ -263,7 +248,7 @@ def test_success_auc_over_stacked_frames_equals_the_per_sequence_loop(pairs, see
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.lists(st.integers(0, 40), min_size=1, max_size=8))
 def test_stacked_success_auc_is_bit_identical_on_plain_tracks(seed, lengths):
-    from generalbench.metrics.tracks import _success_all
+    from generalbench.metrics.tracks import _success_all, _success_per_sequence
 
     rng = np.random.default_rng(seed)
     pairs = [_random_track(rng, n) for n in lengths]

@@ -122,6 +122,23 @@ def _success_all(predictions: Sequence[Any], references: Sequence[Any]
     return [next(values) if ok else None for ok in scored.tolist()]
 
 
+def _success_per_sequence(predictions: Sequence[Any], references: Sequence[Any]
+                          ) -> list[float | None]:
+    """success_auc's per-sequence values one sequence at a time (any track `_track_array`
+    reads; `_success_all` gives the same for plain JSON boxes, faster)."""
+    per: list[float | None] = []
+    for pred, ref in zip(predictions, references, strict=True):
+        rb, rp = _track_array(ref)
+        pb, pp = _track_array(pred, len(rb))
+        iou = np.where(pp, _frame_iou(pb, rb), 0.0)[rp]
+        if iou.size == 0:
+            per.append(None)  # the target never appears: nothing to score
+            continue
+        curve = (iou[None, :] > SUCCESS_THRESHOLDS[:, None]).mean(axis=1)
+        per.append(float(curve.mean() * 100.0))
+    return per
+
+
 @register("success_auc")
 def success_auc(predictions: Sequence[Any], references: Sequence[Any], **_: Any) -> MetricResult:
     """OTB/LaSOT success-plot AUC (x100): per sequence, the share of frames whose IoU exceeds
@@ -132,20 +149,8 @@ def success_auc(predictions: Sequence[Any], references: Sequence[Any], **_: Any)
     n = len(references)
     per = (_success_all(predictions, references) if n and len(predictions) == n
            else None if n or len(predictions) else [])
-    if per is not None:
-        counted = [v for v in per if v is not None]
-        return MetricResult(float(np.mean(counted)) if counted else 0.0, per,
-                            {"best_possible": 100.0 * 20 / 21})
-    per = []
-    for pred, ref in zip(predictions, references, strict=True):
-        rb, rp = _track_array(ref)
-        pb, pp = _track_array(pred, len(rb))
-        iou = np.where(pp, _frame_iou(pb, rb), 0.0)[rp]
-        if iou.size == 0:
-            per.append(None)  # the target never appears: nothing to score
-            continue
-        curve = (iou[None, :] > SUCCESS_THRESHOLDS[:, None]).mean(axis=1)
-        per.append(float(curve.mean() * 100.0))
+    if per is None:
+        per = _success_per_sequence(predictions, references)
     counted = [v for v in per if v is not None]
     return MetricResult(float(np.mean(counted)) if counted else 0.0, per,
                         {"best_possible": 100.0 * 20 / 21})

@@ -55,21 +55,24 @@ _new = object.__new__
 _set = object.__setattr__
 
 
-def _pick_constructor() -> Any:
-    """_trusted when it builds exactly what validation builds (checked once: a pydantic that
-    changes its internals falls back to validating every record)."""
-    args = ("1", "t", {"q": "x"}, ["a"], {"k": 1})
+def _pick_constructor(fast: Any, slow: Any, args: tuple[Any, ...],
+                      *checks: Any) -> Any:
+    """`fast` (a constructor that skips pydantic's validation) when it builds exactly what `slow`
+    (the validating one) builds from `args`: equal, same dump, repr and fields set, and the same
+    answer from each of `checks`. Checked once at import: a pydantic that changes its internals
+    falls back to validating every object."""
     try:
-        fast, slow = _trusted(*args), _validated(*args)
-        if (fast == slow and fast.model_dump() == slow.model_dump() and repr(fast) == repr(slow)
-                and fast.__pydantic_fields_set__ == slow.__pydantic_fields_set__):
-            return _trusted
+        a, b = fast(*args), slow(*args)
+        if (a == b and a.model_dump() == b.model_dump() and repr(a) == repr(b)
+                and a.__pydantic_fields_set__ == b.__pydantic_fields_set__
+                and all(check(a) == check(b) for check in checks)):
+            return fast
     except Exception:  # noqa: BLE001 - any surprise: the validating constructor
         pass
-    return _validated
+    return slow
 
 
-new_instance = _pick_constructor()
+new_instance = _pick_constructor(_trusted, _validated, ("1", "t", {"q": "x"}, ["a"], {"k": 1}))
 """`new_instance(id, task_id, inputs, target, meta)`: the Instance of a record whose id is a
 non-empty string (record_id) and whose inputs and meta are dicts with string keys (JSON)."""
 
@@ -149,22 +152,9 @@ def _validated_media(kind: str, path: str, sha: str | None, base: Path) -> Media
     return MediaRef(kind=kind, path=path, sha256=sha, base=base)  # type: ignore[arg-type]
 
 
-def _pick_media_constructor() -> Any:
-    """_trusted_media when it builds exactly what validation builds (checked once)."""
-    args = ("image", "a/b.png", "0" * 64, Path("/x"))
-    try:
-        fast, slow = _trusted_media(*args), _validated_media(*args)
-        if (fast == slow and fast.model_dump() == slow.model_dump() and repr(fast) == repr(slow)
-                and fast.model_dump(mode="json") == slow.model_dump(mode="json")
-                and hash(fast) == hash(slow) and fast.with_base(Path("/y")) == slow.with_base(Path("/y"))
-                and fast.__pydantic_fields_set__ == slow.__pydantic_fields_set__):
-            return _trusted_media
-    except Exception:  # noqa: BLE001 - any surprise: the validating constructor
-        pass
-    return _validated_media
-
-
-new_media_ref = _pick_media_constructor()
+new_media_ref = _pick_constructor(
+    _trusted_media, _validated_media, ("image", "a/b.png", "0" * 64, Path("/x")),
+    lambda m: m.model_dump(mode="json"), hash, lambda m: m.with_base(Path("/y")))
 """`new_media_ref(kind, path, sha256, base)`: the MediaRef of a path check_relative returned."""
 
 
