@@ -111,15 +111,10 @@ class _Connection:
 
         received = False
         status, headers, chunks = 0, {}, []
+        # h11's buffer starts empty (a connection left with bytes nobody asked for is not
+        # reused), so the first step is a read, not a next_event that could only say NEED_DATA
+        event: object = h11.NEED_DATA
         while True:
-            try:
-                event = conn.next_event()
-            except h11.RemoteProtocolError as exc:
-                if conn.trailing_data[1]:  # h11 saw the end of the stream before the reply's
-                    raise ServerClosed("the server closed the connection " + (
-                        f"mid-reply ({exc})" if received else "without replying"),
-                        received) from None
-                raise ProtocolError(str(exc)) from None
             kind = type(event)
             if event is h11.NEED_DATA:
                 try:
@@ -129,16 +124,24 @@ class _Connection:
                 received = received or bool(data_in)
                 conn.receive_data(data_in)  # b"": the end of the stream, which h11 judges
             elif kind is h11.Data:
-                chunks.append(event.data)  # type: ignore[union-attr]
+                chunks.append(event.data)  # type: ignore[attr-defined]
             elif kind is h11.Response:
-                status = event.status_code  # type: ignore[union-attr]
+                status = event.status_code  # type: ignore[attr-defined]
                 headers = {name.decode("latin-1"): value.decode("latin-1")
-                           for name, value in event.headers}  # type: ignore[union-attr]
+                           for name, value in event.headers}  # type: ignore[attr-defined]
             elif kind is h11.EndOfMessage:
                 break
             elif kind is h11.ConnectionClosed:  # pragma: no cover - h11 raises before a reply
                 raise ServerClosed("the server closed the connection", received)
-            # an InformationalResponse (1xx): the real reply follows
+            # else an InformationalResponse (1xx): the real reply follows
+            try:
+                event = conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                if conn.trailing_data[1]:  # h11 saw the end of the stream before the reply's
+                    raise ServerClosed("the server closed the connection " + (
+                        f"mid-reply ({exc})" if received else "without replying"),
+                        received) from None
+                raise ProtocolError(str(exc)) from None
         body_in = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         response = Response(status, headers, _decoded(body_in, headers.get("content-encoding",
                                                                              "")))
