@@ -1,8 +1,8 @@
 """Any OpenAI-compatible chat server (vLLM, SGLang, TGI, Ollama, hosted APIs) over HTTP/1.1.
 
-One pool of keep-alive connections per backend with a connection limit (models/http1.py: not
-httpx, whose pool cost ~20 ms of CPU per request at 64 connections, nor aiohttp, whose import
-alone cost 0.15 s of a run's start-up); the executor decides how many calls are in flight
+One pool of keep-alive connections per backend with a connection limit (models/http1.py, asyncio
+streams framed by h11: not httpx, whose pool cost ~20 ms of CPU per request at 64 connections, nor
+aiohttp, whose import alone cost 0.15 s of a run's start-up); the executor decides how many calls are in flight
 (adaptive concurrency) and retries what this module marks retryable. Auth failures stop the run:
 every other request would fail the same way.
 """
@@ -32,7 +32,7 @@ from generalbench.models.api import (
     Usage,
 )
 from generalbench.models.config import ModelConfig
-from generalbench.models.http1 import Pool, ProtocolError, Response
+from generalbench.models.http1 import Pool, ProtocolError, RequestError, Response
 from generalbench.models.messages import to_openai
 
 try:
@@ -160,10 +160,12 @@ class OpenAIBackend:
         except asyncio.TimeoutError:
             raise RequestTimeout(f"timeout after {time.perf_counter() - start:.1f}s "
                                  f"(--param timeout={self.timeout:g})") from None
-        except (OSError, asyncio.IncompleteReadError) as exc:  # refused, reset, closed early
+        except OSError as exc:  # refused, reset, closed before the reply was complete
             raise ServerUnreachable(f"connection error: {type(exc).__name__}: {exc}") from None
-        except (ProtocolError, asyncio.LimitOverrunError) as exc:
+        except ProtocolError as exc:  # bytes h11 cannot frame as a reply, or a bad encoding
             raise RetryableError(f"client error: {type(exc).__name__}: {exc}") from None
+        except RequestError as exc:  # a header h11 will not send: the same every time
+            raise RequestRejected(str(exc)) from None
         code = response.status
         text = response.text()
         retry_after = _retry_after(response)
