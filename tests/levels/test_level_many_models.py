@@ -112,6 +112,9 @@ def test_csv_fast_path_is_taken_for_plain_files(tmp_path, catalog, monkeypatch, 
 @pytest.mark.parametrize("body", [
     '"{a}",1.5,m\n',                 # a quoted cell: the csv module's job
     "{a},1.5,m\n{a},,m\n",           # the same task twice, once empty: an error
+    "{a},1.5,m\n{b},2,n\n{a},3,m\n",  # m's task again after n's rows: an error
+    "{a},1.5,m\n{b},2,n\n{b},3,m\n",  # m again after n's rows, another task: one model
+    "{a},1.5,\n{b},2,s\n",           # an empty model cell: the file's name
     "{a},1.5,m\n{b},nan,m\n",        # NaN: an error
     "{a},1.5,m\n{b},inf,m\n",
     "{a},-1,m\n",                    # negative where the metric cannot be

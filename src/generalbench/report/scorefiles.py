@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -351,15 +352,33 @@ def _csv_fast(text: str, catalog: Catalog, source: str,
                 if value.strip() not in {"", "-"}:
                     return None
                 numbers.append(None)  # unsupported: kept to find repeats
+    # Every task accepts [0, 100] (its limits are -inf or 0, and 100 or +inf): only the values
+    # outside it (NaN included) are checked against their own task's limits.
+    if None in numbers:
+        outside = [i for i, x in enumerate(numbers) if x is not None and not 0.0 <= x <= 100.0]
+    else:
+        outside = [i for i, x in enumerate(numbers) if not 0.0 <= x <= 100.0]
+    for i in outside:
+        _, lo, hi = cells[task_cells[i]]
+        if not lo <= numbers[i] <= hi:  # type: ignore[operator]
+            return None  # a value the general path words the error for
+    # Each run of rows of one model becomes its dict in one C-level call; a repeated task shows
+    # as a dict shorter than its run, or as a run overlapping the model's earlier runs.
+    task_of = {name: cell[0] for name, cell in cells.items()}
+    ids = list(map(task_of.__getitem__, task_cells))
     found: dict[str, dict[str, float | None]] = {}
-    for name, x, model in zip(task_cells, numbers, model_cells, strict=True):
-        task_id, lo, hi = cells[name]
+    pos = 0
+    for model, run in groupby(model_cells):
+        n = len(list(run))
+        block = dict(zip(ids[pos:pos + n], numbers[pos:pos + n], strict=True))
+        pos += n
         got = found.get(model or default_model)
+        if len(block) != n or (got is not None and not got.keys().isdisjoint(block)):
+            return None  # a repeated task, which the general path names
         if got is None:
-            got = found[model or default_model] = {}
-        if task_id in got or (x is not None and not lo <= x <= hi):
-            return None  # a repeated task, or a value the general path words the error for
-        got[task_id] = x
+            found[model or default_model] = block
+        else:
+            got.update(block)
     return [ModelScores(model, raw={k: v for k, v in raw.items() if v is not None}, source=source)
             for model, raw in found.items()]
 
