@@ -83,7 +83,14 @@ def test_sigterm_saves_answers_says_so_and_rerun_resumes(tmp_path, bench, sig):
     with TestServer(tmp_path / "srv", latency=0.3) as srv:
         cmd = [sys.executable, "-m", "generalbench",
                *run_args(srv.base_url, bench, out, "--concurrency", "1")]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # A suite started in the background (`cmd &` without job control) has SIGINT ignored,
+        # and a child Python keeps it ignored, as a shell's background job should: the child
+        # gets Ctrl-C's usual disposition here (a handled signal is reset to the default on exec).
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         wait_for_journal(out, 3)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
