@@ -324,45 +324,12 @@ class TaskData:
         `instances` gives, except that records of generalbench's own schema are plain
         `adapters.common.Record`s, not pydantic `Instance`s (a fifth of the cost of reading a
         record); raises DataError at the first malformed one, as `instances` does."""
-        if quick is None:
-            fast = self._records_if_clean()
-            if fast is not None:
-                return fast
         out: list[Any] = []
         add = out.append
         for item in self.check(quick, seed, plain=True):
             if isinstance(item, Problem):
                 raise DataError(str(item))
             add(item)
-        return out
-
-    def _records_if_clean(self) -> list[Any] | None:
-        """`records()` of a file without a problem: check's loop run inline (no generator per
-        record, no Problem test per item), or None at the first problem of any kind, for the
-        general path to report it exactly as `instances` does."""
-        path = self.annotation_path
-        header = self.header or peek_header(path)
-        out: list[Any] = []
-        add = out.append
-        seen: set[str] = set()
-        adapter = ctx = None
-        try:
-            for record in iter_data(path):
-                if adapter is None:
-                    adapter, ctx = self._context(header, record, Record)
-                rid = record.get("id") if type(record) is dict else None
-                if type(rid) is not str or not rid.strip():
-                    rid = _raw_id(record)
-                if not isinstance(record, dict) or (rid is not None and rid in seen):
-                    return None
-                inst = adapter(record, ctx)
-                iid = inst.id
-                if iid is not rid and iid in seen:
-                    return None
-                seen.add(iid)
-                add(inst)
-        except (FieldError, ValidationError, DataError):
-            return None
         return out
 
     def ids(self) -> list[str]:

@@ -12,7 +12,6 @@ are runner/score_writer.py's. Nothing a model writes can crash a run. See docs/m
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -153,17 +152,14 @@ class _AnswerReader:
 def score_task_predictions(task: Task, instances: list[Any], predictions: Mapping[str, Any] | None,
                            *, task_folder: Path | None = None,
                            predictions_folder: Path | None = None,
-                           quick: int | None = None,
-                           ids_unique: bool = False) -> tuple[TaskDetail, list[InstanceScore]]:
+                           quick: int | None = None) -> tuple[TaskDetail, list[InstanceScore]]:
     """Score one task from its instances (with targets) and `{instance id: raw prediction}`.
 
     Plans, calls and records; what a failed instance becomes is the metric's policy (specs.yaml,
     applied in metrics/failure.py). A task with no predictions, or whose every prediction is
     missing or failed, is unsupported (raw None) with the failure count in its note. A text
     answer to an exact-match question whose reference is a number is read as a number. `quick`
-    (the instances are a subset) silences the note about predictions for other instance ids;
-    `ids_unique`: the instance ids are known to be unique (TaskData's readers check it), so
-    predictions for unknown ids are counted without a set of the ids.
+    (the instances are a subset) silences the note about predictions for other instance ids.
     Never raises for model output; a metric that raises anything but MetricError is a bug,
     recorded in `detail.error` (the CLI exits 3 on it unless --keep-going).
     """
@@ -260,11 +256,7 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
     per = result.per_instance or result.details.get("instance_scores")
     if per is not None and len(per) == len(rows):
         for row, v in zip(rows, per, strict=True):
-            if type(v) is float:  # most: NaN (v != v) is no score
-                row.score = v if v == v else None
-            else:
-                row.score = (None if v is None or (isinstance(v, float) and math.isnan(v))
-                             else float(v))
+            row.score = None if v is None or v != v else float(v)  # NaN (v != v): no score
     prov = result.provenance.as_dict() if result.provenance is not None else {}
     detail.details = {k: v for k, v in result.details.items()
                       if k != "instance_scores" and isinstance(v, (int, float, str, bool))}
@@ -281,9 +273,9 @@ def score_task_predictions(task: Task, instances: list[Any], predictions: Mappin
         return detail, rows
     detail.raw = float(result.value)
     notes = []
-    known = None if ids_unique else set(map(_ID, instances))
-    if known is None or len(known) == len(instances):  # unique ids: each instance not missing
-        extra = len(predictions) - (len(instances) - missing)  # matched one prediction
+    known = set(map(_ID, instances))
+    if len(known) == len(instances):  # unique ids: each instance not missing matched one
+        extra = len(predictions) - (len(instances) - missing)  # prediction
     else:
         extra = sum(1 for k in predictions if k not in known)
     if extra and quick is None:
@@ -354,8 +346,7 @@ def _score_job(job: _TaskJob) -> tuple[TaskDetail, str]:
             return TaskDetail(task_id, td.task.metric, None, len(instances), 0, 0,
                               len(instances), why, error=why), ""
     detail, rows = score_task_predictions(td.task, instances, task_preds, task_folder=td.folder,
-                                          predictions_folder=job.root, quick=job.quick,
-                                          ids_unique=True)
+                                          predictions_folder=job.root, quick=job.quick)
     return detail, encode_rows(rows) if job.encode else ""
 
 
