@@ -185,6 +185,11 @@ def reference_levels(catalog, raw):
     def norm(t, x):
         return normalise(t, x)
 
+    def beats(t, v):  # sigma >= sigma_sota, supported, and (deciding saturated ties) a raw value
+        x = raw[t.id]  # at least as good as the specialist's
+        return v >= norm(t, t.sota) and v > 0 and (x >= t.sota if t.direction == "higher"
+                                                   else x <= t.sota)
+
     mods = ["image", "video", "audio", "3d"]
     s2, s3, s4 = [], [], []
     for m in mods:
@@ -192,7 +197,7 @@ def reference_levels(catalog, raw):
         for p in ("comprehension", "generation"):
             ts = [t for t in catalog if t.modality == m and t.paradigm == p]
             vals = [norm(t, raw[t.id]) if t.id in raw else 0.0 for t in ts]
-            wins = [v if (t.id in raw and v >= norm(t, t.sota) and v > 0) else 0.0
+            wins = [v if (t.id in raw and beats(t, v)) else 0.0
                     for t, v in zip(ts, vals, strict=False)]
             sc[p] = (sum(vals) / len(ts) if ts else 0.0, sum(wins) / len(ts) if ts else 0.0)
         s2.append((sc["comprehension"][0] + sc["generation"][0]) / 2)
@@ -200,8 +205,7 @@ def reference_levels(catalog, raw):
         s3.append((c + g) / 2)
         s4.append(0.0 if c == 0 or g == 0 else 2 * c * g / (c + g))
     nlp = [t for t in catalog if t.modality == "language"]
-    sl = sum(norm(t, raw[t.id]) for t in nlp if t.id in raw and norm(t, raw[t.id]) >= norm(t, t.sota)
-             and norm(t, raw[t.id]) > 0) / len(nlp)
+    sl = sum(norm(t, raw[t.id]) for t in nlp if t.id in raw and beats(t, norm(t, raw[t.id]))) / len(nlp)
     l4 = sum(s4) / 4
     return {"level2": sum(s2) / 4, "level3": sum(s3) / 4, "level4": l4, "level5": l4 * sl / 100}
 
